@@ -1,0 +1,191 @@
+//! The feature map: which fields a model sees, in which order, and how raw values were encoded.
+//!
+//! It mirrors FuxiCTR's `feature_map.json` (spec §C.4) and additionally keeps what is needed to
+//! encode new rows without the training data: vocabularies and normalizer statistics. The model file
+//! embeds it, so a saved model can predict on a raw CSV on its own.
+
+use serde::{Deserialize, Serialize};
+
+/// Id of the padding token in every vocabulary.
+pub const PADDING_ID: u32 = 0;
+
+/// Ordered description of a dataset's features and labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureMap {
+    pub dataset_id: String,
+    /// Features in model order (FuxiCTR's `feature_map.json` order), meta features included.
+    pub features: Vec<Feature>,
+    pub labels: Vec<String>,
+}
+
+/// One feature column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feature {
+    pub name: String,
+    #[serde(default)]
+    pub source: String,
+    #[serde(flatten)]
+    pub kind: FeatureKind,
+}
+
+/// How a column is encoded and embedded (spec §C.3, §C.6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FeatureKind {
+    /// One token per row, looked up in a table of `vocab.size()` rows.
+    Categorical { vocab: Vocabulary },
+    /// A real value; its embedding is `value · w` for a learned vector `w`.
+    Numeric {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        normalizer: Option<Normalizer>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fill_na: Option<f64>,
+    },
+    /// A list of tokens per row, padded or truncated to `max_len`, embedded as the masked mean.
+    Sequence {
+        vocab: Vocabulary,
+        max_len: usize,
+        splitter: String,
+        #[serde(default)]
+        padding: Padding,
+    },
+    /// Carried along with the data but never embedded; not a model field.
+    Meta,
+}
+
+/// Token vocabulary: id 0 is padding, ids 1..=n the kept tokens, id n+1 out-of-vocabulary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vocabulary {
+    /// `tokens[i]` is the token with id `i + 1`, sorted as FuxiCTR sorts them.
+    pub tokens: Vec<String>,
+}
+
+impl Vocabulary {
+    pub fn new(tokens: Vec<String>) -> Self {
+        Self { tokens }
+    }
+
+    /// A vocabulary of `n` anonymous tokens ("1".."n"), for synthetic data.
+    pub fn anonymous(n: usize) -> Self {
+        Self::new((1..=n).map(|i| i.to_string()).collect())
+    }
+
+    /// Rows of the embedding table: padding + tokens + OOV.
+    pub fn size(&self) -> usize {
+        self.tokens.len() + 2
+    }
+
+    pub fn oov_id(&self) -> u32 {
+        (self.tokens.len() + 1) as u32
+    }
+}
+
+/// Which side sequences are padded and truncated on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Padding {
+    Pre,
+    #[default]
+    Post,
+}
+
+/// Fitted numeric scaler.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Normalizer {
+    Standard { mean: f64, std: f64 },
+    MinMax { min: f64, max: f64 },
+}
+
+impl Normalizer {
+    pub fn apply(&self, v: f64) -> f64 {
+        match *self {
+            Normalizer::Standard { mean, std } => (v - mean) / if std == 0.0 { 1.0 } else { std },
+            Normalizer::MinMax { min, max } => {
+                let range = max - min;
+                (v - min) / if range == 0.0 { 1.0 } else { range }
+            }
+        }
+    }
+}
+
+impl FeatureMap {
+    /// Features that the model embeds (all but meta), in model order.
+    pub fn fields(&self) -> impl Iterator<Item = &Feature> {
+        self.features
+            .iter()
+            .filter(|f| !matches!(f.kind, FeatureKind::Meta))
+    }
+
+    /// FuxiCTR's `num_fields`.
+    pub fn num_fields(&self) -> usize {
+        self.fields().count()
+    }
+
+    /// Names of the model fields, in order.
+    pub fn field_names(&self) -> Vec<String> {
+        self.fields().map(|f| f.name.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocabulary_reserves_padding_and_oov() {
+        let v = Vocabulary::new(vec!["a".into(), "b".into()]);
+        assert_eq!(v.size(), 4);
+        assert_eq!(v.oov_id(), 3);
+    }
+
+    #[test]
+    fn meta_features_are_not_fields_and_json_round_trips() {
+        let map = FeatureMap {
+            dataset_id: "d".into(),
+            features: vec![
+                Feature {
+                    name: "user".into(),
+                    source: String::new(),
+                    kind: FeatureKind::Categorical {
+                        vocab: Vocabulary::anonymous(3),
+                    },
+                },
+                Feature {
+                    name: "group".into(),
+                    source: String::new(),
+                    kind: FeatureKind::Meta,
+                },
+                Feature {
+                    name: "price".into(),
+                    source: String::new(),
+                    kind: FeatureKind::Numeric {
+                        normalizer: Some(Normalizer::Standard {
+                            mean: 1.0,
+                            std: 2.0,
+                        }),
+                        fill_na: Some(0.0),
+                    },
+                },
+            ],
+            labels: vec!["clk".into()],
+        };
+        assert_eq!(map.num_fields(), 2);
+        assert_eq!(map.field_names(), ["user", "price"]);
+        let json = serde_json::to_string(&map).unwrap();
+        assert!(json.contains(r#""type":"categorical""#));
+        let back: FeatureMap = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, map);
+    }
+
+    #[test]
+    fn normalizers_follow_sklearn_and_survive_constant_columns() {
+        let s = Normalizer::Standard {
+            mean: 2.0,
+            std: 4.0,
+        };
+        assert_eq!(s.apply(6.0), 1.0);
+        let m = Normalizer::MinMax { min: 1.0, max: 1.0 };
+        assert_eq!(m.apply(1.0), 0.0);
+    }
+}

@@ -1,0 +1,183 @@
+//! Evaluation metrics exactly as FuxiCTR computes them (spec §C.9): float64, over a whole split.
+
+use serde::{Deserialize, Serialize};
+
+use crate::DataError;
+
+/// Probability clipping of sklearn's `log_loss(eps=1e-7)`.
+pub const LOGLOSS_EPS: f64 = 1e-7;
+
+/// A metric FuxiCTR can monitor or report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Metric {
+    #[serde(rename = "AUC")]
+    Auc,
+    #[serde(rename = "logloss")]
+    Logloss,
+}
+
+impl Metric {
+    /// FuxiCTR's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Auc => "AUC",
+            Metric::Logloss => "logloss",
+        }
+    }
+
+    /// Parses FuxiCTR's spelling (case-insensitive, as users type it both ways).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "auc" => Some(Metric::Auc),
+            "logloss" | "binary_crossentropy" => Some(Metric::Logloss),
+            _ => None,
+        }
+    }
+
+    pub fn compute(self, labels: &[f32], probs: &[f32]) -> Result<f64, DataError> {
+        match self {
+            Metric::Auc => auc(labels, probs),
+            Metric::Logloss => logloss(labels, probs),
+        }
+    }
+}
+
+fn check_lengths(labels: &[f32], probs: &[f32]) -> Result<(), DataError> {
+    if labels.len() != probs.len() {
+        return Err(DataError::Shape(format!(
+            "{} labels but {} predictions",
+            labels.len(),
+            probs.len()
+        )));
+    }
+    if labels.is_empty() {
+        return Err(DataError::Metric("no rows to evaluate".into()));
+    }
+    Ok(())
+}
+
+/// Mean negative log-likelihood with probabilities clipped to `[1e-7, 1 - 1e-7]`.
+pub fn logloss(labels: &[f32], probs: &[f32]) -> Result<f64, DataError> {
+    check_lengths(labels, probs)?;
+    let total: f64 = labels
+        .iter()
+        .zip(probs)
+        .map(|(&y, &p)| {
+            let p = f64::from(p).clamp(LOGLOSS_EPS, 1.0 - LOGLOSS_EPS);
+            let y = f64::from(y);
+            -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
+        })
+        .sum();
+    Ok(total / labels.len() as f64)
+}
+
+/// Area under the ROC curve, with tied scores given their averaged rank (sklearn's
+/// `roc_auc_score`). Fails when only one class is present, as sklearn does.
+pub fn auc(labels: &[f32], probs: &[f32]) -> Result<f64, DataError> {
+    check_lengths(labels, probs)?;
+    if let Some(i) = probs.iter().position(|p| p.is_nan()) {
+        return Err(DataError::Metric(format!("prediction {i} is NaN")));
+    }
+    let mut order: Vec<usize> = (0..probs.len()).collect();
+    order.sort_by(|&a, &b| probs[a].total_cmp(&probs[b]));
+
+    let mut positive_rank_sum = 0.0f64;
+    let mut positives = 0usize;
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && probs[order[end]] == probs[order[start]] {
+            end += 1;
+        }
+        // Ranks are 1-based; a tie group [start, end) shares the mean of its ranks.
+        let mean_rank = (start + 1 + end) as f64 / 2.0;
+        for &i in &order[start..end] {
+            if labels[i] > 0.5 {
+                positive_rank_sum += mean_rank;
+                positives += 1;
+            }
+        }
+        start = end;
+    }
+    let negatives = labels.len() - positives;
+    if positives == 0 || negatives == 0 {
+        return Err(DataError::Metric(
+            "AUC is undefined: only one class is present in the labels".into(),
+        ));
+    }
+    let p = positives as f64;
+    Ok((positive_rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn auc_of_perfect_reversed_and_hand_computed_ties() {
+        assert_eq!(auc(&[0., 0., 1., 1.], &[0.1, 0.2, 0.3, 0.4]).unwrap(), 1.0);
+        assert_eq!(auc(&[1., 1., 0., 0.], &[0.1, 0.2, 0.3, 0.4]).unwrap(), 0.0);
+        // Pairs (pos, neg): (0.5 vs 0.5) tie = 1/2, (0.5 vs 0.1) = 1, (0.9 vs 0.5) = 1,
+        // (0.9 vs 0.1) = 1 → 3.5 / 4.
+        assert_eq!(
+            auc(&[1., 0., 1., 0.], &[0.5, 0.5, 0.9, 0.1]).unwrap(),
+            0.875
+        );
+        // All scores tied: 0.5 whatever the labels.
+        assert_eq!(auc(&[1., 0., 0.], &[0.3, 0.3, 0.3]).unwrap(), 0.5);
+        // Positives 0.4, 0.4, 0.8 against negatives 0.2, 0.4, 0.1: each 0.4 wins twice and ties
+        // once (2.5), 0.8 wins three times → 8 / 9.
+        let v = auc(&[0., 1., 1., 0., 1., 0.], &[0.2, 0.4, 0.4, 0.4, 0.8, 0.1]).unwrap();
+        assert!((v - 8.0 / 9.0).abs() < 1e-15, "{v}");
+    }
+
+    #[test]
+    fn auc_needs_both_classes() {
+        assert!(auc(&[1., 1.], &[0.2, 0.3]).is_err());
+        assert!(auc(&[], &[]).is_err());
+    }
+
+    #[test]
+    fn logloss_clips_like_sklearn() {
+        // -ln(1e-7) for a certain wrong answer, 0-ish for certain right ones.
+        let v = logloss(&[1.0], &[0.0]).unwrap();
+        assert!((v - 16.118_095_650_958_32).abs() < 1e-9, "{v}");
+        let v = logloss(&[1.0, 0.0], &[0.8, 0.4]).unwrap();
+        let expected = -(0.8f64.ln() + 0.6f64.ln()) / 2.0;
+        assert!((v - expected).abs() < 1e-7, "{v} vs {expected}");
+    }
+
+    fn brute_force_auc(labels: &[f32], probs: &[f32]) -> f64 {
+        let (mut num, mut den) = (0.0, 0.0);
+        for (i, &yi) in labels.iter().enumerate() {
+            for (j, &yj) in labels.iter().enumerate() {
+                if yi == 1.0 && yj == 0.0 {
+                    den += 1.0;
+                    num += if probs[i] > probs[j] {
+                        1.0
+                    } else if probs[i] == probs[j] {
+                        0.5
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+        num / den
+    }
+
+    proptest! {
+        #[test]
+        fn auc_equals_pairwise_definition(
+            rows in prop::collection::vec((0u8..2, 0u8..6), 2..40)
+        ) {
+            let labels: Vec<f32> = rows.iter().map(|r| r.0 as f32).collect();
+            // Few distinct scores so that ties are common.
+            let probs: Vec<f32> = rows.iter().map(|r| r.1 as f32 / 5.0).collect();
+            prop_assume!(labels.contains(&0.0) && labels.contains(&1.0));
+            let fast = auc(&labels, &probs).unwrap();
+            prop_assert!((fast - brute_force_auc(&labels, &probs)).abs() < 1e-12);
+        }
+    }
+}

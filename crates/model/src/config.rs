@@ -1,0 +1,98 @@
+//! Hyper-parameters of the QNN network (spec §A.1, FuxiCTR's `model_config.yaml` keys).
+
+use serde::{Deserialize, Serialize};
+
+use crate::ModelError;
+
+/// Model names accepted in configs: the authors' and FuxiCTR's spellings of the same network.
+pub const MODEL_NAMES: [&str; 3] = ["QNN", "QNN_T26", "QNN_alpha"];
+
+/// Shape and regularisation-free hyper-parameters of one QNN (QNN_T26 / QNN-α).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QnnConfig {
+    /// E: width of every field's embedding.
+    pub embedding_dim: usize,
+    /// L: number of quadratic layers.
+    pub num_layers: usize,
+    /// R (the paper's M): rows of the Khatri-Rao product per output.
+    pub num_row: usize,
+    /// H: heads; must divide `embedding_dim`.
+    pub num_heads: usize,
+    pub batch_norm: bool,
+    /// p: rate of both dropouts.
+    pub net_dropout: f64,
+}
+
+impl Default for QnnConfig {
+    /// The paper's Frappe setting (spec §B.1).
+    fn default() -> Self {
+        Self {
+            embedding_dim: 16,
+            num_layers: 2,
+            num_row: 13,
+            num_heads: 1,
+            batch_norm: true,
+            net_dropout: 0.1,
+        }
+    }
+}
+
+impl QnnConfig {
+    /// Checks the constraints of spec §A.1; errors name the offending key.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let bad = |key: &'static str, reason: String| Err(ModelError::Config { key, reason });
+        if self.embedding_dim == 0 {
+            return bad("embedding_dim", "must be at least 1".into());
+        }
+        if self.num_row == 0 {
+            return bad("num_row", "must be at least 1".into());
+        }
+        if self.num_heads == 0 || self.embedding_dim % self.num_heads != 0 {
+            return bad(
+                "num_heads",
+                format!(
+                    "{} does not divide embedding_dim {}",
+                    self.num_heads, self.embedding_dim
+                ),
+            );
+        }
+        if !(0.0..1.0).contains(&self.net_dropout) {
+            return bad(
+                "net_dropout",
+                format!("{} is outside [0, 1)", self.net_dropout),
+            );
+        }
+        Ok(())
+    }
+
+    /// s = E / H: sub-embedding width per field and head.
+    pub fn head_slice(&self) -> usize {
+        self.embedding_dim / self.num_heads
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_must_divide_the_embedding() {
+        let c = QnnConfig {
+            num_heads: 3,
+            ..QnnConfig::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("num_heads"), "{err}");
+        assert!(QnnConfig::default().validate().is_ok());
+        let c = QnnConfig {
+            net_dropout: 1.0,
+            ..QnnConfig::default()
+        };
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("net_dropout")
+        );
+    }
+}

@@ -1,0 +1,42 @@
+//! The QNN model (KDD'25 quadratic neural networks for CTR prediction) in Burn.
+//!
+//! One source for every backend: the backend is chosen at run time through a Burn [`Device`]
+//! (`Device::flex()` on CPU, `Device::wgpu(..)`, `Device::cuda(0)`, …), natively and in wasm.
+//!
+//! [`Device`]: burn::tensor::Device
+
+pub mod config;
+pub mod embedding;
+pub mod input;
+pub mod params;
+pub mod qnn;
+pub mod quadratic;
+pub mod regularizer;
+
+pub use config::{MODEL_NAMES, QnnConfig};
+pub use input::{InputLayout, ModelInput};
+pub use params::{HostTensor, ParamStore};
+pub use qnn::{Qnn, SelfEnsembleOutput, bce, self_ensemble_loss};
+pub use regularizer::Regularizer;
+
+/// Training or evaluation behaviour of dropout and batch norm (PyTorch's `train()`/`eval()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Train,
+    Eval,
+}
+
+/// Errors of the model layer.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("invalid model config key `{key}`: {reason}")]
+    Config { key: &'static str, reason: String },
+    #[error("input does not fit the model: {0}")]
+    Input(String),
+    #[error("weights do not fit the model: {0}")]
+    Weights(String),
+    #[error("device error: {0}")]
+    Device(String),
+    #[error("{0}")]
+    File(String),
+}

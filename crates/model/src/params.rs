@@ -1,0 +1,256 @@
+//! Named parameter values on the host, in PyTorch's names and layouts.
+//!
+//! This is the one place where weights cross between the device and the outside world: the
+//! initialiser, the model file and the golden tests all go through it.
+
+use std::collections::BTreeMap;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+
+use crate::input::InputLayout;
+use crate::qnn::Qnn;
+use crate::{ModelError, QnnConfig};
+
+/// Standard deviation of embedding rows at initialisation (FuxiCTR 2.0.1).
+pub const EMBEDDING_INIT_STD: f64 = 1e-4;
+
+/// A tensor's shape and row-major values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostTensor {
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+/// Parameters and buffers by name:
+/// `embedding.table` [ΣV, E], `embedding.numeric` [F_num, E],
+/// `layer.{i}.linear.0.weight` [D·R, D] (PyTorch's [out, in]), `layer.{i}.linear.0.bias`,
+/// `layer.{i}.linear.1.{weight,bias,running_mean,running_var}` (batch norm), `fc.weight` [1, D],
+/// `fc.bias` [1].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParamStore {
+    pub tensors: BTreeMap<String, HostTensor>,
+}
+
+fn xavier_normal(rng: &mut ChaCha8Rng, fan_in: usize, fan_out: usize, n: usize) -> Vec<f32> {
+    let std = (2.0 / (fan_in + fan_out) as f64).sqrt();
+    normal(rng, std, n)
+}
+
+fn normal(rng: &mut ChaCha8Rng, std: f64, n: usize) -> Vec<f32> {
+    let dist = Normal::new(0.0, std).expect("finite positive std");
+    (0..n).map(|_| dist.sample(rng) as f32).collect()
+}
+
+impl ParamStore {
+    pub fn insert(&mut self, name: impl Into<String>, shape: Vec<usize>, values: Vec<f32>) {
+        debug_assert_eq!(shape.iter().product::<usize>(), values.len());
+        self.tensors
+            .insert(name.into(), HostTensor { shape, values });
+    }
+
+    /// FuxiCTR 2.0.1's initialisation (spec §A.6) from a seeded host RNG, so that the same seed
+    /// gives the same weights natively and in the browser.
+    pub fn init(config: &QnnConfig, layout: &InputLayout, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let e = config.embedding_dim;
+        let d = layout.num_fields() * e;
+        let dr = d * config.num_row;
+        let mut store = ParamStore::default();
+
+        let mut table = normal(&mut rng, EMBEDDING_INIT_STD, layout.table_rows * e);
+        for &row in &layout.padding_rows {
+            table[row * e..(row + 1) * e].fill(0.0);
+        }
+        store.insert("embedding.table", vec![layout.table_rows, e], table);
+        if layout.num_numeric > 0 {
+            // Linear(1, E, bias=False) per numeric field: Xavier with fan_in 1, fan_out E.
+            let w = xavier_normal(&mut rng, 1, e, layout.num_numeric * e);
+            store.insert("embedding.numeric", vec![layout.num_numeric, e], w);
+        }
+        for i in 0..config.num_layers {
+            let p = |name: &str| format!("layer.{i}.linear.{name}");
+            store.insert(
+                p("0.weight"),
+                vec![dr, d],
+                xavier_normal(&mut rng, d, dr, dr * d),
+            );
+            store.insert(p("0.bias"), vec![dr], vec![0.0; dr]);
+            if config.batch_norm {
+                store.insert(p("1.weight"), vec![dr], vec![1.0; dr]);
+                store.insert(p("1.bias"), vec![dr], vec![0.0; dr]);
+                store.insert(p("1.running_mean"), vec![dr], vec![0.0; dr]);
+                store.insert(p("1.running_var"), vec![dr], vec![1.0; dr]);
+            }
+        }
+        store.insert("fc.weight", vec![1, d], xavier_normal(&mut rng, d, 1, d));
+        store.insert("fc.bias", vec![1], vec![0.0]);
+        store
+    }
+
+    fn get(&self, name: &str, shape: &[usize]) -> Result<&HostTensor, ModelError> {
+        let t = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| ModelError::Weights(format!("missing tensor `{name}`")))?;
+        if t.shape != shape {
+            return Err(ModelError::Weights(format!(
+                "tensor `{name}` has shape {:?}, the model expects {shape:?}",
+                t.shape
+            )));
+        }
+        if let Some(i) = t.values.iter().position(|v| !v.is_finite()) {
+            return Err(ModelError::Weights(format!(
+                "tensor `{name}` holds a non-finite value at index {i}"
+            )));
+        }
+        Ok(t)
+    }
+
+    pub fn tensor1(&self, name: &str, n: usize, device: &Device) -> Result<Tensor<1>, ModelError> {
+        let t = self.get(name, &[n])?;
+        Ok(Tensor::from_data(
+            TensorData::new(t.values.clone(), [n]),
+            device,
+        ))
+    }
+
+    pub fn tensor2(
+        &self,
+        name: &str,
+        shape: [usize; 2],
+        device: &Device,
+    ) -> Result<Tensor<2>, ModelError> {
+        let t = self.get(name, &shape)?;
+        Ok(Tensor::from_data(
+            TensorData::new(t.values.clone(), shape),
+            device,
+        ))
+    }
+
+    /// A stored [rows, cols] matrix as the model's [cols, rows] (PyTorch Linear → `x·W`).
+    pub fn tensor2_transposed(
+        &self,
+        name: &str,
+        shape: [usize; 2],
+        device: &Device,
+    ) -> Result<Tensor<2>, ModelError> {
+        let t = self.get(name, &shape)?;
+        let [rows, cols] = shape;
+        Ok(Tensor::from_data(
+            TensorData::new(transpose(&t.values, rows, cols), [cols, rows]),
+            device,
+        ))
+    }
+
+    /// Total number of values (FuxiCTR's parameter count plus BN running buffers).
+    pub fn num_values(&self) -> usize {
+        self.tensors.values().map(|t| t.values.len()).sum()
+    }
+}
+
+pub(crate) fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = values[r * cols + c];
+        }
+    }
+    out
+}
+
+async fn read<const D: usize>(t: Tensor<D>) -> Result<HostTensor, ModelError> {
+    let shape = t.dims().to_vec();
+    let data = t
+        .into_data_async()
+        .await
+        .map_err(|e| ModelError::Device(format!("{e:?}")))?;
+    let values = data
+        .try_to_vec::<f32>()
+        .map_err(|e| ModelError::Device(format!("{e:?}")))?;
+    Ok(HostTensor { shape, values })
+}
+
+async fn read_transposed(t: Tensor<2>) -> Result<HostTensor, ModelError> {
+    let HostTensor { shape, values } = read(t).await?;
+    Ok(HostTensor {
+        values: transpose(&values, shape[0], shape[1]),
+        shape: vec![shape[1], shape[0]],
+    })
+}
+
+impl Qnn {
+    /// Reads every parameter and buffer back to the host (asynchronously: the browser cannot
+    /// block on device reads).
+    pub async fn to_store(&self) -> Result<ParamStore, ModelError> {
+        let mut store = ParamStore::default();
+        let mut put = |name: String, t: HostTensor| {
+            store.tensors.insert(name, t);
+        };
+        put(
+            "embedding.table".into(),
+            read(self.embedding.table.val()).await?,
+        );
+        if let Some(w) = &self.embedding.numeric {
+            put("embedding.numeric".into(), read(w.val()).await?);
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            let p = |name: &str| format!("layer.{i}.linear.{name}");
+            put(p("0.weight"), read_transposed(layer.weight.val()).await?);
+            put(p("0.bias"), read(layer.bias.val()).await?);
+            if let Some(bn) = &layer.batch_norm {
+                put(p("1.weight"), read(bn.gamma.val()).await?);
+                put(p("1.bias"), read(bn.beta.val()).await?);
+                put(
+                    p("1.running_mean"),
+                    read(bn.running_mean.value_sync()).await?,
+                );
+                put(p("1.running_var"), read(bn.running_var.value_sync()).await?);
+            }
+        }
+        put(
+            "fc.weight".into(),
+            read_transposed(self.fc_weight.val()).await?,
+        );
+        put("fc.bias".into(), read(self.fc_bias.val()).await?);
+        Ok(store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qnn_data::synthetic::SyntheticSpec;
+
+    #[test]
+    fn parameter_count_matches_fuxictr_for_frappe() {
+        // Spec §A.7: Frappe (ΣV=5383, D=160, L=2, R=13, BN) has 764,369 trainable parameters;
+        // the store also holds the two BN running buffers per layer (2·2·2080).
+        let map = SyntheticSpec::frappe_shaped(1, 0).feature_map();
+        let layout = InputLayout::new(&map).unwrap();
+        let store = ParamStore::init(&QnnConfig::default(), &layout, 0);
+        let buffers = 2 * 2 * 160 * 13;
+        assert_eq!(store.num_values() - buffers, 764_369);
+        // Padding rows start at zero.
+        let table = &store.tensors["embedding.table"];
+        assert!(table.values[..16].iter().all(|&v| v == 0.0));
+        assert!(table.values[16..32].iter().any(|&v| v != 0.0));
+    }
+
+    #[test]
+    fn same_seed_same_weights() {
+        let map = SyntheticSpec::planted(1, 0).feature_map();
+        let layout = InputLayout::new(&map).unwrap();
+        let c = QnnConfig::default();
+        assert_eq!(
+            ParamStore::init(&c, &layout, 5),
+            ParamStore::init(&c, &layout, 5)
+        );
+        assert_ne!(
+            ParamStore::init(&c, &layout, 5),
+            ParamStore::init(&c, &layout, 6)
+        );
+    }
+}

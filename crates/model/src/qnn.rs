@@ -1,0 +1,179 @@
+//! The QNN network (spec §A.4–A.5): embedding, L quadratic layers each followed by dropout, a
+//! linear head, and the Self-Ensemble loss.
+
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Tensor, activation::sigmoid};
+
+use crate::embedding::FeatureEmbedding;
+use crate::input::{InputLayout, ModelInput};
+use crate::params::ParamStore;
+use crate::quadratic::{BatchNorm, QuadraticLayer, dropout_forward};
+use crate::regularizer::Regularizer;
+use crate::{Mode, ModelError, QnnConfig};
+
+/// PyTorch's BCE clamps each log at −100; we clamp the probability instead (at the smallest normal
+/// f32, log ≈ −87.3) so that the backward pass has no 0·∞ even where subnormals flush to zero.
+/// The two differ only for predictions that are exactly 0 or 1 in f32.
+const MIN_PROB: f32 = f32::MIN_POSITIVE;
+
+#[derive(Module, Debug)]
+pub struct Qnn {
+    pub embedding: FeatureEmbedding,
+    pub layers: Vec<QuadraticLayer>,
+    /// [D, 1].
+    pub fc_weight: Param<Tensor<2>>,
+    pub fc_bias: Param<Tensor<1>>,
+    #[module(skip)]
+    pub net_dropout: f64,
+}
+
+/// The Self-Ensemble loss of one batch and the two passes' probabilities.
+#[derive(Debug, Clone)]
+pub struct SelfEnsembleOutput {
+    /// BCE(p̄, y) + BCE(p₁, sg(p̄)) + BCE(p₂, sg(p̄)), [1].
+    pub loss: Tensor<1>,
+    pub p1: Tensor<1>,
+    pub p2: Tensor<1>,
+}
+
+impl Qnn {
+    /// A freshly initialised model (spec §A.6), deterministic in `seed` on every backend.
+    pub fn init(
+        config: &QnnConfig,
+        layout: &InputLayout,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let store = ParamStore::init(config, layout, seed);
+        Self::from_store(config, layout, &store, device)
+    }
+
+    /// Builds the model from named host values (PyTorch names and layouts, see [`ParamStore`]).
+    pub fn from_store(
+        config: &QnnConfig,
+        layout: &InputLayout,
+        store: &ParamStore,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        config.validate()?;
+        let e = config.embedding_dim;
+        let f = layout.num_fields();
+        let d = f * e;
+        let dr = d * config.num_row;
+        let table = store.tensor2("embedding.table", [layout.table_rows, e], device)?;
+        let numeric = (layout.num_numeric > 0)
+            .then(|| store.tensor2("embedding.numeric", [layout.num_numeric, e], device))
+            .transpose()?;
+        let embedding = FeatureEmbedding::new(layout, table, numeric, e);
+        let mut layers = Vec::with_capacity(config.num_layers);
+        for i in 0..config.num_layers {
+            let p = |name: &str| format!("layer.{i}.linear.{name}");
+            let weight = store.tensor2_transposed(&p("0.weight"), [dr, d], device)?;
+            let bias = store.tensor1(&p("0.bias"), dr, device)?;
+            let bn = if config.batch_norm {
+                Some(BatchNorm::new(
+                    store.tensor1(&p("1.weight"), dr, device)?,
+                    store.tensor1(&p("1.bias"), dr, device)?,
+                    store.tensor1(&p("1.running_mean"), dr, device)?,
+                    store.tensor1(&p("1.running_var"), dr, device)?,
+                ))
+            } else {
+                None
+            };
+            layers.push(QuadraticLayer::new(
+                weight,
+                bias,
+                bn,
+                f,
+                e,
+                config.num_heads,
+                config.num_row,
+            ));
+        }
+        Ok(Self {
+            embedding,
+            layers,
+            fc_weight: Param::from_tensor(store.tensor2_transposed("fc.weight", [1, d], device)?),
+            fc_bias: Param::from_tensor(store.tensor1("fc.bias", 1, device)?),
+            net_dropout: config.net_dropout,
+        })
+    }
+
+    /// x₀, [B, F·E].
+    pub fn embed(&self, input: &ModelInput) -> Tensor<2> {
+        self.embedding.forward(input)
+    }
+
+    /// Logits of the quadratic stack and head on x₀, [B].
+    pub fn logits_from(&self, x0: Tensor<2>, mode: Mode) -> Tensor<1> {
+        let mut x = x0;
+        for layer in &self.layers {
+            x = dropout_forward(
+                layer.forward(x, mode, self.net_dropout),
+                mode,
+                self.net_dropout,
+            );
+        }
+        let b = x.dims()[0];
+        (x.matmul(self.fc_weight.val()) + self.fc_bias.val().unsqueeze_dim::<2>(0)).reshape([b])
+    }
+
+    /// One pass: logits, [B].
+    pub fn logits(&self, input: &ModelInput, mode: Mode) -> Tensor<1> {
+        self.logits_from(self.embed(input), mode)
+    }
+
+    /// Evaluation output: σ(logit) of one pass without dropout, BN on running statistics.
+    pub fn predict(&self, input: &ModelInput) -> Tensor<1> {
+        sigmoid(self.logits(input, Mode::Eval))
+    }
+
+    /// The Self-Ensemble loss (spec §A.5): one embedding lookup, two passes of the stack.
+    pub fn self_ensemble(&self, input: &ModelInput, mode: Mode) -> SelfEnsembleOutput {
+        let x0 = self.embed(input);
+        let p1 = sigmoid(self.logits_from(x0.clone(), mode));
+        let p2 = sigmoid(self.logits_from(x0, mode));
+        let loss = self_ensemble_loss(p1.clone(), p2.clone(), input.labels.clone());
+        SelfEnsembleOutput { loss, p1, p2 }
+    }
+
+    /// The regularisation term of spec §C.8: embedding tables and numeric vectors use
+    /// `embedding`, every other parameter (weights, biases, BN γ/β, head) uses `net`.
+    pub fn regularization(&self, embedding: &Regularizer, net: &Regularizer) -> Option<Tensor<1>> {
+        let mut terms: Vec<Tensor<1>> = Vec::new();
+        if !embedding.is_zero() {
+            terms.push(embedding.penalty(self.embedding.table.val()));
+            if let Some(w) = &self.embedding.numeric {
+                terms.push(embedding.penalty(w.val()));
+            }
+        }
+        if !net.is_zero() {
+            for layer in &self.layers {
+                terms.push(net.penalty(layer.weight.val()));
+                terms.push(net.penalty(layer.bias.val()));
+                if let Some(bn) = &layer.batch_norm {
+                    terms.push(net.penalty(bn.gamma.val()));
+                    terms.push(net.penalty(bn.beta.val()));
+                }
+            }
+            terms.push(net.penalty(self.fc_weight.val()));
+            terms.push(net.penalty(self.fc_bias.val()));
+        }
+        terms.into_iter().reduce(|a, b| a + b)
+    }
+}
+
+/// BCE(p̄, y) + BCE(p₁, sg(p̄)) + BCE(p₂, sg(p̄)) with p̄ = (p₁ + p₂)/2, [1].
+pub fn self_ensemble_loss(p1: Tensor<1>, p2: Tensor<1>, labels: Tensor<1>) -> Tensor<1> {
+    let mean = (p1.clone() + p2.clone()).mul_scalar(0.5);
+    let target = mean.clone().detach();
+    bce(mean, labels) + bce(p1, target.clone()) + bce(p2, target)
+}
+
+/// Mean binary cross-entropy of probabilities `p` against (possibly soft) targets `t`, [1].
+pub fn bce(p: Tensor<1>, t: Tensor<1>) -> Tensor<1> {
+    let log_p = p.clone().clamp_min(MIN_PROB).log();
+    let log_q = p.neg().add_scalar(1.0).clamp_min(MIN_PROB).log();
+    let nll = t.clone() * log_p + t.neg().add_scalar(1.0) * log_q;
+    nll.mean().neg()
+}
