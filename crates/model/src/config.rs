@@ -47,7 +47,7 @@ impl QnnConfig {
         if self.num_row == 0 {
             return bad("num_row", "must be at least 1".into());
         }
-        if self.num_heads == 0 || self.embedding_dim % self.num_heads != 0 {
+        if self.num_heads == 0 || !self.embedding_dim.is_multiple_of(self.num_heads) {
             return bad(
                 "num_heads",
                 format!(

@@ -16,7 +16,7 @@ pub mod regularizer;
 pub use config::{MODEL_NAMES, QnnConfig};
 pub use input::{InputLayout, ModelInput};
 pub use params::{HostTensor, ParamStore};
-pub use qnn::{Qnn, SelfEnsembleOutput, bce, self_ensemble_loss};
+pub use qnn::{ParamRef, Qnn, SelfEnsembleOutput, bce, self_ensemble_loss};
 pub use regularizer::Regularizer;
 
 /// Training or evaluation behaviour of dropout and batch norm (PyTorch's `train()`/`eval()`).

@@ -177,3 +177,42 @@ pub fn bce(p: Tensor<1>, t: Tensor<1>) -> Tensor<1> {
     let nll = t.clone() * log_p + t.neg().add_scalar(1.0) * log_q;
     nll.mean().neg()
 }
+
+/// A trainable parameter of either rank, for code that walks all of them (clipping, counting).
+#[derive(Debug, Clone, Copy)]
+pub enum ParamRef<'a> {
+    Vector(&'a Param<Tensor<1>>),
+    Matrix(&'a Param<Tensor<2>>),
+}
+
+impl Qnn {
+    /// Every trainable parameter (batch-norm running statistics are buffers, not parameters).
+    pub fn params(&self) -> Vec<ParamRef<'_>> {
+        let mut out = vec![ParamRef::Matrix(&self.embedding.table)];
+        if let Some(w) = &self.embedding.numeric {
+            out.push(ParamRef::Matrix(w));
+        }
+        for layer in &self.layers {
+            out.push(ParamRef::Matrix(&layer.weight));
+            out.push(ParamRef::Vector(&layer.bias));
+            if let Some(bn) = &layer.batch_norm {
+                out.push(ParamRef::Vector(&bn.gamma));
+                out.push(ParamRef::Vector(&bn.beta));
+            }
+        }
+        out.push(ParamRef::Matrix(&self.fc_weight));
+        out.push(ParamRef::Vector(&self.fc_bias));
+        out
+    }
+
+    /// FuxiCTR's "Total number of parameters" (spec §A.7).
+    pub fn num_parameters(&self) -> usize {
+        self.params()
+            .iter()
+            .map(|p| match p {
+                ParamRef::Vector(p) => p.val().dims().iter().product::<usize>(),
+                ParamRef::Matrix(p) => p.val().dims().iter().product::<usize>(),
+            })
+            .sum()
+    }
+}

@@ -1,0 +1,176 @@
+//! Training hyper-parameters (FuxiCTR's `model_config.yaml` training keys, spec §B, §C.7).
+
+use qnn_data::Metric;
+use qnn_model::Regularizer;
+use serde::{Deserialize, Serialize};
+
+use crate::TrainError;
+
+/// Whether a larger or a smaller monitor value is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MonitorMode {
+    Max,
+    Min,
+}
+
+/// Σ_k weight_k · metric_k, FuxiCTR's `monitor` (a metric name means weight 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Monitor {
+    pub terms: Vec<(Metric, f64)>,
+}
+
+impl Monitor {
+    pub fn metric(metric: Metric) -> Self {
+        Self {
+            terms: vec![(metric, 1.0)],
+        }
+    }
+
+    /// The paper's `{AUC: 1, logloss: 0}`.
+    pub fn paper() -> Self {
+        Self {
+            terms: vec![(Metric::Auc, 1.0), (Metric::Logloss, 0.0)],
+        }
+    }
+
+    pub fn value(&self, metrics: &[(Metric, f64)]) -> f64 {
+        self.terms
+            .iter()
+            .map(|(m, w)| {
+                let v = metrics
+                    .iter()
+                    .find(|(k, _)| k == m)
+                    .map(|(_, v)| *v)
+                    .expect("evaluation computes every monitored metric");
+                w * v
+            })
+            .sum()
+    }
+}
+
+/// Everything the loop needs besides the model shape and the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub learning_rate: f64,
+    pub batch_size: usize,
+    /// Upper bound on epochs.
+    pub epochs: usize,
+    pub shuffle: bool,
+    pub seed: u64,
+    pub embedding_regularizer: Regularizer,
+    pub net_regularizer: Regularizer,
+    /// Metrics reported after training (FuxiCTR's `metrics`).
+    pub metrics: Vec<Metric>,
+    pub monitor: Monitor,
+    pub monitor_mode: MonitorMode,
+    pub early_stop_patience: usize,
+    pub save_best_only: bool,
+    /// Evaluate every this many steps; `None` = once per epoch.
+    pub eval_steps: Option<usize>,
+    /// Global L2 norm to clip gradients to.
+    pub max_gradient_norm: f64,
+    pub reduce_lr_on_plateau: bool,
+    /// Read the training loss back from the device every this many steps (each read waits for
+    /// the device; the running mean is exact either way).
+    pub loss_read_interval: usize,
+}
+
+impl Default for TrainConfig {
+    /// The paper's Frappe settings (spec §B.1).
+    fn default() -> Self {
+        Self {
+            learning_rate: 1e-3,
+            batch_size: 4096,
+            epochs: 100,
+            shuffle: true,
+            seed: 2024,
+            embedding_regularizer: Regularizer::l2(0.1),
+            net_regularizer: Regularizer::NONE,
+            metrics: vec![Metric::Logloss, Metric::Auc],
+            monitor: Monitor::paper(),
+            monitor_mode: MonitorMode::Max,
+            early_stop_patience: 2,
+            save_best_only: true,
+            eval_steps: None,
+            max_gradient_norm: 10.0,
+            reduce_lr_on_plateau: true,
+            loss_read_interval: 10,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |key: &'static str, reason: &str| {
+            Err(TrainError::Config {
+                key,
+                reason: reason.into(),
+            })
+        };
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad("learning_rate", "must be a positive number");
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size", "must be at least 1");
+        }
+        if self.eval_steps == Some(0) {
+            return bad(
+                "eval_steps",
+                "must be at least 1 (or null for once per epoch)",
+            );
+        }
+        if self.monitor.terms.is_empty() {
+            return bad("monitor", "names no metric");
+        }
+        if !(self.max_gradient_norm.is_finite() && self.max_gradient_norm > 0.0) {
+            return bad("max_gradient_norm", "must be a positive number");
+        }
+        Ok(())
+    }
+
+    /// Metrics an evaluation computes: the monitor's, then the reported ones.
+    pub fn evaluated_metrics(&self) -> Vec<Metric> {
+        let mut out: Vec<Metric> = self.monitor.terms.iter().map(|(m, _)| *m).collect();
+        for m in &self.metrics {
+            if !out.contains(m) {
+                out.push(*m);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_monitor_sums_its_terms() {
+        let m = Monitor {
+            terms: vec![(Metric::Auc, 1.0), (Metric::Logloss, -1.0)],
+        };
+        assert_eq!(
+            m.value(&[(Metric::Logloss, 0.25), (Metric::Auc, 0.75)]),
+            0.5
+        );
+        assert_eq!(
+            Monitor::paper().value(&[(Metric::Auc, 0.9), (Metric::Logloss, 0.3)]),
+            0.9
+        );
+    }
+
+    #[test]
+    fn invalid_settings_name_their_key() {
+        let c = TrainConfig {
+            batch_size: 0,
+            ..TrainConfig::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("batch_size"));
+        let c = TrainConfig {
+            eval_steps: Some(0),
+            ..TrainConfig::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("eval_steps"));
+    }
+}

@@ -1,0 +1,434 @@
+//! The training loop of FuxiCTR 2.0.1's `BaseModel.fit` (spec §C.7), driven one step at a time.
+//!
+//! Nothing here blocks on the device: every read is awaited, so the same loop runs under a
+//! native executor (the CLI) and in a browser worker. Callers render the returned events.
+
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Gradients, Tensor};
+use qnn_data::{EncodedDataset, EpochOrder, FeatureMap, Metric};
+use qnn_model::{InputLayout, Mode, ModelInput, ParamRef, ParamStore, Qnn, QnnConfig};
+use web_time::Instant;
+
+use crate::TrainError;
+use crate::config::TrainConfig;
+use crate::evaluate::evaluate;
+use crate::plateau::PlateauTracker;
+
+/// Adam's ε as PyTorch sets it (Burn's default is 1e-5).
+const ADAM_EPSILON: f32 = 1e-8;
+
+/// What happened during one call of [`Trainer::step`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainEvent {
+    EpochStarted {
+        epoch: usize,
+        batches: usize,
+    },
+    Step {
+        epoch: usize,
+        /// 1-based batch index within the epoch.
+        batch: usize,
+        batches: usize,
+        global_step: usize,
+        /// Mean training loss since the last read, when this step read it.
+        loss: Option<f64>,
+        /// Training throughput since the epoch started.
+        samples_per_sec: f64,
+    },
+    Evaluated {
+        epoch: usize,
+        batch: usize,
+        /// Mean total loss (SE terms + regularizer) since the previous evaluation.
+        train_loss: f64,
+        metrics: Vec<(Metric, f64)>,
+        monitor: f64,
+        improved: bool,
+    },
+    LearningRateReduced {
+        learning_rate: f64,
+    },
+    EarlyStopped {
+        epoch: usize,
+    },
+    EpochEnded {
+        epoch: usize,
+    },
+    Finished,
+}
+
+/// A model after [`Trainer::finish`]: the best checkpoint reloaded, on the plain device.
+#[derive(Debug)]
+pub struct TrainedModel {
+    pub model: Qnn,
+    pub weights: ParamStore,
+    /// Epochs started (the last one possibly cut short by early stopping).
+    pub epochs_run: usize,
+    pub best_monitor: Option<f64>,
+}
+
+/// The loop's state between steps.
+pub struct Trainer {
+    config: TrainConfig,
+    model_config: QnnConfig,
+    layout: InputLayout,
+    device: Device,
+    model: Option<Qnn>,
+    optimizer: ModuleOptimizer,
+    train: EncodedDataset,
+    valid: EncodedDataset,
+    learning_rate: f64,
+    epoch: usize,
+    order: Option<EpochOrder>,
+    batch: usize,
+    global_step: usize,
+    epoch_started: Instant,
+    epoch_samples: usize,
+    /// Losses of the steps since the last evaluation, summed on the device.
+    loss_sum: Option<Tensor<1>>,
+    loss_steps: usize,
+    /// The same, since the last read (for live display).
+    read_sum: Option<Tensor<1>>,
+    read_steps: usize,
+    plateau: PlateauTracker,
+    checkpoint: Option<ParamStore>,
+    finished: bool,
+}
+
+impl std::fmt::Debug for Trainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer")
+            .field("epoch", &self.epoch)
+            .field("batch", &self.batch)
+            .field("global_step", &self.global_step)
+            .field("learning_rate", &self.learning_rate)
+            .field("best_monitor", &self.plateau.best())
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Trainer {
+    /// Sets up the model (seeded initialisation) and the optimizer. `device` must have autodiff
+    /// enabled (`Device::flex().autodiff()`).
+    pub fn new(
+        model_config: QnnConfig,
+        config: TrainConfig,
+        feature_map: &FeatureMap,
+        train: EncodedDataset,
+        valid: EncodedDataset,
+        device: Device,
+    ) -> Result<Self, TrainError> {
+        config.validate()?;
+        model_config.validate()?;
+        if !device.is_autodiff() {
+            return Err(TrainError::Device(
+                "training needs an autodiff device (call .autodiff() on it)".into(),
+            ));
+        }
+        if train.is_empty() {
+            return Err(TrainError::Data("the training split has no rows".into()));
+        }
+        if valid.is_empty() {
+            return Err(TrainError::Data("the validation split has no rows".into()));
+        }
+        let layout = InputLayout::new(feature_map)?;
+        let model = Qnn::init(&model_config, &layout, config.seed, &device)?;
+        let optimizer = AdamConfig::new().with_epsilon(ADAM_EPSILON).init();
+        Ok(Self {
+            learning_rate: config.learning_rate,
+            plateau: PlateauTracker::new(
+                config.monitor_mode,
+                config.early_stop_patience,
+                config.reduce_lr_on_plateau,
+            ),
+            config,
+            model_config,
+            layout,
+            device,
+            model: Some(model),
+            optimizer,
+            train,
+            valid,
+            epoch: 0,
+            order: None,
+            batch: 0,
+            global_step: 0,
+            epoch_started: Instant::now(),
+            epoch_samples: 0,
+            loss_sum: None,
+            loss_steps: 0,
+            read_sum: None,
+            read_steps: 0,
+            checkpoint: None,
+            finished: false,
+        })
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Ends training after the current step (the user pressed Stop).
+    pub fn stop(&mut self) {
+        self.finished = true;
+    }
+
+    pub fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    pub fn layout(&self) -> &InputLayout {
+        &self.layout
+    }
+
+    pub fn model(&self) -> &Qnn {
+        self.model
+            .as_ref()
+            .expect("the model is only taken out by finish")
+    }
+
+    /// Batches per epoch.
+    pub fn batches_per_epoch(&self) -> usize {
+        self.train.len().div_ceil(self.config.batch_size)
+    }
+
+    /// Runs one training step, plus the evaluation that follows it when one is due.
+    pub async fn step(&mut self) -> Result<Vec<TrainEvent>, TrainError> {
+        let mut events = Vec::new();
+        if self.finished {
+            return Ok(events);
+        }
+        if self.order.is_none() {
+            if self.epoch >= self.config.epochs {
+                self.finished = true;
+                events.push(TrainEvent::Finished);
+                return Ok(events);
+            }
+            self.start_epoch(&mut events);
+        }
+        let order = self.order.as_ref().expect("an epoch is running");
+        let batches = order.num_batches();
+        let batch = self.train.batch(order.batch_rows(self.batch));
+        let input = ModelInput::new(&batch, &self.layout, &self.device)?;
+        // Dropout masks of step t depend only on (seed, t), whatever ran before on the device.
+        self.device
+            .seed(self.config.seed ^ (self.global_step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let loss = self.train_step(&input);
+        self.batch += 1;
+        self.global_step += 1;
+        self.epoch_samples += batch.len();
+
+        let detached = loss.detach();
+        self.loss_sum = Some(add(self.loss_sum.take(), detached.clone()));
+        self.loss_steps += 1;
+        self.read_sum = Some(add(self.read_sum.take(), detached));
+        self.read_steps += 1;
+        let read_now =
+            self.read_steps >= self.config.loss_read_interval.max(1) || self.batch == batches;
+        let loss = if read_now {
+            let sum = read_scalar(self.read_sum.take().expect("just set")).await?;
+            let mean = sum / self.read_steps as f64;
+            self.read_steps = 0;
+            if !mean.is_finite() {
+                return Err(TrainError::Diverged {
+                    epoch: self.epoch,
+                    batch: self.batch,
+                });
+            }
+            Some(mean)
+        } else {
+            None
+        };
+        let elapsed = self.epoch_started.elapsed().as_secs_f64();
+        events.push(TrainEvent::Step {
+            epoch: self.epoch,
+            batch: self.batch,
+            batches,
+            global_step: self.global_step,
+            loss,
+            samples_per_sec: if elapsed > 0.0 {
+                self.epoch_samples as f64 / elapsed
+            } else {
+                0.0
+            },
+        });
+
+        let eval_due = match self.config.eval_steps {
+            Some(n) => self.global_step.is_multiple_of(n),
+            None => self.batch == batches,
+        };
+        if eval_due {
+            self.evaluate_and_checkpoint(&mut events).await?;
+        }
+        if !self.finished && self.batch == batches {
+            events.push(TrainEvent::EpochEnded { epoch: self.epoch });
+            self.order = None;
+        }
+        if self.finished {
+            events.push(TrainEvent::Finished);
+        }
+        Ok(events)
+    }
+
+    fn start_epoch(&mut self, events: &mut Vec<TrainEvent>) {
+        self.epoch += 1;
+        let shuffle = self
+            .config
+            .shuffle
+            .then_some((self.config.seed, self.epoch));
+        let order = EpochOrder::new(self.train.len(), self.config.batch_size, shuffle);
+        events.push(TrainEvent::EpochStarted {
+            epoch: self.epoch,
+            batches: order.num_batches(),
+        });
+        self.order = Some(order);
+        self.batch = 0;
+        self.epoch_started = Instant::now();
+        self.epoch_samples = 0;
+        // FuxiCTR resets the train-loss accumulator at each epoch start.
+        self.loss_sum = None;
+        self.loss_steps = 0;
+    }
+
+    /// Forward, backward, clipping and Adam update; returns the step's total loss.
+    fn train_step(&mut self, input: &ModelInput) -> Tensor<1> {
+        let model = self
+            .model
+            .take()
+            .expect("the model is only taken out by finish");
+        let output = model.self_ensemble(input, Mode::Train);
+        let loss = match model.regularization(
+            &self.config.embedding_regularizer,
+            &self.config.net_regularizer,
+        ) {
+            Some(reg) => output.loss + reg,
+            None => output.loss,
+        };
+        let grads = loss.backward();
+        let grads = clip_grad_norm(&model, grads, self.config.max_gradient_norm);
+        self.model = Some(self.optimizer.step(self.learning_rate, model, grads));
+        loss
+    }
+
+    async fn evaluate_and_checkpoint(
+        &mut self,
+        events: &mut Vec<TrainEvent>,
+    ) -> Result<(), TrainError> {
+        let train_loss = match self.loss_sum.take() {
+            Some(sum) => read_scalar(sum).await? / self.loss_steps as f64,
+            None => f64::NAN,
+        };
+        self.loss_steps = 0;
+        let metrics = evaluate(
+            self.model(),
+            &self.layout,
+            &self.valid,
+            self.config.batch_size,
+            &self.config.evaluated_metrics(),
+            &self.device,
+        )
+        .await?;
+        let monitor = self.config.monitor.value(&metrics);
+        let decision = self.plateau.update(monitor, self.learning_rate);
+        events.push(TrainEvent::Evaluated {
+            epoch: self.epoch,
+            batch: self.batch,
+            train_loss,
+            metrics,
+            monitor,
+            improved: decision.improved,
+        });
+        if let Some(lr) = decision.reduced_lr {
+            self.learning_rate = lr;
+            events.push(TrainEvent::LearningRateReduced { learning_rate: lr });
+        }
+        if decision.improved || !self.config.save_best_only {
+            self.checkpoint = Some(self.model().to_store().await?);
+        }
+        if decision.stop {
+            events.push(TrainEvent::EarlyStopped { epoch: self.epoch });
+            self.finished = true;
+        }
+        Ok(())
+    }
+
+    /// Reloads the saved checkpoint (the best one under `save_best_only`) onto the plain device.
+    /// Without any evaluation yet, the current weights are kept.
+    pub async fn finish(mut self) -> Result<TrainedModel, TrainError> {
+        let weights = match self.checkpoint.take() {
+            Some(store) => store,
+            None => self.model().to_store().await?,
+        };
+        let device = self.device.clone().without_autodiff();
+        let model = Qnn::from_store(&self.model_config, &self.layout, &weights, &device)?;
+        Ok(TrainedModel {
+            model,
+            weights,
+            epochs_run: self.epoch,
+            best_monitor: self.plateau.best(),
+        })
+    }
+}
+
+fn add(sum: Option<Tensor<1>>, x: Tensor<1>) -> Tensor<1> {
+    match sum {
+        Some(s) => s + x,
+        None => x,
+    }
+}
+
+async fn read_scalar(t: Tensor<1>) -> Result<f64, TrainError> {
+    let data = t
+        .into_data_async()
+        .await
+        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    let v = data
+        .try_to_vec::<f32>()
+        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    Ok(f64::from(v[0]))
+}
+
+/// `torch.nn.utils.clip_grad_norm_`: scale all gradients by min(1, max_norm / (‖g‖₂ + 1e-6)),
+/// with ‖g‖₂ over every parameter together. Stays on the device (no read-back).
+pub fn clip_grad_norm(model: &Qnn, mut grads: Gradients, max_norm: f64) -> GradientsParams {
+    enum Grad {
+        Vector(burn::module::ParamId, Tensor<1>),
+        Matrix(burn::module::ParamId, Tensor<2>),
+    }
+    let mut collected = Vec::new();
+    for p in model.params() {
+        match p {
+            ParamRef::Vector(p) => {
+                if let Some(g) = p.val().grad_remove(&mut grads) {
+                    collected.push(Grad::Vector(p.id, g));
+                }
+            }
+            ParamRef::Matrix(p) => {
+                if let Some(g) = p.val().grad_remove(&mut grads) {
+                    collected.push(Grad::Matrix(p.id, g));
+                }
+            }
+        }
+    }
+    let squares = collected.iter().map(|g| match g {
+        Grad::Vector(_, t) => t.clone().square().sum(),
+        Grad::Matrix(_, t) => t.clone().square().sum(),
+    });
+    let mut out = GradientsParams::new();
+    let Some(total) = squares.reduce(|a, b| a + b) else {
+        return out;
+    };
+    let scale = total
+        .sqrt()
+        .add_scalar(1e-6)
+        .recip()
+        .mul_scalar(max_norm)
+        .clamp_max(1.0);
+    for g in collected {
+        match g {
+            Grad::Vector(id, t) => out.register(id, t * scale.clone()),
+            Grad::Matrix(id, t) => out.register(id, t * scale.clone().unsqueeze_dim::<2>(0)),
+        }
+    }
+    out
+}

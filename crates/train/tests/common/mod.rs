@@ -1,0 +1,78 @@
+//! Helpers shared by the training tests.
+#![allow(dead_code)]
+
+use burn::tensor::Device;
+use qnn_data::synthetic::SyntheticSpec;
+use qnn_data::{EncodedDataset, FeatureMap, Metric};
+use qnn_model::{QnnConfig, Regularizer};
+use qnn_train::{TrainConfig, TrainEvent, TrainedModel, Trainer};
+
+pub fn splits(rows: usize) -> (FeatureMap, EncodedDataset, EncodedDataset) {
+    let (map, data) = SyntheticSpec::planted(rows, 11).generate();
+    let cut = rows * 4 / 5;
+    (map, data.slice(0, cut), data.slice(cut, rows))
+}
+
+pub fn small_model() -> QnnConfig {
+    QnnConfig {
+        embedding_dim: 8,
+        num_layers: 1,
+        num_row: 4,
+        num_heads: 1,
+        batch_norm: false,
+        net_dropout: 0.1,
+    }
+}
+
+pub fn quick(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        learning_rate: 1e-2,
+        batch_size: 256,
+        epochs,
+        seed: 7,
+        embedding_regularizer: Regularizer::l2(1e-4),
+        loss_read_interval: 1,
+        ..TrainConfig::default()
+    }
+}
+
+pub fn train(
+    model: QnnConfig,
+    config: TrainConfig,
+    rows: usize,
+) -> (Vec<TrainEvent>, TrainedModel, FeatureMap, EncodedDataset) {
+    let (map, train, valid) = splits(rows);
+    let mut trainer = Trainer::new(
+        model,
+        config,
+        &map,
+        train,
+        valid.clone(),
+        Device::flex().autodiff(),
+    )
+    .unwrap();
+    let mut events = Vec::new();
+    while !trainer.is_finished() {
+        events.extend(pollster::block_on(trainer.step()).unwrap());
+    }
+    let trained = pollster::block_on(trainer.finish()).unwrap();
+    (events, trained, map, valid)
+}
+
+/// (epoch, metrics, improved) of each evaluation.
+pub type Evaluation = (usize, Vec<(Metric, f64)>, bool);
+
+pub fn evaluations(events: &[TrainEvent]) -> Vec<Evaluation> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::Evaluated {
+                epoch,
+                metrics,
+                improved,
+                ..
+            } => Some((*epoch, metrics.clone(), *improved)),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,124 @@
+//! The training loop end to end on synthetic data with a planted interaction.
+
+mod common;
+
+use burn::tensor::Device;
+use common::{evaluations, quick, small_model, splits, train};
+use qnn_data::Metric;
+use qnn_model::{InputLayout, Mode, ModelInput, ParamRef, Qnn};
+use qnn_train::{Monitor, MonitorMode, TrainConfig, TrainEvent, clip_grad_norm, evaluate};
+
+#[test]
+fn learns_the_planted_interaction_and_reloads_the_best_checkpoint() {
+    let (events, trained, map, valid) = train(small_model(), quick(6), 6000);
+    let evals = evaluations(&events);
+    assert!(!evals.is_empty());
+    let best_auc = evals
+        .iter()
+        .map(|(_, m, _)| m.iter().find(|(k, _)| *k == Metric::Auc).unwrap().1)
+        .fold(0.0, f64::max);
+    assert!(best_auc > 0.8, "validation AUC only reached {best_auc}");
+    assert_eq!(trained.best_monitor, Some(best_auc));
+    // The reloaded model is the best checkpoint, not the last weights.
+    let layout = InputLayout::new(&map).unwrap();
+    let device = Device::flex();
+    let metrics = pollster::block_on(evaluate(
+        &trained.model,
+        &layout,
+        &valid,
+        256,
+        &[Metric::Auc],
+        &device,
+    ))
+    .unwrap();
+    assert_eq!(metrics[0].1, best_auc);
+    // Training loss is reported at each evaluation and falls.
+    let losses: Vec<f64> = events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::Evaluated { train_loss, .. } => Some(*train_loss),
+            _ => None,
+        })
+        .collect();
+    assert!(losses.last().unwrap() < &losses[0], "{losses:?}");
+}
+
+#[test]
+fn evaluates_every_eval_steps_and_stops_on_plateau() {
+    // Monitoring "max logloss" while training lowers the logloss: the monitor soon stops
+    // improving, which must cut the learning rate at each plateau and stop at the second one.
+    let config = TrainConfig {
+        eval_steps: Some(5),
+        monitor: Monitor::metric(Metric::Logloss),
+        monitor_mode: MonitorMode::Max,
+        ..quick(10)
+    };
+    let (events, _, _, _) = train(small_model(), config, 4000);
+    let steps_at_eval: Vec<usize> = events
+        .windows(2)
+        .filter_map(|w| match (&w[0], &w[1]) {
+            (TrainEvent::Step { global_step, .. }, TrainEvent::Evaluated { .. }) => {
+                Some(*global_step)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        steps_at_eval.iter().all(|s| s % 5 == 0),
+        "{steps_at_eval:?}"
+    );
+    let evals = evaluations(&events);
+    let improvements: Vec<bool> = evals.iter().map(|e| e.2).collect();
+    assert!(improvements.ends_with(&[false, false]), "{improvements:?}");
+    assert!(events.contains(&TrainEvent::EarlyStopped {
+        epoch: evals.last().unwrap().0
+    }));
+    let lrs: Vec<f64> = events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::LearningRateReduced { learning_rate } => Some(*learning_rate),
+            _ => None,
+        })
+        .collect();
+    assert!(lrs.len() >= 2);
+    assert!(lrs.windows(2).all(|w| w[1] <= w[0]));
+    assert!((lrs[0] - 1e-3).abs() < 1e-12, "{lrs:?}");
+}
+
+#[test]
+fn clipping_scales_the_global_norm() {
+    let (map, train, _) = splits(512);
+    let layout = InputLayout::new(&map).unwrap();
+    let device = Device::flex().autodiff();
+    let model = Qnn::init(&small_model(), &layout, 1, &device).unwrap();
+    let input = ModelInput::new(&train.range(0, 512), &layout, &device).unwrap();
+    let norm_of = |grads: &burn::optim::GradientsParams| -> f64 {
+        model
+            .params()
+            .iter()
+            .map(|p| match p {
+                ParamRef::Vector(p) => grads
+                    .get::<1>(p.id)
+                    .unwrap()
+                    .square()
+                    .sum()
+                    .into_scalar::<f32>() as f64,
+                ParamRef::Matrix(p) => grads
+                    .get::<2>(p.id)
+                    .unwrap()
+                    .square()
+                    .sum()
+                    .into_scalar::<f32>() as f64,
+            })
+            .sum::<f64>()
+            .sqrt()
+    };
+    let loss = || model.self_ensemble(&input, Mode::Eval).loss;
+    let unclipped = norm_of(&clip_grad_norm(&model, loss().backward(), 1e9));
+    assert!(unclipped > 1e-3, "{unclipped}");
+    let clipped = norm_of(&clip_grad_norm(&model, loss().backward(), unclipped / 4.0));
+    assert!(
+        (clipped - unclipped / 4.0).abs() < 1e-4 * unclipped,
+        "{clipped} vs {unclipped}"
+    );
+}
