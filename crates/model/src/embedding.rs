@@ -18,6 +18,8 @@ pub struct FeatureEmbedding {
     pub field_order: Option<Tensor<1, Int>>,
     #[module(skip)]
     pub embedding_dim: usize,
+    #[module(skip)]
+    pub field_names: Vec<String>,
 }
 
 impl FeatureEmbedding {
@@ -38,6 +40,7 @@ impl FeatureEmbedding {
             numeric: numeric.map(Param::from_tensor),
             field_order,
             embedding_dim,
+            field_names: layout.field_names.clone(),
         }
     }
 

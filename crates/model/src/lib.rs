@@ -7,14 +7,18 @@
 
 pub mod config;
 pub mod embedding;
+pub mod file;
 pub mod input;
+pub mod interaction;
 pub mod params;
 pub mod qnn;
 pub mod quadratic;
 pub mod regularizer;
 
 pub use config::{MODEL_NAMES, QnnConfig};
+pub use file::ModelFile;
 pub use input::{InputLayout, ModelInput};
+pub use interaction::{FieldMatrix, InteractionMaps, interaction_maps};
 pub use params::{HostTensor, ParamStore};
 pub use qnn::{ParamRef, Qnn, SelfEnsembleOutput, bce, self_ensemble_loss};
 pub use regularizer::Regularizer;

@@ -161,7 +161,7 @@ pub(crate) fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     out
 }
 
-async fn read<const D: usize>(t: Tensor<D>) -> Result<HostTensor, ModelError> {
+pub(crate) async fn read<const D: usize>(t: Tensor<D>) -> Result<HostTensor, ModelError> {
     let shape = t.dims().to_vec();
     let data = t
         .into_data_async()
@@ -173,7 +173,7 @@ async fn read<const D: usize>(t: Tensor<D>) -> Result<HostTensor, ModelError> {
     Ok(HostTensor { shape, values })
 }
 
-async fn read_transposed(t: Tensor<2>) -> Result<HostTensor, ModelError> {
+pub(crate) async fn read_transposed(t: Tensor<2>) -> Result<HostTensor, ModelError> {
     let HostTensor { shape, values } = read(t).await?;
     Ok(HostTensor {
         values: transpose(&values, shape[0], shape[1]),

@@ -205,6 +205,11 @@ impl Qnn {
         out
     }
 
+    /// F: number of model fields.
+    pub fn num_fields(&self) -> usize {
+        self.embedding.field_names.len()
+    }
+
     /// FuxiCTR's "Total number of parameters" (spec §A.7).
     pub fn num_parameters(&self) -> usize {
         self.params()

@@ -1,7 +1,4 @@
 //! Same seed, same run, bit for bit, on the CPU backend.
-//!
-//! Alone in its test binary: Burn's CPU backend keeps one process-wide RNG (dropout masks), which
-//! trainers running in parallel threads of one process would share.
 
 mod common;
 

@@ -17,7 +17,10 @@ fn learns_the_planted_interaction_and_reloads_the_best_checkpoint() {
         .iter()
         .map(|(_, m, _)| m.iter().find(|(k, _)| *k == Metric::Auc).unwrap().1)
         .fold(0.0, f64::max);
-    assert!(best_auc > 0.8, "validation AUC only reached {best_auc}");
+    assert!(
+        best_auc > 0.8,
+        "validation AUC only reached {best_auc}: {evals:?}"
+    );
     assert_eq!(trained.best_monitor, Some(best_auc));
     // The reloaded model is the best checkpoint, not the last weights.
     let layout = InputLayout::new(&map).unwrap();
@@ -121,4 +124,59 @@ fn clipping_scales_the_global_norm() {
         (clipped - unclipped / 4.0).abs() < 1e-4 * unclipped,
         "{clipped} vs {unclipped}"
     );
+}
+
+#[test]
+fn activation_map_finds_the_planted_pair() {
+    let model = qnn_model::QnnConfig {
+        num_layers: 1,
+        ..small_model()
+    };
+    let (_, trained, map, valid) = train(model, quick(6), 6000);
+    let layout = InputLayout::new(&map).unwrap();
+    let input = ModelInput::new(&valid.range(0, 1000), &layout, &Device::flex()).unwrap();
+    let maps =
+        pollster::block_on(qnn_model::interaction_maps(&trained.model, Some(&input))).unwrap();
+    let activation = maps.total_activation().unwrap();
+    let (a, b, top) = activation.top_off_diagonal().unwrap();
+    let pair = (a.min(b), a.max(b));
+    assert_eq!(pair, (2, 5), "top cell {a},{b} = {top}; map {activation:?}");
+    // Clearly on top, not by a hair: the runner-up among other pairs is well below.
+    let runner_up = (0..6)
+        .flat_map(|a| (0..6).map(move |b| (a, b)))
+        .filter(|&(a, b)| a != b && (a.min(b), a.max(b)) != (2, 5))
+        .map(|(a, b)| activation.get(a, b))
+        .fold(0.0, f64::max);
+    assert!(top > 2.0 * runner_up, "top {top}, runner-up {runner_up}");
+}
+
+#[test]
+fn model_file_round_trip_predicts_identically() {
+    let (_, trained, map, valid) = train(small_model(), quick(2), 2000);
+    let file = qnn_model::ModelFile {
+        config: small_model(),
+        feature_map: map.clone(),
+        weights: trained.weights.clone(),
+        info: serde_json::json!({ "test": true }),
+    };
+    let dir = std::env::temp_dir().join(format!("qnn-train-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.qnn");
+    file.save(&path).unwrap();
+    let loaded = qnn_model::ModelFile::load(&path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let device = Device::flex();
+    let reloaded = loaded.build(&device).unwrap();
+    let layout = InputLayout::new(&map).unwrap();
+    let before = pollster::block_on(qnn_train::predict(
+        &trained.model,
+        &layout,
+        &valid,
+        128,
+        &device,
+    ))
+    .unwrap();
+    let after =
+        pollster::block_on(qnn_train::predict(&reloaded, &layout, &valid, 128, &device)).unwrap();
+    assert_eq!(before, after);
 }

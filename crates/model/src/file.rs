@@ -1,0 +1,305 @@
+//! The model file: one self-contained, versioned file with everything needed to predict.
+//!
+//! It is a [safetensors] file, so the weights can be opened from Python as well. The header's
+//! metadata holds the format name and version, the model config, the feature map (vocabularies,
+//! normalizers, sequence settings), free-form training information and a CRC-32 of the tensor
+//! bytes, so that a truncated or damaged file is rejected with a clear error rather than loaded.
+//!
+//! [safetensors]: https://huggingface.co/docs/safetensors
+
+use std::collections::HashMap;
+
+use burn::tensor::Device;
+use qnn_data::FeatureMap;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::input::InputLayout;
+use crate::params::{HostTensor, ParamStore};
+use crate::{ModelError, Qnn, QnnConfig};
+
+/// Value of the `format` metadata key.
+pub const FORMAT: &str = "qnn-lab-model";
+/// Bumped whenever a reader of the previous version could misread a new file.
+pub const FORMAT_VERSION: u32 = 1;
+/// Usual file extension.
+pub const EXTENSION: &str = "qnn";
+
+/// The contents of a model file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelFile {
+    pub config: QnnConfig,
+    pub feature_map: FeatureMap,
+    pub weights: ParamStore,
+    /// Free-form facts about how the model was made (metrics, dataset, seed), as JSON.
+    pub info: serde_json::Value,
+}
+
+fn file_error(reason: impl std::fmt::Display) -> ModelError {
+    ModelError::File(format!("not a valid QNN Lab model file: {reason}"))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, ModelError> {
+    serde_json::to_string(value).map_err(|e| ModelError::File(e.to_string()))
+}
+
+fn checksum(weights: &ParamStore) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    for (name, t) in &weights.tensors {
+        hasher.update(name.as_bytes());
+        for v in &t.values {
+            hasher.update(&v.to_le_bytes());
+        }
+    }
+    hasher.finalize()
+}
+
+impl ModelFile {
+    /// Checks that the weights fit the config and the feature map, then builds the model.
+    pub fn build(&self, device: &Device) -> Result<Qnn, ModelError> {
+        let layout = InputLayout::new(&self.feature_map)?;
+        Qnn::from_store(&self.config, &layout, &self.weights, device)
+    }
+
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
+        let mut metadata = HashMap::new();
+        metadata.insert("format".to_string(), FORMAT.to_string());
+        metadata.insert("format_version".to_string(), FORMAT_VERSION.to_string());
+        metadata.insert("config".to_string(), to_json(&self.config)?);
+        metadata.insert("feature_map".to_string(), to_json(&self.feature_map)?);
+        metadata.insert("info".to_string(), to_json(&self.info)?);
+        metadata.insert(
+            "checksum".to_string(),
+            format!("{:08x}", checksum(&self.weights)),
+        );
+        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = self
+            .weights
+            .tensors
+            .iter()
+            .map(|(name, t)| {
+                let raw = t.values.iter().flat_map(|v| v.to_le_bytes()).collect();
+                (name.clone(), t.shape.clone(), raw)
+            })
+            .collect();
+        let views = bytes
+            .iter()
+            .map(|(name, shape, raw)| {
+                TensorView::new(Dtype::F32, shape.clone(), raw).map(|v| (name.as_str(), v))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ModelError::File(e.to_string()))?;
+        safetensors::serialize(views, Some(metadata)).map_err(|e| ModelError::File(e.to_string()))
+    }
+
+    /// Parses and validates a model file; every failure is a [`ModelError::File`] or
+    /// [`ModelError::Weights`] that says what is wrong.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
+        let (_, header) =
+            SafeTensors::read_metadata(bytes).map_err(|e| file_error(format!("{e:?}")))?;
+        let meta = header
+            .metadata()
+            .as_ref()
+            .ok_or_else(|| file_error("the header has no metadata"))?;
+        let get = |key: &str| {
+            meta.get(key)
+                .ok_or_else(|| file_error(format!("the header lacks `{key}`")))
+        };
+        if get("format")? != FORMAT {
+            return Err(file_error(format!(
+                "format is `{}`, expected `{FORMAT}`",
+                get("format")?
+            )));
+        }
+        let version: u32 = get("format_version")?
+            .parse()
+            .map_err(|_| file_error("format_version is not a number"))?;
+        if version != FORMAT_VERSION {
+            return Err(ModelError::File(format!(
+                "model file format version {version} is not supported by this QNN Lab (it reads version {FORMAT_VERSION})"
+            )));
+        }
+        let parse = |key: &str| -> Result<serde_json::Value, ModelError> {
+            serde_json::from_str(get(key)?).map_err(|e| file_error(format!("`{key}`: {e}")))
+        };
+        let config: QnnConfig = serde_json::from_value(parse("config")?)
+            .map_err(|e| file_error(format!("`config`: {e}")))?;
+        let feature_map: FeatureMap = serde_json::from_value(parse("feature_map")?)
+            .map_err(|e| file_error(format!("`feature_map`: {e}")))?;
+        let info = parse("info")?;
+        let expected_sum = get("checksum")?.clone();
+
+        let tensors = SafeTensors::deserialize(bytes).map_err(|e| file_error(format!("{e:?}")))?;
+        let mut weights = ParamStore::default();
+        for (name, view) in tensors.iter() {
+            if view.dtype() != Dtype::F32 {
+                return Err(file_error(format!(
+                    "tensor `{name}` is {:?}, expected F32",
+                    view.dtype()
+                )));
+            }
+            let values = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            weights.tensors.insert(
+                name.to_string(),
+                HostTensor {
+                    shape: view.shape().to_vec(),
+                    values,
+                },
+            );
+        }
+        if format!("{:08x}", checksum(&weights)) != expected_sum {
+            return Err(file_error(
+                "the weights do not match their checksum (damaged file)",
+            ));
+        }
+        let file = ModelFile {
+            config,
+            feature_map,
+            weights,
+            info,
+        };
+        // Reject weights that do not fit the config before anyone tries to use them.
+        file.config.validate()?;
+        let layout = InputLayout::new(&file.feature_map)?;
+        let expected = ParamStore::init(&file.config, &layout, 0);
+        for (name, t) in &expected.tensors {
+            match file.weights.tensors.get(name) {
+                Some(got) if got.shape == t.shape => {}
+                Some(got) => {
+                    return Err(ModelError::Weights(format!(
+                        "tensor `{name}` has shape {:?}, the config needs {:?}",
+                        got.shape, t.shape
+                    )));
+                }
+                None => return Err(ModelError::Weights(format!("missing tensor `{name}`"))),
+            }
+        }
+        if let Some(extra) = file
+            .weights
+            .tensors
+            .keys()
+            .find(|k| !expected.tensors.contains_key(*k))
+        {
+            return Err(ModelError::Weights(format!("unexpected tensor `{extra}`")));
+        }
+        Ok(file)
+    }
+
+    /// Writes the file atomically: a temporary file beside the target, then a rename, so that
+    /// a failure never leaves a half-written model.
+    #[cfg(not(target_family = "wasm"))]
+    pub fn save(&self, path: &std::path::Path) -> Result<(), ModelError> {
+        use std::io::Write;
+        let bytes = self.to_bytes()?;
+        let io =
+            |e: std::io::Error| ModelError::File(format!("cannot write {}: {e}", path.display()));
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| ModelError::File(format!("{} is not a file path", path.display())))?;
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}",
+            file_name.to_string_lossy(),
+            std::process::id()
+        ));
+        let result = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.map_err(io)
+    }
+
+    #[cfg(not(target_family = "wasm"))]
+    pub fn load(path: &std::path::Path) -> Result<Self, ModelError> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| ModelError::File(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_bytes(&bytes).map_err(|e| match e {
+            ModelError::File(reason) => ModelError::File(format!("{}: {reason}", path.display())),
+            ModelError::Weights(reason) => {
+                ModelError::Weights(format!("{}: {reason}", path.display()))
+            }
+            other => other,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qnn_data::synthetic::SyntheticSpec;
+
+    fn sample() -> ModelFile {
+        let map = SyntheticSpec::planted(1, 0).feature_map();
+        let layout = InputLayout::new(&map).unwrap();
+        let config = QnnConfig {
+            embedding_dim: 4,
+            num_row: 2,
+            ..QnnConfig::default()
+        };
+        ModelFile {
+            weights: ParamStore::init(&config, &layout, 3),
+            config,
+            feature_map: map,
+            info: serde_json::json!({"seed": 3}),
+        }
+    }
+
+    #[test]
+    fn round_trips_bytes() {
+        let file = sample();
+        let back = ModelFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
+        assert_eq!(back, file);
+    }
+
+    #[test]
+    fn truncated_damaged_and_foreign_files_are_rejected() {
+        let bytes = sample().to_bytes().unwrap();
+        for cut in [0, 4, 8, 100, bytes.len() / 2, bytes.len() - 1] {
+            let err = ModelFile::from_bytes(&bytes[..cut])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("not a valid QNN Lab model file"),
+                "cut {cut}: {err}"
+            );
+        }
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 3;
+        flipped[last] ^= 0x40;
+        let err = ModelFile::from_bytes(&flipped).unwrap_err().to_string();
+        assert!(err.contains("checksum"), "{err}");
+        let err = ModelFile::from_bytes(b"id,label\n1,0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a valid QNN Lab model file"), "{err}");
+    }
+
+    #[test]
+    fn other_versions_and_mismatched_weights_are_named() {
+        let file = sample();
+        let text = String::from_utf8_lossy(&file.to_bytes().unwrap()).into_owned();
+        assert!(text.contains(r#""format_version":"1""#));
+        let mut bad = file.clone();
+        bad.weights.tensors.remove("fc.bias");
+        let err = ModelFile::from_bytes(&bad.to_bytes().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing tensor `fc.bias`"), "{err}");
+        let mut bad = file;
+        bad.config.num_row = 3;
+        let err = ModelFile::from_bytes(&bad.to_bytes().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("shape"), "{err}");
+    }
+}

@@ -1,0 +1,383 @@
+//! Interaction maps: which pairs of fields the quadratic layers use (design.md).
+//!
+//! Output position (h, j) of a layer multiplies the input value x_π(h,j), which belongs to field
+//! a = field(π(h, j)), by Σ_r ReLU(W_(h,r,j)·x + b). Row (h, r, j) of W reads every input column c,
+//! which belongs to field b = field(c). So cell [a, b] of a head's map says how much field a's
+//! values are scaled by what field b contributes:
+//!
+//! - **weight map** (data-free): mean |W[(h,r,j), c]| over rows with field(π(h,j)) = a and
+//!   columns c of field b;
+//! - **activation map** (on a batch): in eval mode the product term of output (h, j) splits
+//!   exactly into per-field pieces x_π(h,j) · Σ_r m·s·Σ_(c∈b) W[(h,r,j), c]·x_c plus a bias piece
+//!   (m the ReLU mask, s the batch-norm scale); cell [a, b] is the mean over samples of
+//!   |Σ of those pieces over outputs (h, j) with field(π(h, j)) = a|.
+
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::input::ModelInput;
+use crate::params::{HostTensor, read, read_transposed};
+use crate::quadratic::{BATCH_NORM_EPS, QuadraticLayer};
+use crate::{Mode, ModelError, Qnn};
+
+/// A square field × field matrix, row-major: `values[a * size + b]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldMatrix {
+    pub size: usize,
+    pub values: Vec<f64>,
+}
+
+impl FieldMatrix {
+    fn zeros(size: usize) -> Self {
+        Self {
+            size,
+            values: vec![0.0; size * size],
+        }
+    }
+
+    pub fn get(&self, a: usize, b: usize) -> f64 {
+        self.values[a * self.size + b]
+    }
+
+    /// Each row divided by its sum (rows summing to zero stay zero).
+    pub fn row_normalized(&self) -> FieldMatrix {
+        let mut out = self.clone();
+        for row in out.values.chunks_mut(self.size) {
+            let sum: f64 = row.iter().sum();
+            if sum > 0.0 {
+                row.iter_mut().for_each(|v| *v /= sum);
+            }
+        }
+        out
+    }
+
+    /// Element-wise sum (to aggregate heads or layers).
+    pub fn add(&self, other: &FieldMatrix) -> FieldMatrix {
+        FieldMatrix {
+            size: self.size,
+            values: self
+                .values
+                .iter()
+                .zip(&other.values)
+                .map(|(a, b)| a + b)
+                .collect(),
+        }
+    }
+
+    /// The largest cell with a ≠ b, as (a, b, value).
+    pub fn top_off_diagonal(&self) -> Option<(usize, usize, f64)> {
+        (0..self.size)
+            .flat_map(|a| (0..self.size).map(move |b| (a, b)))
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| (a, b, self.get(a, b)))
+            .max_by(|x, y| x.2.total_cmp(&y.2))
+    }
+}
+
+/// Maps of one head of one layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeadMaps {
+    pub weight: FieldMatrix,
+    /// Present when the maps were computed on data.
+    pub activation: Option<FieldMatrix>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerMaps {
+    pub heads: Vec<HeadMaps>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InteractionMaps {
+    pub field_names: Vec<String>,
+    pub layers: Vec<LayerMaps>,
+}
+
+impl InteractionMaps {
+    /// Activation maps summed over heads and layers (`None` without data).
+    pub fn total_activation(&self) -> Option<FieldMatrix> {
+        self.layers
+            .iter()
+            .flat_map(|l| &l.heads)
+            .map(|h| h.activation.clone())
+            .reduce(|a, b| Some(a?.add(&b?)))
+            .flatten()
+    }
+
+    /// Weight maps summed over heads and layers.
+    pub fn total_weight(&self) -> FieldMatrix {
+        self.layers
+            .iter()
+            .flat_map(|l| &l.heads)
+            .map(|h| h.weight.clone())
+            .reduce(|a, b| a.add(&b))
+            .expect("a model has at least one head")
+    }
+}
+
+struct Geometry {
+    fields: usize,
+    embedding_dim: usize,
+    heads: usize,
+    rows: usize,
+}
+
+impl Geometry {
+    fn of(model: &Qnn) -> Self {
+        let layer = &model.layers[0];
+        Self {
+            fields: model.num_fields(),
+            embedding_dim: model.embedding.embedding_dim,
+            heads: layer.num_heads,
+            rows: layer.num_row,
+        }
+    }
+
+    fn d(&self) -> usize {
+        self.fields * self.embedding_dim
+    }
+
+    fn head_width(&self) -> usize {
+        self.d() / self.heads
+    }
+
+    fn slice(&self) -> usize {
+        self.embedding_dim / self.heads
+    }
+}
+
+/// S_w per head, from W in PyTorch layout [D·R, D].
+fn weight_maps(w: &HostTensor, g: &Geometry) -> Vec<FieldMatrix> {
+    let (d, dh, s, e) = (g.d(), g.head_width(), g.slice(), g.embedding_dim);
+    let mut maps = vec![FieldMatrix::zeros(g.fields); g.heads];
+    for (h, map) in maps.iter_mut().enumerate() {
+        for r in 0..g.rows {
+            for j in 0..dh {
+                let a = j / s;
+                let row = &w.values[(h * g.rows * dh + r * dh + j) * d..][..d];
+                for (c, v) in row.iter().enumerate() {
+                    map.values[a * g.fields + c / e] += f64::from(v.abs());
+                }
+            }
+        }
+        let count = (g.rows * s * e) as f64;
+        map.values.iter_mut().for_each(|v| *v /= count);
+    }
+    maps
+}
+
+/// Signed per-field pieces of one layer's product term, each [B, D] (head-major), and the bias
+/// piece: their sum is exactly x_π ⊙ Σ_r ReLU(BN(W x + b)) in eval mode.
+pub fn product_pieces(
+    layer: &QuadraticLayer,
+    x: Tensor<2>,
+    embedding_dim: usize,
+) -> (Vec<Tensor<2>>, Tensor<2>) {
+    let [_, d] = x.dims();
+    let weight = layer.weight.val(); // [D, D·R]
+    let pre = x.clone().matmul(weight.clone()) + layer.bias.val().unsqueeze_dim::<2>(0);
+    // Batch norm in eval mode is affine per channel: BN(z) = scale·z + shift.
+    let (scale, shift) = match &layer.batch_norm {
+        Some(bn) => {
+            let scale = bn.gamma.val() / bn.running_var.value().add_scalar(BATCH_NORM_EPS).sqrt();
+            let shift = bn.beta.val() - bn.running_mean.value() * scale.clone();
+            (Some(scale), Some(shift))
+        }
+        None => (None, None),
+    };
+    let normalized = match (&scale, &shift) {
+        (Some(sc), Some(sh)) => {
+            pre * sc.clone().unsqueeze_dim::<2>(0) + sh.clone().unsqueeze_dim::<2>(0)
+        }
+        _ => pre,
+    };
+    let mask = normalized.greater_elem(0.0).float(); // m
+    let gate = match &scale {
+        Some(sc) => mask.clone() * sc.clone().unsqueeze_dim::<2>(0), // m·s
+        None => mask.clone(),
+    };
+    let x_pi = layer.head_view(x.clone());
+    let pieces = (0..d / embedding_dim)
+        .map(|b| {
+            let cols = b * embedding_dim..(b + 1) * embedding_dim;
+            let contribution = x
+                .clone()
+                .slice([0..x.dims()[0], cols.clone()])
+                .matmul(weight.clone().slice([cols, 0..weight.dims()[1]]));
+            layer.row_sum(contribution * gate.clone()) * x_pi.clone()
+        })
+        .collect();
+    // Bias piece: m·(s·b + shift) (or m·b without batch norm).
+    let mut bias = layer.bias.val();
+    if let (Some(sc), Some(sh)) = (scale, shift) {
+        bias = bias * sc + sh;
+    }
+    let bias_piece = layer.row_sum(mask * bias.unsqueeze_dim::<2>(0)) * x_pi;
+    (pieces, bias_piece)
+}
+
+/// Weight maps of every layer and head, and activation maps on `input` when given.
+///
+/// Reads are awaited, so this runs in the browser as well. Pass a model on a plain (non-autodiff)
+/// device to avoid recording a graph.
+pub async fn interaction_maps(
+    model: &Qnn,
+    input: Option<&ModelInput>,
+) -> Result<InteractionMaps, ModelError> {
+    let g = Geometry::of(model);
+    let (f, heads, s) = (g.fields, g.heads, g.slice());
+    let mut x = input.map(|i| model.embed(i));
+    let mut layers = Vec::with_capacity(model.layers.len());
+    for layer in &model.layers {
+        let w = read_transposed(layer.weight.val()).await?;
+        let weight = weight_maps(&w, &g);
+        let activation = match x.take() {
+            Some(xl) => {
+                let b = xl.dims()[0];
+                let (pieces, _) = product_pieces(layer, xl.clone(), g.embedding_dim);
+                // Per piece b: group outputs (h, j = a·s + k) by a, |·|, mean over samples.
+                let cells: Vec<Tensor<2>> = pieces
+                    .into_iter()
+                    .map(|p| {
+                        p.reshape([b, heads, f, s])
+                            .sum_dim(3)
+                            .abs()
+                            .mean_dim(0)
+                            .reshape([heads, f])
+                    })
+                    .collect();
+                let stacked = Tensor::stack::<3>(cells, 2); // [H, F(a), F(b)]
+                let host = read(stacked).await?;
+                x = Some(layer.forward(xl, Mode::Eval, 0.0));
+                Some(host)
+            }
+            None => None,
+        };
+        let heads_maps = weight
+            .into_iter()
+            .enumerate()
+            .map(|(h, weight)| HeadMaps {
+                weight,
+                activation: activation.as_ref().map(|t| FieldMatrix {
+                    size: f,
+                    values: t.values[h * f * f..(h + 1) * f * f]
+                        .iter()
+                        .map(|&v| f64::from(v))
+                        .collect(),
+                }),
+            })
+            .collect();
+        layers.push(LayerMaps { heads: heads_maps });
+    }
+    Ok(InteractionMaps {
+        field_names: model.embedding.field_names.clone(),
+        layers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::QnnConfig;
+    use crate::input::InputLayout;
+    use crate::params::ParamStore;
+    use burn::tensor::Device;
+    use qnn_data::synthetic::SyntheticSpec;
+    use rand::{Rng, SeedableRng};
+
+    fn model_with(config: &QnnConfig, tweak: impl Fn(&mut ParamStore)) -> (Qnn, ModelInput) {
+        let spec = SyntheticSpec {
+            vocab_sizes: vec![6, 7, 8],
+            ..SyntheticSpec::planted(16, 1)
+        };
+        let spec = SyntheticSpec {
+            planted_pair: Some((0, 2)),
+            ..spec
+        };
+        let (map, data) = spec.generate();
+        let layout = InputLayout::new(&map).unwrap();
+        let mut store = ParamStore::init(config, &layout, 9);
+        // Embeddings of unit scale (the 1e-4 initialisation would make every piece ~0) and
+        // non-trivial batch-norm statistics.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        for (name, t) in store.tensors.iter_mut() {
+            if name == "embedding.table" || name.contains("linear.1") {
+                for v in t.values.iter_mut() {
+                    *v = rng.random_range(0.2..1.5);
+                }
+            }
+        }
+        tweak(&mut store);
+        let device = Device::flex();
+        let model = Qnn::from_store(config, &layout, &store, &device).unwrap();
+        let input = ModelInput::new(&data.range(0, 16), &layout, &device).unwrap();
+        (model, input)
+    }
+
+    fn values(t: Tensor<2>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn pieces_add_up_to_the_product_term() {
+        let config = QnnConfig {
+            embedding_dim: 4,
+            num_layers: 1,
+            num_row: 3,
+            num_heads: 2,
+            batch_norm: true,
+            net_dropout: 0.0,
+        };
+        let (model, input) = model_with(&config, |_| {});
+        let layer = &model.layers[0];
+        let x = model.embed(&input);
+        let (pieces, bias) = product_pieces(layer, x.clone(), 4);
+        assert_eq!(pieces.len(), 3);
+        let total = pieces.into_iter().fold(bias, |a, b| a + b);
+        let product = layer.head_view(x.clone()) * layer.row_sum(layer.gates(x, Mode::Eval));
+        let (got, want) = (values(total), values(product));
+        let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(scale > 0.1);
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-4 * scale, "{g} vs {w}");
+        }
+    }
+
+    #[test]
+    fn weight_map_sees_only_the_wired_pair() {
+        let config = QnnConfig {
+            embedding_dim: 2,
+            num_layers: 1,
+            num_row: 2,
+            num_heads: 1,
+            batch_norm: false,
+            net_dropout: 0.0,
+        };
+        // W [D·R, D] = [12, 6]: only rows whose output reads field 1 (j ∈ {2, 3}) get weights,
+        // and only in columns of field 2 (c ∈ {4, 5}).
+        let (model, input) = model_with(&config, |store| {
+            let w = store.tensors.get_mut("layer.0.linear.0.weight").unwrap();
+            w.values.fill(0.0);
+            for r in 0..2 {
+                for j in 2..4 {
+                    for c in 4..6 {
+                        w.values[(r * 6 + j) * 6 + c] = 0.5;
+                    }
+                }
+            }
+        });
+        let maps = pollster::block_on(interaction_maps(&model, Some(&input))).unwrap();
+        let head = &maps.layers[0].heads[0];
+        let (a, b, _) = head.weight.top_off_diagonal().unwrap();
+        assert_eq!((a, b), (1, 2));
+        assert_eq!(head.weight.get(1, 2), 0.5);
+        let nonzero: Vec<_> = (0..9).filter(|&i| head.weight.values[i] != 0.0).collect();
+        assert_eq!(nonzero, [5]);
+        let act = head.activation.as_ref().unwrap();
+        let (a, b, v) = act.top_off_diagonal().unwrap();
+        assert_eq!((a, b), (1, 2));
+        assert!(v > 0.0);
+        assert_eq!(act.row_normalized().get(1, 2), 1.0);
+        assert_eq!(maps.field_names, ["f0", "f1", "f2"]);
+    }
+}
