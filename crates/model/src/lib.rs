@@ -21,12 +21,14 @@ pub use input::{InputLayout, ModelInput};
 pub use interaction::{FieldMatrix, InteractionMaps, interaction_maps};
 pub use params::{HostTensor, ParamStore};
 pub use qnn::{ParamRef, Qnn, SelfEnsembleOutput, bce, self_ensemble_loss};
+pub use quadratic::DropoutRng;
 pub use regularizer::Regularizer;
 
 /// Training or evaluation behaviour of dropout and batch norm (PyTorch's `train()`/`eval()`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Train,
+/// Training draws dropout masks from the given stream.
+#[derive(Debug, Clone, Copy)]
+pub enum Mode<'r> {
+    Train(&'r DropoutRng),
     Eval,
 }
 

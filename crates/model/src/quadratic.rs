@@ -3,9 +3,13 @@
 //! The whole layer is one function of (x, parameters, dropout mask), so that a fused kernel with its
 //! own backward can replace [`QuadraticLayer::forward`] without touching the rest of the model.
 
+use std::cell::RefCell;
+
 use burn::module::{Module, Param, RunningState};
-use burn::tensor::module::{batch_norm, batch_norm_train};
-use burn::tensor::{Distribution, Int, Tensor, TensorData, activation::relu};
+use burn::tensor::module::batch_norm;
+use burn::tensor::{Int, Tensor, TensorData, activation::relu};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use crate::Mode;
 
@@ -42,18 +46,31 @@ impl BatchNorm {
                 self.running_var.value(),
                 BATCH_NORM_EPS,
             ),
-            Mode::Train => {
+            Mode::Train(_) => {
                 let n = h.dims()[0] as f64;
-                let out = batch_norm_train(h, self.gamma.val(), self.beta.val(), BATCH_NORM_EPS);
+                // Composed from row reductions and broadcasts: on the CPU backend this is ~3× faster
+                // forward and ~1.7× faster with its backward than Burn's `batch_norm_train`, which
+                // transposes the activations to reduce them.
+                let batch_mean = h.clone().mean_dim(0); // [1, C]
+                let centered = h - batch_mean.clone();
+                let batch_var = (centered.clone() * centered.clone()).mean_dim(0); // biased
+                let scale = batch_var.clone().add_scalar(BATCH_NORM_EPS).sqrt().recip()
+                    * self.gamma.val().unsqueeze_dim::<2>(0);
+                let out = centered * scale + self.beta.val().unsqueeze_dim::<2>(0);
+
+                let channels = batch_mean.dims()[1];
                 let unbiased = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
                 let m = BATCH_NORM_MOMENTUM;
                 let mean = self.running_mean.value_sync().mul_scalar(1.0 - m)
-                    + out.mean.detach().mul_scalar(m);
+                    + batch_mean.detach().reshape([channels]).mul_scalar(m);
                 let var = self.running_var.value_sync().mul_scalar(1.0 - m)
-                    + out.variance.detach().mul_scalar(m * unbiased);
+                    + batch_var
+                        .detach()
+                        .reshape([channels])
+                        .mul_scalar(m * unbiased);
                 self.running_mean.update(mean.detach());
                 self.running_var.update(var.detach());
-                out.output
+                out
             }
         }
     }
@@ -151,19 +168,108 @@ impl QuadraticLayer {
     }
 }
 
+/// Source of dropout masks: a seeded ChaCha8 stream owned by whoever trains.
+///
+/// Masks are drawn on the host rather than by the backend's RNG: the stream belongs to one
+/// training run (Burn's CPU backend has a single process-wide RNG that concurrent runs would
+/// share), is the same natively and in wasm, and is ~3× faster than `random_like` on the CPU
+/// backend.
+#[derive(Debug)]
+pub struct DropoutRng {
+    rng: RefCell<ChaCha8Rng>,
+}
+
+impl DropoutRng {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            rng: RefCell::new(ChaCha8Rng::seed_from_u64(seed)),
+        }
+    }
+
+    /// Inverted-dropout mask: 1/(1−p) with probability 1−p, else 0.
+    pub fn mask(&self, shape: [usize; 2], p: f64, device: &burn::tensor::Device) -> Tensor<2> {
+        let keep = 1.0 - p;
+        // P(u32 < threshold) = keep, exact to 2⁻³².
+        let threshold = (keep * 4_294_967_296.0).round().min(u32::MAX as f64) as u32;
+        let scale = (1.0 / keep) as f32;
+        let mut bits = vec![0u32; shape[0] * shape[1]];
+        self.rng.borrow_mut().fill(&mut bits[..]);
+        let values: Vec<f32> = bits
+            .into_iter()
+            .map(|r| if r < threshold { scale } else { 0.0 })
+            .collect();
+        Tensor::from_data(TensorData::new(values, shape), device)
+    }
+}
+
 /// Inverted dropout, active in training only.
 pub fn dropout_forward(x: Tensor<2>, mode: Mode, p: f64) -> Tensor<2> {
-    if mode == Mode::Eval || p == 0.0 {
-        return x;
+    match mode {
+        Mode::Train(rng) if p > 0.0 => {
+            let mask = rng.mask(x.dims(), p, &x.device());
+            x * mask
+        }
+        _ => x,
     }
-    let keep = 1.0 - p;
-    let mask = x.random_like(Distribution::Bernoulli(keep));
-    (x * mask).mul_scalar(1.0 / keep)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::{Device, Distribution};
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn training_batch_norm_matches_burns_and_updates_running_stats_like_pytorch() {
+        let device = Device::flex();
+        let h = Tensor::<2>::random([64, 5], Distribution::Normal(1.0, 2.0), &device);
+        let gamma = Tensor::<1>::random([5], Distribution::Normal(1.0, 0.5), &device);
+        let beta = Tensor::<1>::random([5], Distribution::Normal(0.0, 0.5), &device);
+        let bn = BatchNorm::new(
+            gamma.clone(),
+            beta.clone(),
+            Tensor::zeros([5], &device),
+            Tensor::ones([5], &device),
+        );
+        let rng = DropoutRng::new(0);
+        let ours = values(bn.forward(h.clone(), Mode::Train(&rng)));
+        let reference =
+            burn::tensor::module::batch_norm_train(h.clone(), gamma, beta, BATCH_NORM_EPS);
+        for (a, b) in ours.iter().zip(values(reference.output)) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+        // running = 0.9·running + 0.1·batch statistic, with the unbiased variance.
+        let mean = values(reference.mean);
+        let var = values(reference.variance);
+        let running_mean = values(bn.running_mean.value_sync());
+        let running_var = values(bn.running_var.value_sync());
+        for c in 0..5 {
+            assert!((running_mean[c] - 0.1 * mean[c]).abs() < 1e-5);
+            let expected = 0.9 + 0.1 * var[c] * 64.0 / 63.0;
+            assert!(
+                (running_var[c] - expected).abs() < 1e-5,
+                "{} vs {expected}",
+                running_var[c]
+            );
+        }
+    }
+
+    #[test]
+    fn dropout_masks_keep_the_expected_fraction_and_are_seeded() {
+        let device = Device::flex();
+        let rng = DropoutRng::new(42);
+        let m = values(rng.mask([100, 100], 0.1, &device));
+        let kept = m.iter().filter(|&&v| v != 0.0).count() as f64 / 1e4;
+        assert!((kept - 0.9).abs() < 0.02, "{kept}");
+        assert!(m.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.9).abs() < 1e-6));
+        let again = values(DropoutRng::new(42).mask([100, 100], 0.1, &device));
+        assert_eq!(m, again);
+        let next = values(rng.mask([100, 100], 0.1, &device));
+        assert_ne!(m, next);
+    }
 
     #[test]
     fn permutation_matches_the_worked_example_of_the_spec() {

@@ -10,10 +10,11 @@
 
 use std::time::Instant;
 
-use burn::tensor::module::{batch_norm_train, embedding};
+use burn::tensor::module::embedding;
 use burn::tensor::{Device, Distribution, Tensor, activation::relu};
 use qnn_data::synthetic::SyntheticSpec;
-use qnn_model::{InputLayout, Mode, ModelInput, Qnn, QnnConfig, Regularizer, bce};
+use qnn_model::quadratic::dropout_forward;
+use qnn_model::{DropoutRng, InputLayout, Mode, ModelInput, Qnn, QnnConfig, Regularizer, bce};
 use qnn_train::{TrainConfig, Trainer, clip_grad_norm};
 
 const BATCH: usize = 4096;
@@ -91,6 +92,14 @@ fn main() {
     let table = Tensor::<2>::random([5383, 16], Distribution::Normal(0.0, 1.0), &plain);
     let rows = input.categorical.clone().unwrap().to_device(&plain);
     let layer = &model.layers[0];
+    let rng = DropoutRng::new(3);
+    let train_mode = Mode::Train(&rng);
+    let bn = qnn_model::quadratic::BatchNorm::new(
+        ones.clone(),
+        zeros.clone(),
+        zeros.clone(),
+        ones.clone(),
+    );
     // Per step: 2 passes × 2 layers of each layer op; one embedding lookup.
     let per_step = 4.0;
     let mut ops: Vec<(&str, f64)> = vec![
@@ -107,19 +116,12 @@ fn main() {
         ),
         (
             "batch norm, train (×4)",
-            per_step
-                * time(&plain, 5, || {
-                    batch_norm_train(h.clone(), ones.clone(), zeros.clone(), 1e-5).output
-                }),
+            per_step * time(&plain, 5, || bn.forward(h.clone(), train_mode)),
         ),
         ("ReLU (×4)", per_step * time(&plain, 5, || relu(h.clone()))),
         (
             "dropout on u, D·R wide (×4)",
-            per_step
-                * time(&plain, 5, || {
-                    let m = h.random_like(Distribution::Bernoulli(0.9));
-                    (h.clone() * m).mul_scalar(1.0 / 0.9)
-                }),
+            per_step * time(&plain, 5, || dropout_forward(h.clone(), train_mode, 0.1)),
         ),
         (
             "row sum + product + residual (×4)",
@@ -130,17 +132,13 @@ fn main() {
         ),
         (
             "dropout on layer output (×4)",
-            per_step
-                * time(&plain, 5, || {
-                    let m = x.random_like(Distribution::Bernoulli(0.9));
-                    (x.clone() * m).mul_scalar(1.0 / 0.9)
-                }),
+            per_step * time(&plain, 5, || dropout_forward(x.clone(), train_mode, 0.1)),
         ),
     ];
-    let forward = time(&device, 3, || model.self_ensemble(&input, Mode::Train).loss);
+    let forward = time(&device, 3, || model.self_ensemble(&input, train_mode).loss);
     let reg = Regularizer::l2(0.1);
     let backward = time(&device, 3, || {
-        let loss = model.self_ensemble(&input, Mode::Train).loss
+        let loss = model.self_ensemble(&input, train_mode).loss
             + model.regularization(&reg, &Regularizer::NONE).unwrap();
         loss.backward()
     }) - forward;

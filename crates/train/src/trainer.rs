@@ -6,7 +6,7 @@
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Gradients, Tensor};
 use qnn_data::{EncodedDataset, EpochOrder, FeatureMap, Metric};
-use qnn_model::{InputLayout, Mode, ModelInput, ParamRef, ParamStore, Qnn, QnnConfig};
+use qnn_model::{DropoutRng, InputLayout, Mode, ModelInput, ParamRef, ParamStore, Qnn, QnnConfig};
 use web_time::Instant;
 
 use crate::TrainError;
@@ -74,6 +74,7 @@ pub struct Trainer {
     device: Device,
     model: Option<Qnn>,
     optimizer: ModuleOptimizer,
+    dropout: DropoutRng,
     train: EncodedDataset,
     valid: EncodedDataset,
     learning_rate: f64,
@@ -134,6 +135,7 @@ impl Trainer {
         let layout = InputLayout::new(feature_map)?;
         let model = Qnn::init(&model_config, &layout, config.seed, &device)?;
         let optimizer = AdamConfig::new().with_epsilon(ADAM_EPSILON).init();
+        let dropout = DropoutRng::new(config.seed);
         Ok(Self {
             learning_rate: config.learning_rate,
             plateau: PlateauTracker::new(
@@ -147,6 +149,7 @@ impl Trainer {
             device,
             model: Some(model),
             optimizer,
+            dropout,
             train,
             valid,
             epoch: 0,
@@ -210,9 +213,6 @@ impl Trainer {
         let batches = order.num_batches();
         let batch = self.train.batch(order.batch_rows(self.batch));
         let input = ModelInput::new(&batch, &self.layout, &self.device)?;
-        // Dropout masks of step t depend only on (seed, t), whatever ran before on the device.
-        self.device
-            .seed(self.config.seed ^ (self.global_step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let loss = self.train_step(&input);
         self.batch += 1;
         self.global_step += 1;
@@ -296,7 +296,7 @@ impl Trainer {
             .model
             .take()
             .expect("the model is only taken out by finish");
-        let output = model.self_ensemble(input, Mode::Train);
+        let output = model.self_ensemble(input, Mode::Train(&self.dropout));
         let loss = match model.regularization(
             &self.config.embedding_regularizer,
             &self.config.net_regularizer,

@@ -36,16 +36,11 @@ pub fn quick(epochs: usize) -> TrainConfig {
     }
 }
 
-/// Burn's CPU backend has one process-wide RNG (dropout masks): trainings in parallel test
-/// threads would draw from it in an unpredictable interleaving, so they take turns.
-static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 pub fn train(
     model: QnnConfig,
     config: TrainConfig,
     rows: usize,
 ) -> (Vec<TrainEvent>, TrainedModel, FeatureMap, EncodedDataset) {
-    let _turn = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let (map, train, valid) = splits(rows);
     let mut trainer = Trainer::new(
         model,
