@@ -74,3 +74,102 @@ impl FeatureEmbedding {
         fields.reshape([b, num_fields * e])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+    use qnn_data::{Batch, Column, Feature, FeatureKind, FeatureMap, Padding, Vocabulary};
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    /// Fields: numeric `n`, sequence `s` (3 tokens, max_len 3), categorical `c` (2 tokens), in
+    /// that order, so the embedding must also restore field order.
+    fn setup(device: &Device) -> (FeatureEmbedding, ModelInput) {
+        let feature = |name: &str, kind| Feature {
+            name: name.into(),
+            source: String::new(),
+            kind,
+        };
+        let map = FeatureMap {
+            dataset_id: "t".into(),
+            features: vec![
+                feature(
+                    "n",
+                    FeatureKind::Numeric {
+                        normalizer: None,
+                        fill_na: None,
+                    },
+                ),
+                feature(
+                    "s",
+                    FeatureKind::Sequence {
+                        vocab: Vocabulary::anonymous(3),
+                        max_len: 3,
+                        splitter: "^".into(),
+                        padding: Padding::Post,
+                    },
+                ),
+                feature(
+                    "c",
+                    FeatureKind::Categorical {
+                        vocab: Vocabulary::anonymous(2),
+                    },
+                ),
+            ],
+            labels: vec!["y".into()],
+        };
+        let layout = InputLayout::new(&map).unwrap();
+        // Table rows in field order: s → 0..5, c → 5..9; E = 2, row r = [r, 10 r], padding 0.
+        let mut table: Vec<f32> = (0..9).flat_map(|r| [r as f32, 10.0 * r as f32]).collect();
+        for &p in &layout.padding_rows {
+            table[2 * p] = 0.0;
+            table[2 * p + 1] = 0.0;
+        }
+        let table = Tensor::from_data(TensorData::new(table, [9, 2]), device);
+        let numeric = Tensor::from_data(TensorData::new(vec![1.0f32, -1.0], [1, 2]), device);
+        let emb = FeatureEmbedding::new(&layout, table, Some(numeric), 2);
+        let batch = Batch {
+            columns: vec![
+                Column::Values(vec![2.0, 0.5]),
+                Column::Sequences {
+                    ids: vec![1, 3, 0, 0, 0, 0],
+                    max_len: 3,
+                },
+                Column::Ids(vec![2, 1]),
+            ],
+            labels: vec![1.0, 0.0],
+        };
+        let input = ModelInput::new(&batch, &layout, device).unwrap();
+        (emb, input)
+    }
+
+    #[test]
+    fn fields_are_embedded_in_field_order_with_masked_mean_sequences() {
+        let device = Device::flex();
+        let (emb, input) = setup(&device);
+        let x = values(emb.forward(&input));
+        // Row 0: n = 2·[1, −1]; s = mean(rows 1, 3) = [2, 20]; c = row 5 + 2 = [7, 70].
+        // Row 1: n = 0.5·[1, −1]; s = all padding → 0; c = row 5 + 1 = [6, 60].
+        assert_eq!(
+            x,
+            [
+                2.0, -2.0, 2.0, 20.0, 7.0, 70.0, 0.5, -0.5, 0.0, 0.0, 6.0, 60.0
+            ]
+        );
+    }
+
+    #[test]
+    fn padding_rows_get_no_gradient() {
+        let device = Device::flex().autodiff();
+        let (emb, input) = setup(&device);
+        let grads = emb.forward(&input).sum().backward();
+        let g = values(emb.table.val().grad(&grads).unwrap());
+        assert_eq!(&g[0..2], &[0.0, 0.0], "padding row of the sequence field");
+        assert_eq!(&g[2..4], &[0.5, 0.5], "item 1 of row 0: 1/2 of the mean");
+        assert_eq!(&g[6..8], &[0.5, 0.5], "item 3 of row 0");
+        assert_eq!(&g[14..16], &[1.0, 1.0], "categorical token 2");
+    }
+}

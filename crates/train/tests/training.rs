@@ -180,3 +180,39 @@ fn model_file_round_trip_predicts_identically() {
         pollster::block_on(qnn_train::predict(&reloaded, &layout, &valid, 128, &device)).unwrap();
     assert_eq!(before, after);
 }
+
+#[test]
+fn without_save_best_only_the_last_evaluation_is_kept() {
+    // "max logloss" stops improving early, so best and last checkpoints differ.
+    let config = TrainConfig {
+        save_best_only: false,
+        monitor: Monitor::metric(Metric::Logloss),
+        monitor_mode: MonitorMode::Max,
+        early_stop_patience: 3,
+        ..quick(4)
+    };
+    let (events, trained, map, valid) = train(small_model(), config, 3000);
+    let evals = common::evaluations(&events);
+    let last = evals.last().unwrap();
+    assert!(
+        !last.2,
+        "the last evaluation should not be an improvement: {evals:?}"
+    );
+    let layout = InputLayout::new(&map).unwrap();
+    let metrics = pollster::block_on(evaluate(
+        &trained.model,
+        &layout,
+        &valid,
+        256,
+        &[Metric::Logloss],
+        &Device::flex(),
+    ))
+    .unwrap();
+    let last_logloss = last
+        .1
+        .iter()
+        .find(|(m, _)| *m == Metric::Logloss)
+        .unwrap()
+        .1;
+    assert_eq!(metrics[0].1, last_logloss);
+}
