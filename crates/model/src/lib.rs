@@ -19,7 +19,7 @@ pub use config::{MODEL_NAMES, QnnConfig};
 pub use file::ModelFile;
 pub use input::{InputLayout, ModelInput};
 pub use interaction::{FieldMatrix, InteractionMaps, interaction_maps};
-pub use params::{HostTensor, ParamStore};
+pub use params::{HostTensor, ParamStore, read_values};
 pub use qnn::{ParamRef, Qnn, SelfEnsembleOutput, bce, self_ensemble_loss};
 pub use quadratic::DropoutRng;
 pub use regularizer::Regularizer;

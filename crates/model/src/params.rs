@@ -161,16 +161,23 @@ pub(crate) fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     out
 }
 
-pub(crate) async fn read<const D: usize>(t: Tensor<D>) -> Result<HostTensor, ModelError> {
-    let shape = t.dims().to_vec();
+/// A float tensor's values on the host, row-major. Awaits the device (never blocks), so it is
+/// the one way tensors are read in code that also runs in the browser.
+pub async fn read_values<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, ModelError> {
     let data = t
         .into_data_async()
         .await
         .map_err(|e| ModelError::Device(format!("{e:?}")))?;
-    let values = data
-        .try_to_vec::<f32>()
-        .map_err(|e| ModelError::Device(format!("{e:?}")))?;
-    Ok(HostTensor { shape, values })
+    data.try_to_vec::<f32>()
+        .map_err(|e| ModelError::Device(format!("{e:?}")))
+}
+
+pub(crate) async fn read<const D: usize>(t: Tensor<D>) -> Result<HostTensor, ModelError> {
+    let shape = t.dims().to_vec();
+    Ok(HostTensor {
+        shape,
+        values: read_values(t).await?,
+    })
 }
 
 pub(crate) async fn read_transposed(t: Tensor<2>) -> Result<HostTensor, ModelError> {

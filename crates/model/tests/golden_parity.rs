@@ -143,14 +143,14 @@ fn case(g: &Value) -> Case {
     }
 }
 
-fn run_case(g: &Value) {
+fn run_case(g: &Value, device: &Device) {
+    let device = device.clone();
     let name = g["name"].as_str().unwrap();
     let case = case(g);
     assert_eq!(
         case.golden["config"]["mode"], "eval",
         "golden values are eval-mode"
     );
-    let device = Device::flex().autodiff();
     let layout = InputLayout::new(&case.map).unwrap();
     let model = Qnn::from_store(&case.config, &layout, &case.store, &device).unwrap();
     let input = ModelInput::new(&case.batch, &layout, &device).unwrap();
@@ -264,12 +264,24 @@ impl GradsByName for Qnn {
     }
 }
 
-#[test]
-fn golden_cases_match_pytorch() {
+fn check_all_cases(device: Device) {
     let Some(g) = golden() else { return };
     let cases = g["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 3);
     for c in cases {
-        run_case(c);
+        run_case(c, &device);
     }
+}
+
+#[test]
+fn golden_cases_match_pytorch_on_cpu() {
+    check_all_cases(Device::flex().autodiff());
+}
+
+/// With the `wgpu` feature: the same values on the wgpu backend (any adapter; in CI Mesa's
+/// software Vulkan, lavapipe).
+#[cfg(feature = "wgpu")]
+#[test]
+fn golden_cases_match_pytorch_on_wgpu() {
+    check_all_cases(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff());
 }

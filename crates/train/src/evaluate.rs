@@ -3,7 +3,7 @@
 use burn::module::Module;
 use burn::tensor::Device;
 use qnn_data::{EncodedDataset, Metric};
-use qnn_model::{InputLayout, ModelInput, Qnn};
+use qnn_model::{InputLayout, ModelInput, Qnn, read_values};
 
 use crate::TrainError;
 
@@ -23,15 +23,7 @@ pub async fn predict(
     while start < data.len() {
         let end = (start + batch_size).min(data.len());
         let input = ModelInput::new(&data.range(start, end), layout, &device)?;
-        let p = model
-            .predict(&input)
-            .into_data_async()
-            .await
-            .map_err(|e| TrainError::Device(format!("{e:?}")))?;
-        probs.extend(
-            p.try_to_vec::<f32>()
-                .map_err(|e| TrainError::Device(format!("{e:?}")))?,
-        );
+        probs.extend(read_values(model.predict(&input)).await?);
         start = end;
     }
     Ok(probs)

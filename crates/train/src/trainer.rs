@@ -6,7 +6,9 @@
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Gradients, Tensor};
 use qnn_data::{EncodedDataset, EpochOrder, FeatureMap, Metric};
-use qnn_model::{DropoutRng, InputLayout, Mode, ModelInput, ParamRef, ParamStore, Qnn, QnnConfig};
+use qnn_model::{
+    DropoutRng, InputLayout, Mode, ModelInput, ParamRef, ParamStore, Qnn, QnnConfig, read_values,
+};
 use web_time::Instant;
 
 use crate::TrainError;
@@ -378,14 +380,7 @@ fn add(sum: Option<Tensor<1>>, x: Tensor<1>) -> Tensor<1> {
 }
 
 async fn read_scalar(t: Tensor<1>) -> Result<f64, TrainError> {
-    let data = t
-        .into_data_async()
-        .await
-        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
-    let v = data
-        .try_to_vec::<f32>()
-        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
-    Ok(f64::from(v[0]))
+    Ok(f64::from(read_values(t).await?[0]))
 }
 
 /// `torch.nn.utils.clip_grad_norm_`: scale all gradients by min(1, max_norm / (‖g‖₂ + 1e-6)),

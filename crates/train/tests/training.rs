@@ -3,10 +3,10 @@
 mod common;
 
 use burn::tensor::Device;
-use common::{evaluations, quick, small_model, splits, train};
+use common::{evaluations, metric_of, quick, small_model, splits, train};
 use qnn_data::Metric;
 use qnn_model::{InputLayout, Mode, ModelInput, ParamRef, Qnn};
-use qnn_train::{Monitor, MonitorMode, TrainConfig, TrainEvent, clip_grad_norm, evaluate};
+use qnn_train::{Monitor, MonitorMode, TrainConfig, TrainEvent, clip_grad_norm};
 
 #[test]
 fn learns_the_planted_interaction_and_reloads_the_best_checkpoint() {
@@ -23,18 +23,7 @@ fn learns_the_planted_interaction_and_reloads_the_best_checkpoint() {
     );
     assert_eq!(trained.best_monitor, Some(best_auc));
     // The reloaded model is the best checkpoint, not the last weights.
-    let layout = InputLayout::new(&map).unwrap();
-    let device = Device::flex();
-    let metrics = pollster::block_on(evaluate(
-        &trained.model,
-        &layout,
-        &valid,
-        256,
-        &[Metric::Auc],
-        &device,
-    ))
-    .unwrap();
-    assert_eq!(metrics[0].1, best_auc);
+    assert_eq!(metric_of(&trained, &map, &valid, Metric::Auc), best_auc);
     // Training loss is reported at each evaluation and falls.
     let losses: Vec<f64> = events
         .iter()
@@ -198,21 +187,14 @@ fn without_save_best_only_the_last_evaluation_is_kept() {
         !last.2,
         "the last evaluation should not be an improvement: {evals:?}"
     );
-    let layout = InputLayout::new(&map).unwrap();
-    let metrics = pollster::block_on(evaluate(
-        &trained.model,
-        &layout,
-        &valid,
-        256,
-        &[Metric::Logloss],
-        &Device::flex(),
-    ))
-    .unwrap();
     let last_logloss = last
         .1
         .iter()
         .find(|(m, _)| *m == Metric::Logloss)
         .unwrap()
         .1;
-    assert_eq!(metrics[0].1, last_logloss);
+    assert_eq!(
+        metric_of(&trained, &map, &valid, Metric::Logloss),
+        last_logloss
+    );
 }

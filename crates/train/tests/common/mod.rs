@@ -4,8 +4,9 @@
 use burn::tensor::Device;
 use qnn_data::synthetic::SyntheticSpec;
 use qnn_data::{EncodedDataset, FeatureMap, Metric};
+use qnn_model::InputLayout;
 use qnn_model::{QnnConfig, Regularizer};
-use qnn_train::{TrainConfig, TrainEvent, TrainedModel, Trainer};
+use qnn_train::{TrainConfig, TrainEvent, TrainedModel, Trainer, evaluate};
 
 pub fn splits(rows: usize) -> (FeatureMap, EncodedDataset, EncodedDataset) {
     let (map, data) = SyntheticSpec::planted(rows, 11).generate();
@@ -75,4 +76,24 @@ pub fn evaluations(events: &[TrainEvent]) -> Vec<Evaluation> {
             _ => None,
         })
         .collect()
+}
+
+/// `metric` of the trained (reloaded) model on `data`, on the plain CPU device.
+pub fn metric_of(
+    trained: &TrainedModel,
+    map: &FeatureMap,
+    data: &EncodedDataset,
+    metric: Metric,
+) -> f64 {
+    let layout = InputLayout::new(map).unwrap();
+    let metrics = pollster::block_on(evaluate(
+        &trained.model,
+        &layout,
+        data,
+        256,
+        &[metric],
+        &Device::flex(),
+    ))
+    .unwrap();
+    metrics[0].1
 }
