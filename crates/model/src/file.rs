@@ -163,14 +163,14 @@ impl ModelFile {
         // Reject weights that do not fit the config before anyone tries to use them.
         file.config.validate()?;
         let layout = InputLayout::new(&file.feature_map)?;
-        let expected = ParamStore::init(&file.config, &layout, 0);
-        for (name, t) in &expected.tensors {
+        let expected = ParamStore::shapes(&file.config, &layout);
+        for (name, shape) in &expected {
             match file.weights.tensors.get(name) {
-                Some(got) if got.shape == t.shape => {}
+                Some(got) if &got.shape == shape => {}
                 Some(got) => {
                     return Err(ModelError::Weights(format!(
-                        "tensor `{name}` has shape {:?}, the config needs {:?}",
-                        got.shape, t.shape
+                        "tensor `{name}` has shape {:?}, the config needs {shape:?}",
+                        got.shape
                     )));
                 }
                 None => return Err(ModelError::Weights(format!("missing tensor `{name}`"))),
@@ -180,7 +180,7 @@ impl ModelFile {
             .weights
             .tensors
             .keys()
-            .find(|k| !expected.tensors.contains_key(*k))
+            .find(|k| !expected.contains_key(*k))
         {
             return Err(ModelError::Weights(format!("unexpected tensor `{extra}`")));
         }

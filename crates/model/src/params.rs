@@ -51,42 +51,58 @@ impl ParamStore {
             .insert(name.into(), HostTensor { shape, values });
     }
 
+    /// Name and shape of every tensor a model of this config and layout has.
+    pub fn shapes(config: &QnnConfig, layout: &InputLayout) -> BTreeMap<String, Vec<usize>> {
+        let e = config.embedding_dim;
+        let d = layout.num_fields() * e;
+        let dr = d * config.num_row;
+        let mut shapes = BTreeMap::new();
+        shapes.insert("embedding.table".to_string(), vec![layout.table_rows, e]);
+        if layout.num_numeric > 0 {
+            shapes.insert("embedding.numeric".to_string(), vec![layout.num_numeric, e]);
+        }
+        for i in 0..config.num_layers {
+            let p = |name: &str| format!("layer.{i}.linear.{name}");
+            shapes.insert(p("0.weight"), vec![dr, d]);
+            shapes.insert(p("0.bias"), vec![dr]);
+            if config.batch_norm {
+                for name in ["1.weight", "1.bias", "1.running_mean", "1.running_var"] {
+                    shapes.insert(p(name), vec![dr]);
+                }
+            }
+        }
+        shapes.insert("fc.weight".to_string(), vec![1, d]);
+        shapes.insert("fc.bias".to_string(), vec![1]);
+        shapes
+    }
+
     /// FuxiCTR 2.0.1's initialisation (spec §A.6) from a seeded host RNG, so that the same seed
     /// gives the same weights natively and in the browser.
     pub fn init(config: &QnnConfig, layout: &InputLayout, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let e = config.embedding_dim;
-        let d = layout.num_fields() * e;
-        let dr = d * config.num_row;
         let mut store = ParamStore::default();
-
-        let mut table = normal(&mut rng, EMBEDDING_INIT_STD, layout.table_rows * e);
-        for &row in &layout.padding_rows {
-            table[row * e..(row + 1) * e].fill(0.0);
+        for (name, shape) in Self::shapes(config, layout) {
+            let n = shape.iter().product();
+            let values = if name == "embedding.table" {
+                let mut table = normal(&mut rng, EMBEDDING_INIT_STD, n);
+                for &row in &layout.padding_rows {
+                    table[row * e..(row + 1) * e].fill(0.0);
+                }
+                table
+            } else if name == "embedding.numeric" {
+                // Linear(1, E, bias=False) per numeric field: Xavier with fan_in 1, fan_out E.
+                xavier_normal(&mut rng, 1, e, n)
+            } else if name.ends_with("linear.0.weight") || name == "fc.weight" {
+                // Linear weights in PyTorch's [out, in] layout.
+                xavier_normal(&mut rng, shape[1], shape[0], n)
+            } else if name.ends_with("1.weight") || name.ends_with("running_var") {
+                vec![1.0; n]
+            } else {
+                vec![0.0; n]
+            };
+            store.insert(name, shape, values);
         }
-        store.insert("embedding.table", vec![layout.table_rows, e], table);
-        if layout.num_numeric > 0 {
-            // Linear(1, E, bias=False) per numeric field: Xavier with fan_in 1, fan_out E.
-            let w = xavier_normal(&mut rng, 1, e, layout.num_numeric * e);
-            store.insert("embedding.numeric", vec![layout.num_numeric, e], w);
-        }
-        for i in 0..config.num_layers {
-            let p = |name: &str| format!("layer.{i}.linear.{name}");
-            store.insert(
-                p("0.weight"),
-                vec![dr, d],
-                xavier_normal(&mut rng, d, dr, dr * d),
-            );
-            store.insert(p("0.bias"), vec![dr], vec![0.0; dr]);
-            if config.batch_norm {
-                store.insert(p("1.weight"), vec![dr], vec![1.0; dr]);
-                store.insert(p("1.bias"), vec![dr], vec![0.0; dr]);
-                store.insert(p("1.running_mean"), vec![dr], vec![0.0; dr]);
-                store.insert(p("1.running_var"), vec![dr], vec![1.0; dr]);
-            }
-        }
-        store.insert("fc.weight", vec![1, d], xavier_normal(&mut rng, d, 1, d));
-        store.insert("fc.bias", vec![1], vec![0.0]);
         store
     }
 
