@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::input::ModelInput;
 use crate::params::{HostTensor, read, read_transposed};
-use crate::quadratic::{BATCH_NORM_EPS, QuadraticLayer};
+use crate::quadratic::{BatchNorm, QuadraticLayer};
 use crate::{Mode, ModelError, Qnn};
 
 /// A square field × field matrix, row-major: `values[a * size + b]`.
@@ -175,25 +175,12 @@ pub fn product_pieces(
 ) -> (Vec<Tensor<2>>, Tensor<2>) {
     let [_, d] = x.dims();
     let weight = layer.weight.val(); // [D, D·R]
-    let pre = x.clone().matmul(weight.clone()) + layer.bias.val().unsqueeze_dim::<2>(0);
+    // ReLU is active exactly where its output is positive.
+    let mask = layer.gates(x.clone(), Mode::Eval).greater_elem(0.0).float(); // m
     // Batch norm in eval mode is affine per channel: BN(z) = scale·z + shift.
-    let (scale, shift) = match &layer.batch_norm {
-        Some(bn) => {
-            let scale = bn.gamma.val() / bn.running_var.value().add_scalar(BATCH_NORM_EPS).sqrt();
-            let shift = bn.beta.val() - bn.running_mean.value() * scale.clone();
-            (Some(scale), Some(shift))
-        }
-        None => (None, None),
-    };
-    let normalized = match (&scale, &shift) {
-        (Some(sc), Some(sh)) => {
-            pre * sc.clone().unsqueeze_dim::<2>(0) + sh.clone().unsqueeze_dim::<2>(0)
-        }
-        _ => pre,
-    };
-    let mask = normalized.greater_elem(0.0).float(); // m
-    let gate = match &scale {
-        Some(sc) => mask.clone() * sc.clone().unsqueeze_dim::<2>(0), // m·s
+    let affine = layer.batch_norm.as_ref().map(BatchNorm::eval_affine);
+    let gate = match &affine {
+        Some((scale, _)) => mask.clone() * scale.clone().unsqueeze_dim::<2>(0), // m·s
         None => mask.clone(),
     };
     let x_pi = layer.head_view(x.clone());
@@ -209,8 +196,8 @@ pub fn product_pieces(
         .collect();
     // Bias piece: m·(s·b + shift) (or m·b without batch norm).
     let mut bias = layer.bias.val();
-    if let (Some(sc), Some(sh)) = (scale, shift) {
-        bias = bias * sc + sh;
+    if let Some((scale, shift)) = affine {
+        bias = bias * scale + shift;
     }
     let bias_piece = layer.row_sum(mask * bias.unsqueeze_dim::<2>(0)) * x_pi;
     (pieces, bias_piece)

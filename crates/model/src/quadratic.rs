@@ -36,6 +36,13 @@ impl BatchNorm {
         }
     }
 
+    /// Eval-mode batch norm as a per-channel affine map BN(z) = scale·z + shift.
+    pub fn eval_affine(&self) -> (Tensor<1>, Tensor<1>) {
+        let scale = self.gamma.val() / self.running_var.value().add_scalar(BATCH_NORM_EPS).sqrt();
+        let shift = self.beta.val() - self.running_mean.value() * scale.clone();
+        (scale, shift)
+    }
+
     pub fn forward(&self, h: Tensor<2>, mode: Mode) -> Tensor<2> {
         match mode {
             Mode::Eval => batch_norm(
