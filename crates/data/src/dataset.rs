@@ -218,23 +218,21 @@ mod tests {
         FeatureMap {
             dataset_id: "t".into(),
             features: vec![
-                Feature {
-                    name: "a".into(),
-                    source: String::new(),
-                    kind: FeatureKind::Categorical {
+                Feature::new(
+                    "a",
+                    FeatureKind::Categorical {
                         vocab: Vocabulary::anonymous(2),
                     },
-                },
-                Feature {
-                    name: "s".into(),
-                    source: String::new(),
-                    kind: FeatureKind::Sequence {
+                ),
+                Feature::new(
+                    "s",
+                    FeatureKind::Sequence {
                         vocab: Vocabulary::anonymous(3),
                         max_len: 2,
                         splitter: "^".into(),
                         padding: Default::default(),
                     },
-                },
+                ),
             ],
             labels: vec!["y".into()],
         }

@@ -24,8 +24,60 @@ pub struct Feature {
     pub name: String,
     #[serde(default)]
     pub source: String,
+    /// How the raw CSV cell is read before encoding.
+    #[serde(default, skip_serializing_if = "RawColumn::is_default")]
+    pub raw: RawColumn,
     #[serde(flatten)]
     pub kind: FeatureKind,
+}
+
+impl Feature {
+    /// A feature read from the CSV column of the same name as a string.
+    pub fn new(name: impl Into<String>, kind: FeatureKind) -> Self {
+        Self {
+            name: name.into(),
+            source: String::new(),
+            raw: RawColumn::default(),
+            kind,
+        }
+    }
+}
+
+/// FuxiCTR's `dtype`: what a raw cell is cast to before it becomes a token or a value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dtype {
+    #[default]
+    Str,
+    Int,
+    Float,
+}
+
+/// Named FuxiCTR `preprocess` methods that QNN Lab implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preprocess {
+    /// Criteo's integer bucketing: v > 2 → ⌊(ln v)²⌋, else int(v).
+    ConvertToBucket,
+}
+
+/// Reading rules of one raw column (spec §C.3 step 2): NA replacement, cast, preprocess.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RawColumn {
+    #[serde(default)]
+    pub dtype: Dtype,
+    /// Replacement for missing cells, as text (FuxiCTR's `fill_na`); `None` means "" for string
+    /// columns and an error for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fill_na: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preprocess: Option<Preprocess>,
+}
+
+impl RawColumn {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// How a column is encoded and embedded (spec §C.3, §C.6).
@@ -38,8 +90,6 @@ pub enum FeatureKind {
     Numeric {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         normalizer: Option<Normalizer>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        fill_na: Option<f64>,
     },
     /// A list of tokens per row, padded or truncated to `max_len`, embedded as the masked mean.
     Sequence {
@@ -144,28 +194,28 @@ mod tests {
         let map = FeatureMap {
             dataset_id: "d".into(),
             features: vec![
-                Feature {
-                    name: "user".into(),
-                    source: String::new(),
-                    kind: FeatureKind::Categorical {
+                Feature::new(
+                    "user",
+                    FeatureKind::Categorical {
                         vocab: Vocabulary::anonymous(3),
                     },
-                },
+                ),
+                Feature::new("group", FeatureKind::Meta),
                 Feature {
-                    name: "group".into(),
-                    source: String::new(),
-                    kind: FeatureKind::Meta,
-                },
-                Feature {
-                    name: "price".into(),
-                    source: String::new(),
-                    kind: FeatureKind::Numeric {
-                        normalizer: Some(Normalizer::Standard {
-                            mean: 1.0,
-                            std: 2.0,
-                        }),
-                        fill_na: Some(0.0),
+                    raw: RawColumn {
+                        dtype: Dtype::Float,
+                        fill_na: Some("0".into()),
+                        preprocess: None,
                     },
+                    ..Feature::new(
+                        "price",
+                        FeatureKind::Numeric {
+                            normalizer: Some(Normalizer::Standard {
+                                mean: 1.0,
+                                std: 2.0,
+                            }),
+                        },
+                    )
                 },
             ],
             labels: vec!["clk".into()],

@@ -2,13 +2,24 @@
 //! FuxiCTR-exact metrics. Independent of Burn and of the filesystem so that the browser build can
 //! use all of it.
 
+pub mod cache;
+pub mod config;
+pub mod csv_table;
 pub mod dataset;
+pub mod dataset_config;
 pub mod feature_map;
 pub mod metrics;
+pub mod processor;
 pub mod synthetic;
+pub mod yaml;
 
+pub use config::{ConfigError, ConfigFile, Experiment};
+pub use csv_table::{CsvError, RawTable, ReadColumn};
 pub use dataset::{Batch, Column, EncodedDataset, EpochOrder};
-pub use feature_map::{Feature, FeatureKind, FeatureMap, Normalizer, Padding, Vocabulary};
+pub use dataset_config::{DataFormat, DatasetSpec};
+pub use feature_map::{
+    Dtype, Feature, FeatureKind, FeatureMap, Normalizer, Padding, Preprocess, RawColumn, Vocabulary,
+};
 pub use metrics::{Metric, auc, logloss};
 
 /// Errors of the data layer.

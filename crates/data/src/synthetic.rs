@@ -60,12 +60,13 @@ impl SyntheticSpec {
                 .vocab_sizes
                 .iter()
                 .enumerate()
-                .map(|(i, &v)| Feature {
-                    name: format!("f{i}"),
-                    source: String::new(),
-                    kind: FeatureKind::Categorical {
-                        vocab: Vocabulary::anonymous(v.saturating_sub(2)),
-                    },
+                .map(|(i, &v)| {
+                    Feature::new(
+                        format!("f{i}"),
+                        FeatureKind::Categorical {
+                            vocab: Vocabulary::anonymous(v.saturating_sub(2)),
+                        },
+                    )
                 })
                 .collect(),
             labels: vec!["label".into()],

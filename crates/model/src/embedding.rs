@@ -88,21 +88,11 @@ mod tests {
     /// Fields: numeric `n`, sequence `s` (3 tokens, max_len 3), categorical `c` (2 tokens), in
     /// that order, so the embedding must also restore field order.
     fn setup(device: &Device) -> (FeatureEmbedding, ModelInput) {
-        let feature = |name: &str, kind| Feature {
-            name: name.into(),
-            source: String::new(),
-            kind,
-        };
+        let feature = |name: &str, kind| Feature::new(name, kind);
         let map = FeatureMap {
             dataset_id: "t".into(),
             features: vec![
-                feature(
-                    "n",
-                    FeatureKind::Numeric {
-                        normalizer: None,
-                        fill_na: None,
-                    },
-                ),
+                feature("n", FeatureKind::Numeric { normalizer: None }),
                 feature(
                     "s",
                     FeatureKind::Sequence {

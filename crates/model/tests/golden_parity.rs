@@ -81,13 +81,12 @@ fn case(g: &Value) -> Case {
             "categorical" => {
                 let rows = field["table"].as_array().unwrap().len();
                 table.extend(floats(&field["table"]));
-                features.push(Feature {
+                features.push(Feature::new(
                     name,
-                    source: String::new(),
-                    kind: FeatureKind::Categorical {
+                    FeatureKind::Categorical {
                         vocab: Vocabulary::anonymous(rows - 2),
                     },
-                });
+                ));
                 let ids = field["ids"].as_array().unwrap().iter();
                 columns.push(Column::Ids(
                     ids.map(|v| v.as_u64().unwrap() as u32).collect(),
@@ -95,14 +94,10 @@ fn case(g: &Value) -> Case {
             }
             "numeric" => {
                 numeric.extend(floats(&field["weight"]));
-                features.push(Feature {
+                features.push(Feature::new(
                     name,
-                    source: String::new(),
-                    kind: FeatureKind::Numeric {
-                        normalizer: None,
-                        fill_na: None,
-                    },
-                });
+                    FeatureKind::Numeric { normalizer: None },
+                ));
                 columns.push(Column::Values(floats(&field["values"])));
             }
             other => panic!("unknown field type {other}"),

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod evaluate;
+pub mod fuxictr;
 pub mod plateau;
 pub mod trainer;
 

@@ -1,0 +1,475 @@
+//! One pass over a CSV file into interned columns (spec §C.3 steps 1–2: NA filling, casting,
+//! preprocessing). Every distinct token of a column is stored once; rows hold 4-byte indices, so
+//! a split can be fitted and encoded over any subset of rows without a second read.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use crate::feature_map::{Dtype, Preprocess, RawColumn};
+use crate::yaml::python_float;
+
+/// A CSV problem, located by file, line and column.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}{}{}: {reason}", line.map(|l| format!(":{l}")).unwrap_or_default(), column.as_ref().map(|c| format!(": column `{c}`")).unwrap_or_default())]
+pub struct CsvError {
+    pub file: String,
+    /// 1-based line in the file.
+    pub line: Option<u64>,
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+/// What a column is read as.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Role {
+    /// One token per row (categorical and meta columns).
+    Token,
+    /// A finite number per row.
+    Numeric,
+    /// Tokens joined by `splitter`.
+    Sequence { splitter: String },
+    /// The 0/1 label.
+    Label,
+}
+
+/// One column to read: its header name, reading rules and role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadColumn {
+    pub name: String,
+    pub raw: RawColumn,
+    pub role: Role,
+}
+
+/// Interned tokens of one column; index `i` in `ids` refers to `tokens[i]`.
+#[derive(Debug, Clone, Default)]
+pub struct TokenColumn {
+    pub tokens: Vec<String>,
+    /// One entry per row (token columns) or per item (sequence columns).
+    pub ids: Vec<u32>,
+    /// Sequence columns only: row r's items are `ids[offsets[r]..offsets[r + 1]]`.
+    pub offsets: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ColumnData {
+    Tokens(TokenColumn),
+    Values(Vec<f64>),
+}
+
+/// A CSV read into columns, in the order of the `ReadColumn`s asked for.
+#[derive(Debug, Clone)]
+pub struct RawTable {
+    pub source: String,
+    pub names: Vec<String>,
+    pub columns: Vec<ColumnData>,
+    pub labels: Option<Vec<f32>>,
+    rows: usize,
+}
+
+/// pandas' default NA strings (FuxiCTR reads CSVs with pandas, so these are missing values).
+const NA_STRINGS: &[&str] = &[
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
+impl RawTable {
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    pub fn column(&self, name: &str) -> Option<&ColumnData> {
+        let i = self.names.iter().position(|n| n == name)?;
+        Some(&self.columns[i])
+    }
+
+    /// Reads `columns` (and nothing else) from CSV text with a header line. `progress` is called
+    /// now and then with the number of bytes read so far.
+    pub fn read<R: Read>(
+        reader: R,
+        source: &str,
+        columns: &[ReadColumn],
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Self, CsvError> {
+        let err = |line: Option<u64>, column: Option<&str>, reason: String| CsvError {
+            file: source.to_string(),
+            line,
+            column: column.map(str::to_string),
+            reason,
+        };
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(reader);
+        let header = csv
+            .headers()
+            .map_err(|e| csv_error(source, e))?
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').to_string())
+            .collect::<Vec<_>>();
+        if header.len() <= 1 && header.first().is_none_or(|h| h.is_empty()) {
+            return Err(err(None, None, "the file is empty (no header line)".into()));
+        }
+        let mut positions = Vec::with_capacity(columns.len());
+        for c in columns {
+            match header.iter().position(|h| *h == c.name) {
+                Some(p) => positions.push(p),
+                None => {
+                    return Err(err(
+                        Some(1),
+                        Some(&c.name),
+                        format!(
+                            "no such column in the header (it has: {})",
+                            preview(&header)
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut builders: Vec<Builder> = columns.iter().map(Builder::new).collect();
+        let mut labels = columns.iter().any(|c| c.role == Role::Label).then(Vec::new);
+        let mut record = csv::ByteRecord::new();
+        let mut rows = 0usize;
+        loop {
+            match csv.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(csv_error(source, e)),
+            }
+            let line = record.position().map(|p| p.line());
+            for ((c, &pos), builder) in columns.iter().zip(&positions).zip(&mut builders) {
+                let bytes = &record[pos];
+                let cell = std::str::from_utf8(bytes)
+                    .map_err(|_| err(line, Some(&c.name), "is not valid UTF-8".into()))?;
+                let at = |reason: String| err(line, Some(&c.name), reason);
+                match &c.role {
+                    Role::Label => {
+                        let y = read_label(cell).map_err(at)?;
+                        labels.as_mut().expect("a label column").push(y);
+                    }
+                    Role::Numeric => {
+                        let v = read_number(cell, &c.raw).map_err(at)?;
+                        builder.values.push(v);
+                    }
+                    Role::Token => {
+                        let token = read_token(cell, &c.raw).map_err(at)?;
+                        builder.push_token(&token);
+                    }
+                    Role::Sequence { splitter } => {
+                        let text = read_token(cell, &c.raw).map_err(at)?;
+                        for item in text.split(splitter.as_str()) {
+                            builder.push_token(item);
+                        }
+                        builder.tokens.offsets.push(builder.tokens.ids.len());
+                    }
+                }
+            }
+            rows += 1;
+            if rows.is_multiple_of(65_536) {
+                progress(record.position().map_or(0, |p| p.byte()));
+            }
+        }
+        if rows == 0 {
+            return Err(err(None, None, "has a header but no data rows".into()));
+        }
+        progress(csv.position().byte());
+        Ok(RawTable {
+            source: source.to_string(),
+            names: columns.iter().map(|c| c.name.clone()).collect(),
+            columns: builders.into_iter().map(Builder::finish).collect(),
+            labels,
+            rows,
+        })
+    }
+}
+
+fn preview(header: &[String]) -> String {
+    let shown: Vec<_> = header.iter().take(12).map(String::as_str).collect();
+    let more = header.len().saturating_sub(12);
+    if more > 0 {
+        format!("{}, … {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+fn csv_error(source: &str, e: csv::Error) -> CsvError {
+    let line = e.position().map(|p| p.line());
+    let reason = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("has {len} fields, the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".into(),
+        csv::ErrorKind::Io(io) => format!("cannot be read: {io}"),
+        _ => e.to_string(),
+    };
+    CsvError {
+        file: source.to_string(),
+        line,
+        column: None,
+        reason,
+    }
+}
+
+struct Builder {
+    lookup: HashMap<Box<str>, u32>,
+    tokens: TokenColumn,
+    values: Vec<f64>,
+    numeric: bool,
+}
+
+impl Builder {
+    fn new(c: &ReadColumn) -> Self {
+        let mut tokens = TokenColumn::default();
+        if matches!(c.role, Role::Sequence { .. }) {
+            tokens.offsets.push(0);
+        }
+        Self {
+            lookup: HashMap::new(),
+            tokens,
+            values: Vec::new(),
+            numeric: matches!(c.role, Role::Numeric | Role::Label),
+        }
+    }
+
+    fn push_token(&mut self, token: &str) {
+        let id = match self.lookup.get(token) {
+            Some(&id) => id,
+            None => {
+                let id = self.tokens.tokens.len() as u32;
+                self.tokens.tokens.push(token.to_string());
+                self.lookup.insert(token.into(), id);
+                id
+            }
+        };
+        self.tokens.ids.push(id);
+    }
+
+    fn finish(self) -> ColumnData {
+        if self.numeric {
+            ColumnData::Values(self.values)
+        } else {
+            ColumnData::Tokens(self.tokens)
+        }
+    }
+}
+
+fn is_na(cell: &str) -> bool {
+    NA_STRINGS.contains(&cell)
+}
+
+/// The cell after `fill_na`, as text; `None` when it is missing and nothing fills it.
+fn filled<'a>(cell: &'a str, raw: &'a RawColumn) -> Option<&'a str> {
+    if !is_na(cell) {
+        return Some(cell);
+    }
+    match (&raw.fill_na, raw.dtype) {
+        (Some(fill), _) => Some(fill),
+        (None, Dtype::Str) => Some(""),
+        (None, _) => None,
+    }
+}
+
+/// The token FuxiCTR would count for this cell: filled, cast to `dtype` and printed as Python
+/// prints it (`3` for int, `3.0` for float), then preprocessed.
+pub fn read_token(cell: &str, raw: &RawColumn) -> Result<String, String> {
+    let Some(text) = filled(cell, raw) else {
+        return Err("missing value and no `fill_na` for this non-string column".into());
+    };
+    canonical_token(text, raw)
+}
+
+/// `text` cast to the column's dtype and preprocessed, as a token.
+pub fn canonical_token(text: &str, raw: &RawColumn) -> Result<String, String> {
+    let token = match raw.dtype {
+        Dtype::Str => text.to_string(),
+        Dtype::Int => parse_int(text)?.to_string(),
+        Dtype::Float => python_float(parse_float(text)?),
+    };
+    match raw.preprocess {
+        None => Ok(token),
+        Some(Preprocess::ConvertToBucket) => {
+            let v = parse_float(&token)?;
+            let bucket = if v > 2.0 {
+                (v.ln() * v.ln()).floor() as i64
+            } else {
+                v as i64
+            };
+            Ok(match raw.dtype {
+                Dtype::Float => python_float(bucket as f64),
+                _ => bucket.to_string(),
+            })
+        }
+    }
+}
+
+fn parse_int(text: &str) -> Result<i64, String> {
+    text.trim()
+        .parse::<i64>()
+        .map_err(|_| format!("'{text}' is not an integer (dtype: int)"))
+}
+
+fn parse_float(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .map_err(|_| format!("'{text}' is not a number"))
+}
+
+/// A numeric cell: filled, parsed, finite.
+pub fn read_number(cell: &str, raw: &RawColumn) -> Result<f64, String> {
+    let text = filled(cell, raw)
+        .ok_or_else(|| format!("missing value ('{cell}') in a numeric column without `fill_na`"))?;
+    let v = parse_float(text)?;
+    if !v.is_finite() {
+        return Err(format!("'{text}' is not a finite number"));
+    }
+    let v = match raw.preprocess {
+        Some(Preprocess::ConvertToBucket) => {
+            if v > 2.0 {
+                (v.ln() * v.ln()).floor()
+            } else {
+                v.trunc()
+            }
+        }
+        None => v,
+    };
+    Ok(v)
+}
+
+fn read_label(cell: &str) -> Result<f32, String> {
+    if is_na(cell) {
+        return Err("missing label".into());
+    }
+    match cell.trim().parse::<f64>() {
+        Ok(v) if v == 0.0 || v == 1.0 => Ok(v as f32),
+        _ => Err(format!("label '{cell}' is not 0 or 1")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(name: &str, dtype: Dtype, role: Role) -> ReadColumn {
+        ReadColumn {
+            name: name.into(),
+            raw: RawColumn {
+                dtype,
+                ..Default::default()
+            },
+            role,
+        }
+    }
+
+    fn read(text: &str, cols: &[ReadColumn]) -> Result<RawTable, CsvError> {
+        RawTable::read(text.as_bytes(), "t.csv", cols, &mut |_| {})
+    }
+
+    fn tokens(t: &RawTable, name: &str) -> Vec<String> {
+        match t.column(name).unwrap() {
+            ColumnData::Tokens(c) => c
+                .ids
+                .iter()
+                .map(|&i| c.tokens[i as usize].clone())
+                .collect(),
+            ColumnData::Values(_) => panic!("not tokens"),
+        }
+    }
+
+    #[test]
+    fn reads_quotes_crlf_bom_and_missing_values() {
+        let text = "\u{feff}y,name,n,\"s\"\r\n1,\"a,b\",3,x^y\r\n0,NA,,\r\n";
+        let mut n = col("n", Dtype::Float, Role::Numeric);
+        n.raw.fill_na = Some("0".into());
+        let cols = [
+            col("y", Dtype::Float, Role::Label),
+            col("name", Dtype::Str, Role::Token),
+            n,
+            col(
+                "s",
+                Dtype::Str,
+                Role::Sequence {
+                    splitter: "^".into(),
+                },
+            ),
+        ];
+        let t = read(text, &cols).unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.labels, Some(vec![1.0, 0.0]));
+        assert_eq!(tokens(&t, "name"), ["a,b", ""]);
+        let ColumnData::Values(v) = t.column("n").unwrap() else {
+            panic!()
+        };
+        assert_eq!(v, &[3.0, 0.0]);
+        let ColumnData::Tokens(s) = t.column("s").unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.offsets, [0, 2, 3]);
+    }
+
+    #[test]
+    fn casts_tokens_like_pandas_and_python() {
+        let raw = |dtype| RawColumn {
+            dtype,
+            ..Default::default()
+        };
+        assert_eq!(read_token("3", &raw(Dtype::Float)).unwrap(), "3.0");
+        assert_eq!(read_token("3", &raw(Dtype::Int)).unwrap(), "3");
+        assert!(
+            read_token("3.5", &raw(Dtype::Int))
+                .unwrap_err()
+                .contains("not an integer")
+        );
+        assert!(
+            read_token("", &raw(Dtype::Int))
+                .unwrap_err()
+                .contains("fill_na")
+        );
+        let bucket = RawColumn {
+            dtype: Dtype::Int,
+            fill_na: Some("0".into()),
+            preprocess: Some(Preprocess::ConvertToBucket),
+        };
+        assert_eq!(read_token("2", &bucket).unwrap(), "2");
+        assert_eq!(read_token("100", &bucket).unwrap(), "21"); // ln(100)² = 21.2
+        assert_eq!(read_token("", &bucket).unwrap(), "0");
+    }
+
+    #[test]
+    fn bad_rows_are_located() {
+        let cols = [
+            col("y", Dtype::Float, Role::Label),
+            col("a", Dtype::Str, Role::Token),
+        ];
+        let e = read("y,a\n1,x\n0,y,z\n", &cols).unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.reason.contains("3 fields"), "{e}");
+        let e = read("y,a\n1,x\n2,y\n", &cols).unwrap_err();
+        assert_eq!((e.line, e.column.as_deref()), (Some(3), Some("y")));
+        assert!(
+            e.to_string().starts_with("t.csv:3: column `y`: label '2'"),
+            "{e}"
+        );
+        let e = read("y,b\n1,x\n", &cols).unwrap_err();
+        assert_eq!(e.column.as_deref(), Some("a"));
+        assert!(e.reason.contains("no such column"), "{e}");
+        assert!(read("", &cols).unwrap_err().reason.contains("empty"));
+        assert!(
+            read("y,a\n", &cols)
+                .unwrap_err()
+                .reason
+                .contains("no data rows")
+        );
+        let n = [
+            col("y", Dtype::Float, Role::Label),
+            col("a", Dtype::Float, Role::Numeric),
+        ];
+        let e = read("y,a\n1,2\n0,nan\n", &n).unwrap_err();
+        assert!(e.reason.contains("fill_na"), "{e}");
+        let e = read("y,a\n1,inf\n", &n).unwrap_err();
+        assert!(e.reason.contains("finite"), "{e}");
+    }
+}

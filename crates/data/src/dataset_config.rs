@@ -1,0 +1,509 @@
+//! The dataset half of an experiment (spec §C.2), typed: where the splits are and how each column
+//! is read and encoded.
+
+use crate::config::{ConfigError, Experiment, count, number};
+use crate::feature_map::{Dtype, Padding, Preprocess, RawColumn};
+use crate::yaml::{Mapping, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    Csv,
+    /// FuxiCTR's prebuilt h5 files: recognised so that the error can say what to do.
+    H5,
+}
+
+/// How `valid_size` / `test_size` are carved off the train file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitType {
+    /// The last rows (FuxiCTR's default).
+    Sequential,
+    /// Seeded random rows (the seed is the experiment's; numpy's stream is not reproduced).
+    Random,
+}
+
+/// `valid_size` / `test_size`: a fraction of the train rows below 1, a row count otherwise.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SplitSize {
+    Fraction(f64),
+    Rows(usize),
+}
+
+impl SplitSize {
+    pub fn rows(self, total: usize) -> usize {
+        match self {
+            SplitSize::Fraction(f) => (total as f64 * f) as usize,
+            SplitSize::Rows(n) => n.min(total),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnKind {
+    Categorical,
+    Numeric {
+        normalizer: Option<NormalizerKind>,
+    },
+    Sequence {
+        splitter: String,
+        /// 0: the longest sequence in the train split.
+        max_len: usize,
+        padding: Padding,
+    },
+    Meta,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NormalizerKind {
+    Standard,
+    MinMax,
+}
+
+/// One active feature column of `feature_cols` (a `name` list already expanded).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnSpec {
+    pub name: String,
+    pub source: String,
+    pub raw: RawColumn,
+    pub kind: ColumnKind,
+    /// Per-column override of the dataset's `min_categr_count`.
+    pub min_categr_count: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetSpec {
+    pub dataset_id: String,
+    pub data_root: String,
+    pub data_format: DataFormat,
+    pub train_data: Option<String>,
+    pub valid_data: Option<String>,
+    pub test_data: Option<String>,
+    pub min_categr_count: usize,
+    pub columns: Vec<ColumnSpec>,
+    pub label: String,
+    pub label_raw: RawColumn,
+    pub valid_size: Option<SplitSize>,
+    pub test_size: Option<SplitSize>,
+    pub split_type: SplitType,
+    pub rebuild: bool,
+}
+
+const COLUMN_KEYS: &[&str] = &[
+    "name",
+    "active",
+    "dtype",
+    "type",
+    "source",
+    "fill_na",
+    "min_categr_count",
+    "splitter",
+    "max_len",
+    "padding",
+    "normalizer",
+    "preprocess",
+    "feature_encoder",
+    "remap",
+];
+
+/// Column keys FuxiCTR 2.0.1 itself does not read: accepted with a note.
+const COLUMN_IGNORED_KEYS: &[&str] = &["encoder", "na_value"];
+
+impl DatasetSpec {
+    pub fn from_experiment(exp: &Experiment) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut notes = Vec::new();
+        let dataset_id = exp
+            .string("dataset_id")?
+            .ok_or_else(|| exp.bad("dataset_id", "is required"))?;
+        let data_format = match exp.string("data_format")?.as_deref() {
+            Some("csv") | None => DataFormat::Csv,
+            Some("h5") => DataFormat::H5,
+            Some(other) => {
+                return Err(exp.bad("data_format", format!("'{other}' is not csv or h5")));
+            }
+        };
+        let split_size = |key: &str| -> Result<Option<SplitSize>, ConfigError> {
+            match exp.get(key) {
+                None => Ok(None),
+                Some(Value::Int(0)) => Ok(None),
+                Some(Value::Int(n)) if *n > 0 => Ok(Some(SplitSize::Rows(*n as usize))),
+                Some(Value::Float(f)) if (0.0..1.0).contains(f) => {
+                    Ok(Some(SplitSize::Fraction(*f)).filter(|_| *f > 0.0))
+                }
+                Some(other) => Err(exp.bad(
+                    key,
+                    format!("must be a fraction below 1 or a row count, not {other}"),
+                )),
+            }
+        };
+        let split_type = match exp.string("split_type")?.as_deref() {
+            Some("sequential") | None => SplitType::Sequential,
+            Some("random") => SplitType::Random,
+            Some(other) => {
+                return Err(exp.bad(
+                    "split_type",
+                    format!("'{other}' is not sequential or random"),
+                ));
+            }
+        };
+        let (label, label_raw) = match (data_format, exp.get("label_col")) {
+            (DataFormat::H5, None) => ("label".to_string(), RawColumn::default()),
+            _ => label_col(exp)?,
+        };
+        let mut columns = Vec::new();
+        if data_format == DataFormat::Csv {
+            let cols = match exp.get("feature_cols") {
+                Some(Value::List(cols)) => cols.clone(),
+                Some(Value::Map(m)) => vec![Value::Map(m.clone())],
+                Some(other) => {
+                    return Err(exp.bad(
+                        "feature_cols",
+                        format!("must be a list of column settings, not {}", other.kind()),
+                    ));
+                }
+                None => return Err(exp.bad("feature_cols", "is required for csv data")),
+            };
+            for (i, col) in cols.iter().enumerate() {
+                let key = format!("feature_cols[{i}]");
+                let Value::Map(col) = col else {
+                    return Err(exp.bad("feature_cols", format!("{key} is not a mapping")));
+                };
+                columns.extend(column_specs(exp, &key, col, &mut notes)?);
+            }
+            if columns.iter().all(|c| c.kind == ColumnKind::Meta) {
+                return Err(exp.bad("feature_cols", "no active feature column"));
+            }
+            for (i, c) in columns.iter().enumerate() {
+                if columns[..i].iter().any(|d| d.name == c.name) || c.name == label {
+                    return Err(exp.bad(
+                        "feature_cols",
+                        format!("column `{}` is listed twice", c.name),
+                    ));
+                }
+            }
+        }
+        let spec = DatasetSpec {
+            data_root: exp.string("data_root")?.unwrap_or_else(|| "./data/".into()),
+            data_format,
+            train_data: exp.string("train_data")?,
+            valid_data: exp.string("valid_data")?,
+            test_data: exp.string("test_data")?,
+            min_categr_count: exp.count("min_categr_count")?.unwrap_or(1),
+            columns,
+            label,
+            label_raw,
+            valid_size: split_size("valid_size")?,
+            test_size: split_size("test_size")?,
+            split_type,
+            rebuild: exp.boolean("rebuild_dataset")?.unwrap_or(false),
+            dataset_id,
+        };
+        Ok((spec, notes))
+    }
+}
+
+fn label_col(exp: &Experiment) -> Result<(String, RawColumn), ConfigError> {
+    let map = match exp.get("label_col") {
+        Some(Value::Map(m)) => m.clone(),
+        Some(Value::List(items)) if items.len() == 1 => match &items[0] {
+            Value::Map(m) => m.clone(),
+            _ => return Err(exp.bad("label_col", "must be {name: ..., dtype: ...}")),
+        },
+        Some(Value::List(_)) => {
+            return Err(exp.bad(
+                "label_col",
+                "several labels (multi-task) are not supported: give one",
+            ));
+        }
+        Some(other) => {
+            return Err(exp.bad(
+                "label_col",
+                format!("must be a mapping, not {}", other.kind()),
+            ));
+        }
+        None => return Err(exp.bad("label_col", "is required")),
+    };
+    for k in map.keys() {
+        if k != "name" && k != "dtype" {
+            return Err(exp.bad("label_col", format!("unknown key `{k}` in label_col")));
+        }
+    }
+    let name = match map.get("name") {
+        Some(Value::Str(s)) => s.clone(),
+        _ => return Err(exp.bad("label_col", "needs a `name`")),
+    };
+    let dtype = match map.get("dtype") {
+        None => Dtype::Float,
+        Some(v) => dtype(v).map_err(|r| exp.bad("label_col", r))?,
+    };
+    Ok((
+        name,
+        RawColumn {
+            dtype,
+            fill_na: None,
+            preprocess: None,
+        },
+    ))
+}
+
+fn dtype(v: &Value) -> Result<Dtype, String> {
+    match v.as_str() {
+        Some("str") => Ok(Dtype::Str),
+        Some("int") => Ok(Dtype::Int),
+        Some("float") => Ok(Dtype::Float),
+        _ => Err(format!("dtype must be str, int or float, not {v}")),
+    }
+}
+
+fn column_specs(
+    exp: &Experiment,
+    key: &str,
+    col: &Mapping,
+    notes: &mut Vec<String>,
+) -> Result<Vec<ColumnSpec>, ConfigError> {
+    let bad = |reason: String| exp.bad("feature_cols", format!("{key}: {reason}"));
+    for k in col.keys() {
+        if COLUMN_IGNORED_KEYS.contains(&k) {
+            notes.push(format!(
+                "{key}: `{k}` is ignored (FuxiCTR 2.0.1 does not read it either)"
+            ));
+        } else if !COLUMN_KEYS.contains(&k) {
+            return Err(bad(format!("`{k}` is not supported")));
+        }
+    }
+    let names = match col.get("name") {
+        Some(Value::Str(s)) => vec![s.clone()],
+        Some(Value::List(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::Str(s) => Ok(s.clone()),
+                other => Ok(other.python_str()),
+            })
+            .collect::<Result<Vec<_>, ConfigError>>()?,
+        Some(other) => {
+            return Err(bad(format!(
+                "`name` must be a string or a list, not {other}"
+            )));
+        }
+        None => return Err(bad("`name` is required".into())),
+    };
+    match col.get("active") {
+        Some(Value::Bool(true)) => {}
+        Some(Value::Bool(false)) => return Ok(Vec::new()),
+        Some(other) => return Err(bad(format!("`active` must be True or False, not {other}"))),
+        None => return Err(bad("`active` is required".into())),
+    }
+    let dtype = match col.get("dtype") {
+        Some(v) => dtype(v).map_err(&bad)?,
+        None => return Err(bad("`dtype` is required".into())),
+    };
+    let get_str = |k: &str| -> Result<Option<String>, ConfigError> {
+        match col.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(bad(format!("`{k}` must be a string, not {other}"))),
+        }
+    };
+    let kind_name = get_str("type")?.ok_or_else(|| bad("`type` is required".into()))?;
+    let kind = match kind_name.as_str() {
+        "categorical" => ColumnKind::Categorical,
+        "numeric" => ColumnKind::Numeric {
+            normalizer: match get_str("normalizer")?.as_deref() {
+                None => None,
+                Some("StandardScaler") => Some(NormalizerKind::Standard),
+                Some("MinMaxScaler") => Some(NormalizerKind::MinMax),
+                Some(other) => {
+                    return Err(bad(format!(
+                        "normalizer '{other}' is not StandardScaler or MinMaxScaler"
+                    )));
+                }
+            },
+        },
+        "sequence" => ColumnKind::Sequence {
+            splitter: match get_str("splitter")? {
+                Some(s) => s,
+                None => {
+                    // FuxiCTR 2.0.1 counts whole strings when fitting but splits on spaces when
+                    // encoding; splitting on spaces in both is the consistent reading.
+                    notes.push(format!(
+                        "{key}: sequence without `splitter`: splitting on spaces (set it to be explicit)"
+                    ));
+                    " ".to_string()
+                }
+            },
+            max_len: match col.get("max_len") {
+                None | Some(Value::Null) => 0,
+                Some(v) => count(v).map_err(|r| bad(format!("`max_len` {r}")))?,
+            },
+            padding: match get_str("padding")?.as_deref() {
+                None | Some("post") => Padding::Post,
+                Some("pre") => Padding::Pre,
+                Some(other) => return Err(bad(format!("padding '{other}' is not pre or post"))),
+            },
+        },
+        "meta" => ColumnKind::Meta,
+        other => {
+            return Err(bad(format!(
+                "unknown feature type '{other}' (categorical, numeric, sequence or meta)"
+            )));
+        }
+    };
+    if !matches!(kind, ColumnKind::Sequence { .. }) {
+        for k in ["splitter", "max_len", "padding"] {
+            if col.get(k).is_some() {
+                return Err(bad(format!("`{k}` only applies to sequence columns")));
+            }
+        }
+    }
+    if !matches!(kind, ColumnKind::Numeric { .. }) && col.get("normalizer").is_some() {
+        return Err(bad("`normalizer` only applies to numeric columns".into()));
+    }
+    match col.get("feature_encoder") {
+        None | Some(Value::Null) => {}
+        Some(Value::Str(s)) if s.contains("MaskedAveragePooling") => {}
+        Some(other) => {
+            return Err(bad(format!(
+                "feature_encoder {other} is not supported (sequences use masked average pooling)"
+            )));
+        }
+    }
+    if let Some(v) = col.get("remap")
+        && *v != Value::Bool(true)
+    {
+        return Err(bad("`remap: False` is not supported".into()));
+    }
+    let preprocess = match get_str("preprocess")?.as_deref() {
+        None => None,
+        Some("convert_to_bucket") => Some(Preprocess::ConvertToBucket),
+        Some(other) => return Err(bad(format!("preprocess '{other}' is not supported"))),
+    };
+    let fill_na = match col.get("fill_na") {
+        None | Some(Value::Null) => None,
+        Some(v @ (Value::Int(_) | Value::Float(_))) if dtype != Dtype::Str => {
+            Some(number(v).map_err(&bad)?.to_string())
+        }
+        Some(v @ (Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_))) => {
+            Some(v.python_str())
+        }
+        Some(other) => return Err(bad(format!("`fill_na` must be a plain value, not {other}"))),
+    };
+    let min_categr_count = match col.get("min_categr_count") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(count(v).map_err(|r| bad(format!("`min_categr_count` {r}")))?),
+    };
+    let source = get_str("source")?.unwrap_or_default();
+    Ok(names
+        .into_iter()
+        .map(|name| ColumnSpec {
+            name,
+            source: source.clone(),
+            raw: RawColumn {
+                dtype,
+                fill_na: fill_na.clone(),
+                preprocess,
+            },
+            kind: kind.clone(),
+            min_categr_count,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigFile;
+
+    fn spec(dataset: &str) -> Result<DatasetSpec, ConfigError> {
+        let exp = Experiment::load(
+            &[ConfigFile {
+                name: "model_config.yaml".into(),
+                text: "E:\n  dataset_id: D\n".into(),
+            }],
+            &[ConfigFile {
+                name: "dataset_config.yaml".into(),
+                text: dataset.into(),
+            }],
+            "E",
+        )?;
+        DatasetSpec::from_experiment(&exp).map(|(s, _)| s)
+    }
+
+    const FRAPPE: &str = "\
+D:
+    data_root: ../data/Frappe/
+    data_format: csv
+    train_data: ../data/Frappe/Frappe_x1/train.csv
+    valid_data: ../data/Frappe/Frappe_x1/valid.csv
+    test_data: ../data/Frappe/Frappe_x1/test.csv
+    min_categr_count: 2
+    feature_cols:
+        [{name: [user, item, daytime, weekday, isweekend, homework, cost, weather, country, city],
+          active: True, dtype: float, type: categorical}]
+    label_col: {name: label, dtype: float}
+";
+
+    #[test]
+    fn bars_frappe_config_expands_the_name_list() {
+        let s = spec(FRAPPE).unwrap();
+        assert_eq!(s.columns.len(), 10);
+        assert_eq!(s.columns[9].name, "city");
+        assert_eq!(s.columns[0].raw.dtype, Dtype::Float);
+        assert_eq!(s.min_categr_count, 2);
+        assert_eq!(s.label, "label");
+        assert_eq!(s.data_format, DataFormat::Csv);
+    }
+
+    #[test]
+    fn tiny_csv_sequence_numeric_and_inactive_columns() {
+        let s = spec(
+            "D:\n  data_format: csv\n  feature_cols:\n\
+             \x20   - {name: [userid, brand], active: True, dtype: str, type: categorical}\n\
+             \x20   - {name: time_stamp, active: False, dtype: str, type: categorical}\n\
+             \x20   - {name: price, active: True, dtype: float, type: numeric, fill_na: 0, normalizer: StandardScaler}\n\
+             \x20   - {name: click_sequence, active: True, dtype: str, type: sequence, splitter: ^, max_len: 5, padding: pre, encoder: MaskedAveragePooling}\n\
+             \x20 label_col: {name: clk, dtype: float}\n",
+        )
+        .unwrap();
+        let names: Vec<_> = s.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["userid", "brand", "price", "click_sequence"]);
+        assert_eq!(s.columns[2].raw.fill_na.as_deref(), Some("0"));
+        assert_eq!(
+            s.columns[3].kind,
+            ColumnKind::Sequence {
+                splitter: "^".into(),
+                max_len: 5,
+                padding: Padding::Pre
+            }
+        );
+    }
+
+    #[test]
+    fn bad_columns_name_the_key() {
+        let err = spec("D:\n  feature_cols: [{name: a, active: True, dtype: str, type: image}]\n  label_col: {name: y}\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("feature_cols[0]: unknown feature type 'image'"),
+            "{err}"
+        );
+        let err = spec("D:\n  feature_cols: [{name: a, active: True, dtype: str, type: categorical, share_embedding: b}]\n  label_col: {name: y}\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`share_embedding` is not supported"),
+            "{err}"
+        );
+        let err =
+            spec("D:\n  feature_cols: [{name: a, active: True, dtype: str, type: categorical}]\n")
+                .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("label_col"));
+        let err = spec("D:\n  feature_cols: [{name: a, active: True, dtype: double, type: categorical}]\n  label_col: {name: y}\n").unwrap_err();
+        assert!(err.to_string().contains("dtype must be"), "{err}");
+    }
+
+    #[test]
+    fn split_sizes_are_fractions_or_rows() {
+        let s = spec(&format!(
+            "{FRAPPE}    valid_size: 11545\n    test_size: 0.1\n"
+        ))
+        .unwrap();
+        assert_eq!(s.valid_size, Some(SplitSize::Rows(11545)));
+        assert_eq!(s.test_size.map(|t| t.rows(1000)), Some(100));
+    }
+}

@@ -1,0 +1,456 @@
+//! FuxiCTR's FeatureProcessor (spec §C.3): fit vocabularies and scalers on the train rows, then
+//! encode any split with them.
+
+use std::collections::HashMap;
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::csv_table::{
+    ColumnData, CsvError, RawTable, ReadColumn, Role, TokenColumn, canonical_token,
+};
+use crate::dataset::{Column, EncodedDataset};
+use crate::dataset_config::{ColumnKind, DatasetSpec, NormalizerKind, SplitType};
+use crate::feature_map::{
+    Dtype, Feature, FeatureKind, FeatureMap, Normalizer, PADDING_ID, Padding, RawColumn, Vocabulary,
+};
+
+/// Columns to read for training: every configured column, then the label.
+pub fn training_columns(spec: &DatasetSpec) -> Vec<ReadColumn> {
+    let mut cols: Vec<ReadColumn> = spec
+        .columns
+        .iter()
+        .map(|c| ReadColumn {
+            name: c.name.clone(),
+            raw: c.raw.clone(),
+            role: match &c.kind {
+                ColumnKind::Categorical | ColumnKind::Meta => Role::Token,
+                ColumnKind::Numeric { .. } => Role::Numeric,
+                ColumnKind::Sequence { splitter, .. } => Role::Sequence {
+                    splitter: splitter.clone(),
+                },
+            },
+        })
+        .collect();
+    cols.push(label_column(&spec.label, spec.label_raw.clone()));
+    cols
+}
+
+/// Columns a trained feature map needs from a CSV; the label only when `with_label`.
+pub fn model_columns(map: &FeatureMap, with_label: bool) -> Vec<ReadColumn> {
+    let mut cols: Vec<ReadColumn> = map
+        .fields()
+        .map(|f| ReadColumn {
+            name: f.name.clone(),
+            raw: f.raw.clone(),
+            role: match &f.kind {
+                FeatureKind::Numeric { .. } => Role::Numeric,
+                FeatureKind::Sequence { splitter, .. } => Role::Sequence {
+                    splitter: splitter.clone(),
+                },
+                _ => Role::Token,
+            },
+        })
+        .collect();
+    if with_label && let Some(label) = map.labels.first() {
+        cols.push(label_column(label, RawColumn::default()));
+    }
+    cols
+}
+
+fn label_column(name: &str, raw: RawColumn) -> ReadColumn {
+    ReadColumn {
+        name: name.to_string(),
+        raw,
+        role: Role::Label,
+    }
+}
+
+/// The token FuxiCTR leaves out of a vocabulary: the column's `fill_na` (so missing values are
+/// OOV), "" for string columns without one.
+fn excluded_token(raw: &RawColumn) -> Option<String> {
+    match &raw.fill_na {
+        Some(fill) => canonical_token(fill, raw).ok(),
+        None => (raw.dtype == Dtype::Str).then(String::new),
+    }
+}
+
+/// Fits the feature map on `rows` of `table` (the train split).
+pub fn fit(spec: &DatasetSpec, table: &RawTable, rows: &[usize]) -> Result<FeatureMap, CsvError> {
+    let err = |column: &str, reason: String| CsvError {
+        file: table.source.clone(),
+        line: None,
+        column: Some(column.to_string()),
+        reason,
+    };
+    if rows.is_empty() {
+        return Err(CsvError {
+            file: table.source.clone(),
+            line: None,
+            column: None,
+            reason: "the train split has no rows".into(),
+        });
+    }
+    let mut features = Vec::with_capacity(spec.columns.len());
+    for c in &spec.columns {
+        let data = table
+            .column(&c.name)
+            .ok_or_else(|| err(&c.name, "was not read".into()))?;
+        let min_count = c.min_categr_count.unwrap_or(spec.min_categr_count);
+        let kind = match (&c.kind, data) {
+            (ColumnKind::Meta, _) => FeatureKind::Meta,
+            (ColumnKind::Categorical, ColumnData::Tokens(t)) => FeatureKind::Categorical {
+                vocab: vocabulary(t, rows, min_count, &c.raw, false),
+            },
+            (
+                ColumnKind::Sequence {
+                    splitter,
+                    max_len,
+                    padding,
+                },
+                ColumnData::Tokens(t),
+            ) => FeatureKind::Sequence {
+                vocab: vocabulary(t, rows, min_count, &c.raw, true),
+                max_len: match *max_len {
+                    0 => rows
+                        .iter()
+                        .map(|&r| t.offsets[r + 1] - t.offsets[r])
+                        .max()
+                        .unwrap_or(1)
+                        .max(1),
+                    n => n,
+                },
+                splitter: splitter.clone(),
+                padding: *padding,
+            },
+            (ColumnKind::Numeric { normalizer }, ColumnData::Values(v)) => FeatureKind::Numeric {
+                normalizer: normalizer.map(|kind| fit_normalizer(kind, v, rows)),
+            },
+            _ => return Err(err(&c.name, "was read with the wrong role".into())),
+        };
+        features.push(Feature {
+            name: c.name.clone(),
+            source: c.source.clone(),
+            raw: c.raw.clone(),
+            kind,
+        });
+    }
+    Ok(FeatureMap {
+        dataset_id: spec.dataset_id.clone(),
+        features,
+        labels: vec![spec.label.clone()],
+    })
+}
+
+/// Tokens seen at least `min_count` times in `rows`, minus the NA token, sorted as Python sorts
+/// the cast values (numbers numerically, strings by code point).
+fn vocabulary(
+    t: &TokenColumn,
+    rows: &[usize],
+    min_count: usize,
+    raw: &RawColumn,
+    sequence: bool,
+) -> Vocabulary {
+    let mut counts = vec![0usize; t.tokens.len()];
+    for &r in rows {
+        if sequence {
+            for &id in &t.ids[t.offsets[r]..t.offsets[r + 1]] {
+                counts[id as usize] += 1;
+            }
+        } else {
+            counts[t.ids[r] as usize] += 1;
+        }
+    }
+    let excluded = excluded_token(raw);
+    let mut kept: Vec<&String> = t
+        .tokens
+        .iter()
+        .zip(&counts)
+        .filter(|(tok, n)| **n >= min_count.max(1) && Some(*tok) != excluded.as_ref())
+        .map(|(tok, _)| tok)
+        .collect();
+    match raw.dtype {
+        Dtype::Str => kept.sort(),
+        Dtype::Int | Dtype::Float => kept.sort_by(|a, b| {
+            let (x, y) = (
+                a.parse::<f64>().unwrap_or(f64::NAN),
+                b.parse::<f64>().unwrap_or(f64::NAN),
+            );
+            x.total_cmp(&y)
+        }),
+    }
+    Vocabulary::new(kept.into_iter().cloned().collect())
+}
+
+fn fit_normalizer(kind: NormalizerKind, values: &[f64], rows: &[usize]) -> Normalizer {
+    let n = rows.len() as f64;
+    match kind {
+        NormalizerKind::Standard => {
+            let mean = rows.iter().map(|&r| values[r]).sum::<f64>() / n;
+            let var = rows
+                .iter()
+                .map(|&r| (values[r] - mean).powi(2))
+                .sum::<f64>()
+                / n;
+            Normalizer::Standard {
+                mean,
+                std: var.sqrt(),
+            }
+        }
+        NormalizerKind::MinMax => {
+            let (min, max) = rows
+                .iter()
+                .map(|&r| values[r])
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(v), hi.max(v))
+                });
+            Normalizer::MinMax { min, max }
+        }
+    }
+}
+
+/// Encodes `rows` of `table` with a fitted feature map. Tokens the map has not seen become OOV.
+pub fn encode(
+    map: &FeatureMap,
+    table: &RawTable,
+    rows: &[usize],
+) -> Result<EncodedDataset, CsvError> {
+    let err = |column: Option<&str>, reason: String| CsvError {
+        file: table.source.clone(),
+        line: None,
+        column: column.map(str::to_string),
+        reason,
+    };
+    let mut columns = Vec::with_capacity(map.num_fields());
+    for f in map.fields() {
+        let data = table
+            .column(&f.name)
+            .ok_or_else(|| err(Some(&f.name), "the model needs this column".into()))?;
+        let column = match (&f.kind, data) {
+            (FeatureKind::Categorical { vocab }, ColumnData::Tokens(t)) => {
+                let ids = token_ids(t, vocab, &f.raw);
+                Column::Ids(rows.iter().map(|&r| ids[t.ids[r] as usize]).collect())
+            }
+            (
+                FeatureKind::Sequence {
+                    vocab,
+                    max_len,
+                    padding,
+                    ..
+                },
+                ColumnData::Tokens(t),
+            ) => {
+                let ids = token_ids(t, vocab, &f.raw);
+                let mut out = Vec::with_capacity(rows.len() * max_len);
+                for &r in rows {
+                    let items: Vec<u32> = t.ids[t.offsets[r]..t.offsets[r + 1]]
+                        .iter()
+                        .map(|&i| ids[i as usize])
+                        .collect();
+                    pad_sequence(&items, *max_len, *padding, &mut out);
+                }
+                Column::Sequences {
+                    ids: out,
+                    max_len: *max_len,
+                }
+            }
+            (FeatureKind::Numeric { normalizer }, ColumnData::Values(v)) => Column::Values(
+                rows.iter()
+                    .map(|&r| normalizer.map_or(v[r], |n| n.apply(v[r])) as f32)
+                    .collect(),
+            ),
+            _ => return Err(err(Some(&f.name), "was read with the wrong role".into())),
+        };
+        columns.push(column);
+    }
+    let labels = match &table.labels {
+        Some(y) => rows.iter().map(|&r| y[r]).collect(),
+        None => vec![0.0; rows.len()],
+    };
+    EncodedDataset::new(map, columns, labels).map_err(|e| err(None, e.to_string()))
+}
+
+/// Final id of every interned token: its vocabulary id, padding for the NA token in sequences,
+/// OOV otherwise.
+fn token_ids(t: &TokenColumn, vocab: &Vocabulary, raw: &RawColumn) -> Vec<u32> {
+    let index: HashMap<&str, u32> = vocab
+        .tokens
+        .iter()
+        .enumerate()
+        .map(|(i, tok)| (tok.as_str(), i as u32 + 1))
+        .collect();
+    let excluded = excluded_token(raw);
+    t.tokens
+        .iter()
+        .map(|tok| match index.get(tok.as_str()) {
+            Some(&id) => id,
+            None if Some(tok) == excluded.as_ref() && !t.offsets.is_empty() => PADDING_ID,
+            None => vocab.oov_id(),
+        })
+        .collect()
+}
+
+/// Keras `pad_sequences` with `padding = truncating = side`.
+fn pad_sequence(items: &[u32], max_len: usize, side: Padding, out: &mut Vec<u32>) {
+    let kept = if items.len() > max_len {
+        match side {
+            Padding::Post => &items[..max_len],
+            Padding::Pre => &items[items.len() - max_len..],
+        }
+    } else {
+        items
+    };
+    let pad = max_len - kept.len();
+    if side == Padding::Pre {
+        out.extend(std::iter::repeat_n(PADDING_ID, pad));
+    }
+    out.extend_from_slice(kept);
+    if side == Padding::Post {
+        out.extend(std::iter::repeat_n(PADDING_ID, pad));
+    }
+}
+
+/// Row indices of the train, valid and test parts carved out of one file (FuxiCTR's
+/// `split_train_test`: test taken first, then valid, from the end of the — possibly shuffled —
+/// row order).
+pub fn split_rows(
+    total: usize,
+    spec: &DatasetSpec,
+    seed: u64,
+) -> (Vec<usize>, Option<Vec<usize>>, Option<Vec<usize>>) {
+    let mut ids: Vec<usize> = (0..total).collect();
+    if spec.split_type == SplitType::Random {
+        ids.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    }
+    let mut carve = |size: Option<crate::dataset_config::SplitSize>| {
+        let n = size?.rows(total).min(ids.len());
+        (n > 0).then(|| ids.split_off(ids.len() - n))
+    };
+    let test = carve(spec.test_size);
+    let valid = carve(spec.valid_size);
+    (ids, valid, test)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ConfigFile, Experiment};
+
+    fn spec(cols: &str, extra: &str) -> DatasetSpec {
+        let exp = Experiment::load(
+            &[ConfigFile {
+                name: "m.yaml".into(),
+                text: "E:\n  dataset_id: D\n".into(),
+            }],
+            &[ConfigFile {
+                name: "d.yaml".into(),
+                text: format!(
+                    "D:\n  feature_cols:\n{cols}  label_col: {{name: y, dtype: float}}\n{extra}"
+                ),
+            }],
+            "E",
+        )
+        .unwrap();
+        DatasetSpec::from_experiment(&exp).unwrap().0
+    }
+
+    fn table(spec: &DatasetSpec, text: &str) -> RawTable {
+        RawTable::read(
+            text.as_bytes(),
+            "t.csv",
+            &training_columns(spec),
+            &mut |_| {},
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn vocabulary_counts_train_only_drops_rare_and_na_and_sorts() {
+        let s = spec(
+            "    - {name: c, active: True, dtype: str, type: categorical, min_categr_count: 2}\n",
+            "",
+        );
+        let t = table(&s, "y,c\n1,b\n0,a\n1,b\n0,a\n1,z\n0,\n1,\n0,q\n0,q\n");
+        let train: Vec<usize> = (0..7).collect();
+        let map = fit(&s, &t, &train).unwrap();
+        let FeatureKind::Categorical { vocab } = &map.features[0].kind else {
+            panic!()
+        };
+        assert_eq!(vocab.tokens, ["a", "b"]); // z rare, "" is NA, q only in valid
+        let data = encode(&map, &t, &(0..9).collect::<Vec<_>>()).unwrap();
+        assert_eq!(
+            data.columns()[0],
+            Column::Ids(vec![2, 1, 2, 1, 3, 3, 3, 3, 3])
+        );
+        assert_eq!(data.labels()[0], 1.0);
+    }
+
+    #[test]
+    fn float_tokens_sort_numerically() {
+        let s = spec(
+            "    - {name: c, active: True, dtype: float, type: categorical}\n",
+            "",
+        );
+        let t = table(&s, "y,c\n1,10\n0,9\n1,2.5\n");
+        let map = fit(&s, &t, &[0, 1, 2]).unwrap();
+        let FeatureKind::Categorical { vocab } = &map.features[0].kind else {
+            panic!()
+        };
+        assert_eq!(vocab.tokens, ["2.5", "9.0", "10.0"]);
+    }
+
+    #[test]
+    fn sequences_pad_truncate_and_infer_max_len() {
+        let s = spec(
+            "    - {name: s, active: True, dtype: str, type: sequence, splitter: ^}\n\
+             \x20   - {name: p, active: True, dtype: str, type: sequence, splitter: ^, max_len: 2, padding: pre}\n",
+            "",
+        );
+        let t = table(&s, "y,s,p\n1,a^b^c,a^b^c\n0,b,\n1,,x\n");
+        let map = fit(&s, &t, &[0, 1, 2]).unwrap();
+        let FeatureKind::Sequence { max_len, vocab, .. } = &map.features[0].kind else {
+            panic!()
+        };
+        assert_eq!((*max_len, vocab.tokens.len()), (3, 3));
+        let data = encode(&map, &t, &[0, 1, 2]).unwrap();
+        assert_eq!(
+            data.columns()[0],
+            Column::Sequences {
+                ids: vec![1, 2, 3, 2, 0, 0, 0, 0, 0],
+                max_len: 3
+            }
+        );
+        // pre: keep the last two, pad in front.
+        let Column::Sequences { ids, .. } = &data.columns()[1] else {
+            panic!()
+        };
+        assert_eq!(ids, &[2, 3, 0, 0, 0, 4]);
+    }
+
+    #[test]
+    fn numeric_normalizers_fit_on_train() {
+        let s = spec(
+            "    - {name: n, active: True, dtype: float, type: numeric, normalizer: StandardScaler}\n\
+             \x20   - {name: m, active: True, dtype: float, type: numeric, normalizer: MinMaxScaler, fill_na: 1}\n",
+            "",
+        );
+        let t = table(&s, "y,n,m\n1,1,0\n0,3,\n1,100,4\n");
+        let map = fit(&s, &t, &[0, 1]).unwrap();
+        let data = encode(&map, &t, &[0, 1, 2]).unwrap();
+        assert_eq!(data.columns()[0], Column::Values(vec![-1.0, 1.0, 98.0]));
+        assert_eq!(data.columns()[1], Column::Values(vec![0.0, 1.0, 4.0]));
+    }
+
+    #[test]
+    fn sequential_split_takes_valid_from_the_end() {
+        let s = spec(
+            "    - {name: c, active: True, dtype: str, type: categorical}\n",
+            "  valid_size: 3\n  test_size: 0.2\n",
+        );
+        let (train, valid, test) = split_rows(10, &s, 1);
+        assert_eq!(test.unwrap(), [8, 9]);
+        assert_eq!(valid.unwrap(), [5, 6, 7]);
+        assert_eq!(train, [0, 1, 2, 3, 4]);
+    }
+}

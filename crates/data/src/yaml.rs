@@ -1,0 +1,541 @@
+//! YAML documents read the way PyYAML 1.1 (FuxiCTR's loader) reads them, and written so that
+//! PyYAML reads them back unchanged.
+//!
+//! The parsing is yaml-rust2's; only the typing of plain scalars is ours, because PyYAML's
+//! resolver differs from YAML 1.2's: `1.e-3` is a float, `1e-5` (no dot) is a *string*, `True`,
+//! `yes` and `on` are booleans. Configs that rely on those quirks must load as they do in FuxiCTR.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// A YAML value with PyYAML's types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    List(Vec<Value>),
+    Map(Mapping),
+}
+
+/// A mapping that keeps its keys in document order (FuxiCTR relies on dict order) and the line of
+/// each key, so errors can point into the file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mapping {
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    pub value: Value,
+    /// 1-based line of the key in its file; 0 for entries made in code.
+    pub line: usize,
+}
+
+impl Mapping {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.entry(key).map(|e| &e.value)
+    }
+
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.key == key)
+    }
+
+    /// Sets `key`, keeping its position when it exists (like a Python dict update).
+    pub fn insert(&mut self, key: impl Into<String>, value: Value, line: usize) {
+        let key = key.into();
+        match self.entries.iter_mut().find(|e| e.key == key) {
+            Some(e) => {
+                e.value = value;
+                e.line = line;
+            }
+            None => self.entries.push(Entry { key, value, line }),
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Entry> {
+        let i = self.entries.iter().position(|e| e.key == key)?;
+        Some(self.entries.remove(i))
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|e| e.key.as_str())
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl Value {
+    /// The type name PyYAML users would recognise, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::Str(_) => "a string",
+            Value::List(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&Mapping> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The value as Python's `str()` would print it (used where FuxiCTR stringifies values, such
+    /// as `fill_na` of a string column).
+    pub fn python_str(&self) -> String {
+        match self {
+            Value::Null => "None".into(),
+            Value::Bool(true) => "True".into(),
+            Value::Bool(false) => "False".into(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => python_float(*f),
+            Value::Str(s) => s.clone(),
+            other => format!("{other}"),
+        }
+    }
+}
+
+/// Python's `str(float)`: shortest round-trip digits, `.0` on integral values, exponent form
+/// outside [1e-4, 1e16).
+pub fn python_float(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let a = v.abs();
+    if a == 0.0 || (1e-4..1e16).contains(&a) {
+        let s = format!("{v}");
+        if s.contains('.') { s } else { format!("{s}.0") }
+    } else {
+        let s = format!("{v:e}");
+        let (mantissa, exp) = s.split_once('e').expect("`{:e}` always has an exponent");
+        let (sign, digits) = match exp.strip_prefix('-') {
+            Some(d) => ('-', d),
+            None => ('+', exp),
+        };
+        format!("{mantissa}e{sign}{digits:0>2}")
+    }
+}
+
+/// A syntax error, with the 1-based line and column.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct YamlError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Parses one YAML document (an empty text is `Null`).
+pub fn parse(text: &str) -> Result<Value, YamlError> {
+    let mut builder = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    parser.load(&mut builder, false).map_err(|e| YamlError {
+        line: e.marker().line(),
+        column: e.marker().col() + 1,
+        message: e.info().to_string(),
+    })?;
+    if let Some(err) = builder.error {
+        return Err(err);
+    }
+    Ok(builder.root.unwrap_or(Value::Null))
+}
+
+enum Frame {
+    List(Vec<Value>, usize),
+    Map(Mapping, Option<(String, usize)>, usize),
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Value>,
+    root: Option<Value>,
+    error: Option<YamlError>,
+}
+
+impl Builder {
+    fn fail(&mut self, mark: Marker, message: String) {
+        self.error.get_or_insert(YamlError {
+            line: mark.line(),
+            column: mark.col() + 1,
+            message,
+        });
+    }
+
+    fn push_value(&mut self, value: Value, anchor: usize, mark: Marker) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, value.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
+            Some(Frame::List(items, _)) => items.push(value),
+            Some(Frame::Map(map, pending, _)) => match pending.take() {
+                Some((key, line)) => map.insert(key, value, line),
+                None => match value {
+                    Value::List(_) | Value::Map(_) => {
+                        self.fail(mark, "a mapping key must be a plain value".into())
+                    }
+                    key => *pending = Some((key.python_str(), mark.line())),
+                },
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let value = match (style, tag) {
+                    (_, Some(tag)) if tag.suffix == "str" => Value::Str(text),
+                    (TScalarStyle::Plain, _) => resolve_plain(&text),
+                    _ => Value::Str(text),
+                };
+                self.push_value(value, anchor, mark);
+            }
+            Event::SequenceStart(anchor, _) => self.stack.push(Frame::List(Vec::new(), anchor)),
+            Event::MappingStart(anchor, _) => {
+                self.stack.push(Frame::Map(Mapping::new(), None, anchor))
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (value, anchor) = match self.stack.pop() {
+                    Some(Frame::List(items, anchor)) => (Value::List(items), anchor),
+                    Some(Frame::Map(map, _, anchor)) => (Value::Map(map), anchor),
+                    None => return,
+                };
+                self.push_value(value, anchor, mark);
+            }
+            Event::Alias(id) => match self.anchors.get(&id).cloned() {
+                Some(value) => self.push_value(value, 0, mark),
+                None => self.fail(mark, "alias to an unknown anchor".into()),
+            },
+            _ => {}
+        }
+    }
+}
+
+/// PyYAML 1.1's implicit resolvers for plain scalars (sexagesimal numbers excepted: they stay
+/// strings).
+fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Value::Bool(true);
+        }
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false);
+        }
+        _ => {}
+    }
+    if let Some(i) = resolve_int(text) {
+        return Value::Int(i);
+    }
+    if let Some(f) = resolve_float(text) {
+        return Value::Float(f);
+    }
+    Value::Str(text.to_string())
+}
+
+fn split_sign(text: &str) -> (i64, &str) {
+    match text.as_bytes().first() {
+        Some(b'-') => (-1, &text[1..]),
+        Some(b'+') => (1, &text[1..]),
+        _ => (1, text),
+    }
+}
+
+fn resolve_int(text: &str) -> Option<i64> {
+    let (sign, body) = split_sign(text);
+    let digits = |s: &str, ok: fn(char) -> bool| {
+        !s.is_empty() && s.chars().all(|c| c == '_' || ok(c)) && s.chars().any(ok)
+    };
+    let clean = |s: &str| s.replace('_', "");
+    let magnitude = if let Some(b) = body.strip_prefix("0b") {
+        digits(b, |c| c == '0' || c == '1')
+            .then(|| i64::from_str_radix(&clean(b), 2).ok())
+            .flatten()?
+    } else if let Some(h) = body.strip_prefix("0x") {
+        digits(h, |c| c.is_ascii_hexdigit())
+            .then(|| i64::from_str_radix(&clean(h), 16).ok())
+            .flatten()?
+    } else if body == "0" {
+        0
+    } else if let Some(o) = body.strip_prefix('0') {
+        digits(o, |c| ('0'..='7').contains(&c))
+            .then(|| i64::from_str_radix(&clean(o), 8).ok())
+            .flatten()?
+    } else if body.starts_with(|c: char| c.is_ascii_digit()) && digits(body, |c| c.is_ascii_digit())
+    {
+        clean(body).parse().ok()?
+    } else {
+        return None;
+    };
+    Some(sign * magnitude)
+}
+
+fn resolve_float(text: &str) -> Option<f64> {
+    let (sign, body) = split_sign(text);
+    match body {
+        ".inf" | ".Inf" | ".INF" => return Some(sign as f64 * f64::INFINITY),
+        ".nan" | ".NaN" | ".NAN" if sign == 1 && !text.starts_with('+') => return Some(f64::NAN),
+        _ => {}
+    }
+    // [0-9][0-9_]*\.[0-9_]*([eE][-+][0-9]+)?  or  \.[0-9_]+([eE][-+][0-9]+)?
+    let (number, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let (int_part, frac_part) = number.split_once('.')?;
+    let digits_or_underscore = |s: &str| s.chars().all(|c| c.is_ascii_digit() || c == '_');
+    let int_ok = if int_part.is_empty() {
+        !frac_part.is_empty() && frac_part.starts_with(|c: char| c.is_ascii_digit() || c == '_')
+    } else {
+        int_part.starts_with(|c: char| c.is_ascii_digit()) && digits_or_underscore(int_part)
+    };
+    if !int_ok || !digits_or_underscore(frac_part) {
+        return None;
+    }
+    if let Some(exp) = exponent {
+        let digits = exp.strip_prefix(['-', '+'])?;
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+    }
+    let cleaned: String = number.chars().filter(|&c| c != '_').collect();
+    let literal = match exponent {
+        Some(exp) => format!("{cleaned}0e{exp}"),
+        None => format!("{cleaned}0"),
+    };
+    literal.parse::<f64>().ok().map(|v| sign as f64 * v)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+impl fmt::Display for Value {
+    /// Flow style (`{a: 1, b: [x, y]}`), readable by PyYAML with the same types.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => f.write_str(if *b { "True" } else { "False" }),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(v) => f.write_str(&yaml_float(*v)),
+            Value::Str(s) => f.write_str(&yaml_string(s)),
+            Value::List(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Map(map) => {
+                f.write_str("{")?;
+                for (i, e) in map.entries.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}: {}", yaml_string(&e.key), e.value)?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+/// A document: top-level mapping in block style, one key per line, values of nested mappings
+/// indented, lists and deeper values in flow style — the way FuxiCTR's configs are written.
+pub fn to_document(root: &Mapping) -> String {
+    let mut out = String::new();
+    write_block(&mut out, root, 0);
+    out
+}
+
+fn write_block(out: &mut String, map: &Mapping, indent: usize) {
+    for e in &map.entries {
+        out.push_str(&" ".repeat(indent));
+        out.push_str(&yaml_string(&e.key));
+        match &e.value {
+            Value::Map(inner) if !inner.is_empty() => {
+                out.push_str(":\n");
+                write_block(out, inner, indent + 4);
+            }
+            Value::List(items) if items.iter().any(|v| matches!(v, Value::Map(_))) => {
+                out.push_str(":\n");
+                for item in items {
+                    out.push_str(&" ".repeat(indent + 4));
+                    out.push_str(&format!("- {item}\n"));
+                }
+            }
+            value => out.push_str(&format!(": {value}\n")),
+        }
+    }
+}
+
+/// A float PyYAML reads back as a float: it needs a dot, and a signed exponent.
+fn yaml_float(v: f64) -> String {
+    if v.is_nan() {
+        return ".nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { ".inf" } else { "-.inf" }.into();
+    }
+    let s = python_float(v);
+    match s.split_once('e') {
+        Some((m, e)) if !m.contains('.') => format!("{m}.0e{e}"),
+        _ => s,
+    }
+}
+
+/// A string, quoted when PyYAML would otherwise read it as something else or cannot parse it.
+fn yaml_string(s: &str) -> String {
+    let plain_ok = !s.is_empty()
+        && matches!(resolve_plain(s), Value::Str(_))
+        && !s.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` ".contains(c))
+        && !s.ends_with(' ')
+        && !s.contains(": ")
+        && !s.contains(" #")
+        && !s.contains([',', '[', ']', '{', '}', '\n', '\t']);
+    if plain_ok {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(text: &str) -> Mapping {
+        parse(text).unwrap().as_map().unwrap().clone()
+    }
+
+    #[test]
+    fn scalars_are_typed_like_pyyaml_1_1() {
+        let m = map(concat!(
+            "a: 1.e-3\nb: 1e-5\nc: True\nd: null\ne: 0.1\nf: 10000\ng: '0.1'\nh: yes\n",
+            "i: ~\nj: -.inf\nk: 1_000\nl: 0x1F\nm: .5\nn: 1.0e+3\no: off\np: max\nq:\n"
+        ));
+        let get = |k: &str| m.get(k).unwrap().clone();
+        assert_eq!(get("a"), Value::Float(1e-3));
+        assert_eq!(get("b"), Value::Str("1e-5".into()));
+        assert_eq!(get("c"), Value::Bool(true));
+        assert_eq!(get("d"), Value::Null);
+        assert_eq!(get("e"), Value::Float(0.1));
+        assert_eq!(get("f"), Value::Int(10000));
+        assert_eq!(get("g"), Value::Str("0.1".into()));
+        assert_eq!(get("h"), Value::Bool(true));
+        assert_eq!(get("i"), Value::Null);
+        assert_eq!(get("j"), Value::Float(f64::NEG_INFINITY));
+        assert_eq!(get("k"), Value::Int(1000));
+        assert_eq!(get("l"), Value::Int(31));
+        assert_eq!(get("m"), Value::Float(0.5));
+        assert_eq!(get("n"), Value::Float(1000.0));
+        assert_eq!(get("o"), Value::Bool(false));
+        assert_eq!(get("p"), Value::Str("max".into()));
+        assert_eq!(get("q"), Value::Null);
+    }
+
+    #[test]
+    fn flow_maps_lists_order_and_lines() {
+        let m = map(
+            "Base:\n  x: 1\nexp:\n  monitor: {'AUC': 1, 'logloss': 0}\n  metrics: ['logloss', 'AUC']\n",
+        );
+        let exp = m.get("exp").unwrap().as_map().unwrap();
+        let monitor = exp.get("monitor").unwrap().as_map().unwrap();
+        assert_eq!(monitor.keys().collect::<Vec<_>>(), ["AUC", "logloss"]);
+        assert_eq!(monitor.get("logloss"), Some(&Value::Int(0)));
+        assert_eq!(exp.entry("metrics").unwrap().line, 5);
+        assert_eq!(
+            exp.get("metrics"),
+            Some(&Value::List(vec![
+                Value::Str("logloss".into()),
+                Value::Str("AUC".into())
+            ]))
+        );
+    }
+
+    #[test]
+    fn anchors_and_aliases_resolve() {
+        let m = map("a: &x [1, 2]\nb: *x\n");
+        assert_eq!(m.get("a"), m.get("b"));
+    }
+
+    #[test]
+    fn syntax_errors_carry_line_and_column() {
+        let err = parse("a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
+        assert!(err.line >= 2, "{err}");
+        let err = parse("a: 1\n  b: 2\n").unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+    }
+
+    #[test]
+    fn python_floats_print_like_python() {
+        assert_eq!(python_float(3.0), "3.0");
+        assert_eq!(python_float(189.0), "189.0");
+        assert_eq!(python_float(0.1), "0.1");
+        assert_eq!(python_float(1e-5), "1e-05");
+        assert_eq!(python_float(1e16), "1e+16");
+        assert_eq!(python_float(-2.5e-7), "-2.5e-07");
+    }
+
+    #[test]
+    fn written_documents_read_back_identically() {
+        let original = map(concat!(
+            "exp:\n  learning_rate: 1.e-3\n  tiny: 1.0e-07\n  reg: '1e-5'\n  flag: True\n",
+            "  none: null\n  name: 'yes'\n  monitor: {AUC: 1, logloss: 0}\n",
+            "  cols: [{name: [a, b], active: True, dtype: str, type: categorical}]\n",
+            "  path: ../data/x.csv\n  empty: ''\n  colon: 'a: b'\n"
+        ));
+        let text = to_document(&original);
+        let back = map(&text);
+        let strip = |m: &Mapping| format!("{}", Value::Map(m.clone()));
+        assert_eq!(strip(&back), strip(&original), "{text}");
+        let exp = back.get("exp").unwrap().as_map().unwrap();
+        assert_eq!(exp.get("tiny"), Some(&Value::Float(1e-7)));
+        assert_eq!(exp.get("reg"), Some(&Value::Str("1e-5".into())));
+    }
+}

@@ -1,0 +1,278 @@
+//! Model and training settings from a FuxiCTR experiment (spec §B, §C.7–C.9).
+
+use qnn_data::yaml::Value;
+use qnn_data::{ConfigError, Experiment, Metric};
+use qnn_model::{MODEL_NAMES, ModelError, QnnConfig, Regularizer};
+
+use crate::config::{Monitor, MonitorMode, TrainConfig};
+
+/// The authors' name for QNN_T26 in their Frappe and Criteo configs (spec §B.4, §E.4).
+const MODEL_ALIASES: &[&str] = &["QNN_T26v3"];
+
+/// The network shape and the training settings of `exp`; missing keys take the paper's Frappe
+/// values. Errors name the key and where it was written.
+pub fn configs(exp: &Experiment) -> Result<(QnnConfig, TrainConfig), ConfigError> {
+    let model = exp
+        .string("model")?
+        .ok_or_else(|| exp.bad("model", "is required"))?;
+    if !MODEL_NAMES.contains(&model.as_str()) && !MODEL_ALIASES.contains(&model.as_str()) {
+        return Err(exp.bad(
+            "model",
+            format!("'{model}' is not a QNN model ({})", MODEL_NAMES.join(", ")),
+        ));
+    }
+    expect_string(exp, "loss", &["binary_crossentropy"])?;
+    expect_string(exp, "task", &["binary_classification"])?;
+    expect_string(exp, "optimizer", &["adam", "Adam"])?;
+
+    let d = QnnConfig::default();
+    let qnn = QnnConfig {
+        embedding_dim: exp.count("embedding_dim")?.unwrap_or(d.embedding_dim),
+        num_layers: exp.count("num_layers")?.unwrap_or(d.num_layers),
+        num_row: exp.count("num_row")?.unwrap_or(d.num_row),
+        num_heads: exp.count("num_heads")?.unwrap_or(d.num_heads),
+        batch_norm: exp.boolean("batch_norm")?.unwrap_or(d.batch_norm),
+        net_dropout: exp.float("net_dropout")?.unwrap_or(d.net_dropout),
+    };
+    qnn.validate().map_err(|e| match e {
+        ModelError::Config { key, reason } => exp.bad(key, reason),
+        other => exp.bad("model", other.to_string()),
+    })?;
+
+    let t = TrainConfig::default();
+    let metrics = match exp.get("metrics") {
+        None => t.metrics.clone(),
+        Some(Value::List(items)) => items
+            .iter()
+            .map(|v| metric(exp, "metrics", v))
+            .collect::<Result<_, _>>()?,
+        Some(v) => vec![metric(exp, "metrics", v)?],
+    };
+    let monitor = match exp.get("monitor") {
+        None => t.monitor.clone(),
+        Some(Value::Map(terms)) => Monitor {
+            terms: terms
+                .entries()
+                .iter()
+                .map(|e| {
+                    let m = metric(exp, "monitor", &Value::Str(e.key.clone()))?;
+                    let w = qnn_data::config::number(&e.value)
+                        .map_err(|r| exp.bad("monitor", format!("weight of {}: {r}", e.key)))?;
+                    Ok((m, w))
+                })
+                .collect::<Result<_, ConfigError>>()?,
+        },
+        Some(v) => Monitor::metric(metric(exp, "monitor", v)?),
+    };
+    let monitor_mode = match exp.string("monitor_mode")?.as_deref() {
+        None | Some("max") => MonitorMode::Max,
+        Some("min") => MonitorMode::Min,
+        Some(other) => return Err(exp.bad("monitor_mode", format!("'{other}' is not max or min"))),
+    };
+    let train = TrainConfig {
+        learning_rate: exp.float("learning_rate")?.unwrap_or(t.learning_rate),
+        batch_size: exp.count("batch_size")?.unwrap_or(t.batch_size),
+        epochs: exp.count("epochs")?.unwrap_or(t.epochs),
+        shuffle: exp.boolean("shuffle")?.unwrap_or(t.shuffle),
+        seed: exp.count("seed")?.map_or(t.seed, |s| s as u64),
+        embedding_regularizer: regularizer(exp, "embedding_regularizer")?
+            .unwrap_or(t.embedding_regularizer),
+        net_regularizer: regularizer(exp, "net_regularizer")?.unwrap_or(t.net_regularizer),
+        metrics,
+        monitor,
+        monitor_mode,
+        early_stop_patience: exp
+            .count("early_stop_patience")?
+            .unwrap_or(t.early_stop_patience),
+        save_best_only: exp.boolean("save_best_only")?.unwrap_or(t.save_best_only),
+        eval_steps: exp.count("eval_steps")?,
+        max_gradient_norm: exp
+            .float("max_gradient_norm")?
+            .unwrap_or(t.max_gradient_norm),
+        reduce_lr_on_plateau: exp
+            .boolean("reduce_lr_on_plateau")?
+            .unwrap_or(t.reduce_lr_on_plateau),
+        loss_read_interval: t.loss_read_interval,
+    };
+    train.validate().map_err(|e| match e {
+        crate::TrainError::Config { key, reason } => exp.bad(key, reason),
+        other => exp.bad("model", other.to_string()),
+    })?;
+    Ok((qnn, train))
+}
+
+fn expect_string(exp: &Experiment, key: &str, allowed: &[&str]) -> Result<(), ConfigError> {
+    match exp.string(key)? {
+        Some(v) if !allowed.contains(&v.as_str()) => Err(exp.bad(
+            key,
+            format!(
+                "'{v}' is not supported (QNN Lab trains with {})",
+                allowed[0]
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn metric(exp: &Experiment, key: &str, v: &Value) -> Result<Metric, ConfigError> {
+    let name = v
+        .as_str()
+        .ok_or_else(|| exp.bad(key, format!("{v} is not a metric name")))?;
+    Metric::parse(name).ok_or_else(|| {
+        exp.bad(
+            key,
+            format!("metric '{name}' is not supported (AUC and logloss are)"),
+        )
+    })
+}
+
+/// FuxiCTR's regularizer values (spec §C.8); `None` when absent.
+fn regularizer(exp: &Experiment, key: &'static str) -> Result<Option<Regularizer>, ConfigError> {
+    match exp.params().get(key) {
+        None => Ok(None),
+        Some(Value::Null) | Some(Value::Int(0)) => Ok(Some(Regularizer::NONE)),
+        Some(Value::Int(i)) => Err(exp.bad(
+            key,
+            format!("FuxiCTR silently ignores an integer ({i}); write {i}.0 for an L2 weight"),
+        )),
+        Some(Value::Float(f)) => Regularizer::parse(key, &f.to_string())
+            .map(Some)
+            .map_err(|e| exp.bad(key, e.to_string())),
+        Some(Value::Str(s)) if s.trim().parse::<f64>().is_ok() => Err(exp.bad(
+            key,
+            qnn_data::config::number(&Value::Str(s.clone())).unwrap_err(),
+        )),
+        Some(Value::Str(s)) => Regularizer::parse(key, s).map(Some).map_err(|e| match e {
+            ModelError::Config { reason, .. } => exp.bad(key, reason),
+            other => exp.bad(key, other.to_string()),
+        }),
+        Some(other) => Err(exp.bad(key, format!("must be a number or l2(x), not {other}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qnn_data::ConfigFile;
+
+    fn exp(model_block: &str) -> Experiment {
+        Experiment::load(
+            &[ConfigFile {
+                name: "model_config.yaml".into(),
+                text: format!("E:\n  dataset_id: D\n  model: QNN\n{model_block}"),
+            }],
+            &[ConfigFile {
+                name: "dataset_config.yaml".into(),
+                text: "D:\n  data_format: h5\n".into(),
+            }],
+            "E",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn paper_frappe_block_gives_the_paper_settings() {
+        let e = exp(concat!(
+            "  loss: 'binary_crossentropy'\n  metrics: ['logloss', 'AUC']\n",
+            "  task: binary_classification\n  optimizer: adam\n  learning_rate: 1.e-3\n",
+            "  embedding_regularizer: 0.1\n  net_regularizer: 0\n  batch_size: 4096\n",
+            "  embedding_dim: 16\n  num_layers: 2\n  num_row: 13\n  net_dropout: 0.1\n",
+            "  batch_norm: True\n  num_heads: 1\n  epochs: 100\n  shuffle: True\n  seed: 2024\n",
+            "  monitor: {'AUC': 1, 'logloss': 0}\n  monitor_mode: 'max'\n",
+        ));
+        let (q, t) = configs(&e).unwrap();
+        assert_eq!(q, QnnConfig::default());
+        assert_eq!(t, TrainConfig::default());
+    }
+
+    #[test]
+    fn every_authors_experiment_loads_unchanged() {
+        let model = ConfigFile {
+            name: "model_config.yaml".into(),
+            text: include_str!("../../../tests/fixtures/authors_config/model_config.yaml").into(),
+        };
+        let dataset = ConfigFile {
+            name: "dataset_config.yaml".into(),
+            text: include_str!("../../../tests/fixtures/authors_config/dataset_config.yaml").into(),
+        };
+        let load = |id: &str| {
+            let e = Experiment::load(
+                std::slice::from_ref(&model),
+                std::slice::from_ref(&dataset),
+                id,
+            )
+            .unwrap();
+            let (q, t) = configs(&e).unwrap();
+            let (spec, notes) = qnn_data::DatasetSpec::from_experiment(&e).unwrap();
+            (q, t, spec, notes)
+        };
+        let (q, t, spec, _) = load("QNN_T26_Frappe");
+        assert_eq!((q, t), (QnnConfig::default(), TrainConfig::default()));
+        assert_eq!(spec.data_format, qnn_data::DataFormat::H5);
+        let (q, t, ..) = load("QNN_T26_Criteo");
+        assert_eq!((q.num_layers, q.num_row, q.batch_norm), (4, 5, false));
+        assert_eq!(
+            (t.batch_size, t.embedding_regularizer),
+            (10_000, Regularizer::l2(1e-5))
+        );
+        let (q, t, ..) = load("QNN_T26_ML_1M");
+        assert_eq!((q.num_heads, t.seed), (4, 2023));
+        let (q, _, spec, notes) = load("QNN_T26_KKBox");
+        assert_eq!((q.embedding_dim, q.num_heads), (128, 16));
+        assert_eq!(spec.columns.len(), 12);
+        assert!(
+            notes.iter().any(|n| n.contains("`encoder` is ignored")),
+            "{notes:?}"
+        );
+        assert!(
+            notes.iter().any(|n| n.contains("without `splitter`")),
+            "{notes:?}"
+        );
+        load("QNN_T26_iPinYou");
+    }
+
+    #[test]
+    fn regularizer_spellings() {
+        let (_, t) = configs(&exp(
+            "  embedding_regularizer: 'l2(1.e-5)'\n  net_regularizer: l1_l2(0.1, 0.2)\n",
+        ))
+        .unwrap();
+        assert_eq!(t.embedding_regularizer, Regularizer::l2(1e-5));
+        assert_eq!(t.net_regularizer, Regularizer { l1: 0.1, l2: 0.2 });
+        let err = configs(&exp("  embedding_regularizer: 1e-5\n")).unwrap_err();
+        assert!(
+            err.to_string().contains("embedding_regularizer") && err.reason.contains("dot"),
+            "{err}"
+        );
+        let err = configs(&exp("  net_regularizer: 1\n")).unwrap_err();
+        assert!(err.reason.contains("ignores"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key_and_line() {
+        let err = configs(&exp("  embedding_dim: 10\n  num_heads: 4\n")).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("num_heads"));
+        assert_eq!(err.line, Some(5));
+        assert!(err.reason.contains("does not divide"), "{err}");
+        let err = configs(&exp("  monitor: gAUC\n")).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("monitor"));
+        let err = configs(&exp("  optimizer: sgd\n")).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("optimizer"));
+        let err = configs(&exp("  batch_size: 1.5\n")).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("batch_size"));
+        let err = Experiment::load(
+            &[ConfigFile {
+                name: "m".into(),
+                text: "E:\n  dataset_id: D\n  model: DeepFM\n".into(),
+            }],
+            &[ConfigFile {
+                name: "d".into(),
+                text: "D: {}\n".into(),
+            }],
+            "E",
+        )
+        .and_then(|e| configs(&e).map(|_| ()))
+        .unwrap_err();
+        assert!(err.reason.contains("not a QNN model"), "{err}");
+    }
+}
