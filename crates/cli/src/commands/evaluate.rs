@@ -1,0 +1,66 @@
+//! `qnn evaluate --model FILE --data CSV`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use burn::tensor::Device;
+use qnn_data::Metric;
+use qnn_model::{InputLayout, ModelFile, Qnn};
+
+use crate::commands::train::metric_line;
+use crate::data;
+use crate::device::DeviceArg;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A model file written by `qnn train` or the browser trainer.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// CSV with a header, the model's feature columns and its label column.
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    /// Rows per forward pass.
+    #[arg(long, default_value_t = 4096)]
+    pub batch_size: usize,
+}
+
+/// A model file loaded and built on a device.
+#[derive(Debug)]
+pub struct Loaded {
+    pub file: ModelFile,
+    pub model: Qnn,
+    pub layout: InputLayout,
+    pub device: Device,
+}
+
+pub fn load_model(path: &Path, device: DeviceArg) -> Result<Loaded> {
+    // The model crate's errors already name the file.
+    let file = ModelFile::load(path)?;
+    let device = device.device()?;
+    let model = file.build(&device)?;
+    let layout = InputLayout::new(&file.feature_map)?;
+    Ok(Loaded {
+        file,
+        model,
+        layout,
+        device,
+    })
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let loaded = load_model(&args.model, args.device)?;
+    let data = data::encode_csv(&loaded.file.feature_map, &args.data, true)?;
+    let metrics = pollster::block_on(qnn_train::evaluate(
+        &loaded.model,
+        &loaded.layout,
+        &data,
+        args.batch_size.max(1),
+        &[Metric::Logloss, Metric::Auc],
+        &loaded.device,
+    ))
+    .with_context(|| format!("{}", args.data.display()))?;
+    println!("{} rows: {}", data.len(), metric_line(&metrics));
+    Ok(())
+}

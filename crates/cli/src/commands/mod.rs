@@ -1,0 +1,5 @@
+pub mod evaluate;
+pub mod inspect;
+pub mod predict;
+pub mod train;
+pub mod tune;

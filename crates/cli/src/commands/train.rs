@@ -1,0 +1,307 @@
+//! `qnn train --config DIR --expid ID`: FuxiCTR's run_expid.py.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use qnn_data::{DatasetSpec, Experiment, Metric};
+use qnn_model::ModelFile;
+use qnn_train::{TrainEvent, Trainer, evaluate, fuxictr};
+use tracing::{info, warn};
+
+use crate::device::DeviceArg;
+use crate::files::{append_line, timestamp};
+use crate::{config_dir, data, logging};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// FuxiCTR config directory (model_config.yaml and dataset_config.yaml, or folders of them).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Experiment id: a block of model_config.yaml.
+    #[arg(long)]
+    pub expid: String,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+}
+
+/// What one experiment produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub expid: String,
+    pub dataset_id: String,
+    pub valid: Vec<(Metric, f64)>,
+    pub test: Option<Vec<(Metric, f64)>>,
+    /// The training monitor on the validation split (higher is better after `monitor_mode`).
+    pub monitor_score: f64,
+    pub epochs: usize,
+    pub seconds: f64,
+    pub model_path: PathBuf,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    logging::init();
+    let exp = config_dir::load(&args.config, &args.expid)?;
+    let command = format!(
+        "qnn train --config {} --expid {} --device {}",
+        args.config.display(),
+        args.expid,
+        format!("{:?}", args.device).to_lowercase()
+    );
+    let outcome = run_experiment(&exp, args.device)?;
+    record_result(&args.config, &command, &outcome)?;
+    println!("validation: {}", metric_line(&outcome.valid));
+    if let Some(test) = &outcome.test {
+        println!("test:       {}", metric_line(test));
+    }
+    println!(
+        "{} epochs in {:.1} s; model saved to {}",
+        outcome.epochs,
+        outcome.seconds,
+        outcome.model_path.display()
+    );
+    Ok(())
+}
+
+/// FuxiCTR's metric line: `logloss: 0.133129 - AUC: 0.986210`.
+pub fn metric_line(metrics: &[(Metric, f64)]) -> String {
+    metrics
+        .iter()
+        .map(|(m, v)| format!("{}: {v:.6}", m.name()))
+        .collect::<Vec<_>>()
+        .join(" - ")
+}
+
+/// Appends FuxiCTR's results line to `<basename of the config dir>.csv` in the working directory.
+pub fn record_result(config: &Path, command: &str, o: &Outcome) -> Result<()> {
+    let base = config
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "results".into());
+    let line = format!(
+        "{},[command] {command},[exp_id] {},[dataset_id] {},[train] N.A.,[val] {},[test] {}",
+        timestamp(),
+        o.expid,
+        o.dataset_id,
+        metric_line(&o.valid),
+        o.test.as_deref().map_or("N.A.".into(), metric_line)
+    );
+    let path = PathBuf::from(format!("{base}.csv"));
+    append_line(&path, &line)?;
+    info!("Results appended to {}", path.display());
+    Ok(())
+}
+
+/// Runs one experiment end to end: data, training, best-model reload, valid/test metrics, model
+/// file. Logs go to `model_root/dataset_id/model_id.log`.
+pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg) -> Result<Outcome> {
+    let started = web_time::Instant::now();
+    let (model_config, train_config) = fuxictr::configs(exp)?;
+    let (spec, dataset_notes) = DatasetSpec::from_experiment(exp)?;
+    let model_root = exp
+        .string("model_root")?
+        .unwrap_or_else(|| "./checkpoints/".into());
+    let run_dir = Path::new(&model_root).join(&spec.dataset_id);
+    let log_path = run_dir.join(format!("{}.log", exp.expid));
+    logging::log_to(Some(&log_path))?;
+    let result = (|| {
+        let mut params: Vec<(String, String)> = exp
+            .params()
+            .entries()
+            .iter()
+            .map(|e| (e.key.clone(), e.value.python_str()))
+            .collect();
+        params.sort();
+        let params: serde_json::Map<_, _> = params
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+        info!("Params: {}", serde_json::Value::Object(params));
+        for note in exp.notes.iter().chain(&dataset_notes) {
+            warn!("{note}");
+        }
+        let device = device_arg.device()?;
+        let splits = data::prepare(&spec, train_config.seed)?;
+        let Some(valid) = splits.valid else {
+            bail!(
+                "dataset `{}` has no validation split: set valid_data or valid_size",
+                spec.dataset_id
+            );
+        };
+        info!(
+            "Train samples: {}, valid samples: {}, test samples: {}",
+            splits.train.len(),
+            valid.len(),
+            splits.test.as_ref().map_or(0, |t| t.len())
+        );
+        let train_len = splits.train.len();
+        let mut trainer = Trainer::new(
+            model_config.clone(),
+            train_config.clone(),
+            &splits.feature_map,
+            splits.train,
+            valid.clone(),
+            device.clone().autodiff(),
+        )?;
+        info!(
+            "Total number of parameters: {}.",
+            trainer.model().num_parameters()
+        );
+        let batches = trainer.batches_per_epoch();
+        info!("Start training: {batches} batches/epoch");
+        drive(&mut trainer, train_len)?;
+        let trained = pollster::block_on(trainer.finish())?;
+        info!("Training finished.");
+        let layout = qnn_model::InputLayout::new(&splits.feature_map)?;
+        let batch = train_config.batch_size;
+        let valid_metrics = pollster::block_on(evaluate(
+            &trained.model,
+            &layout,
+            &valid,
+            batch,
+            &train_config.metrics,
+            &device,
+        ))?;
+        info!("[Metrics] {}", metric_line(&valid_metrics));
+        let monitor_values = pollster::block_on(evaluate(
+            &trained.model,
+            &layout,
+            &valid,
+            batch,
+            &train_config.evaluated_metrics(),
+            &device,
+        ))?;
+        let monitor = train_config.monitor.value(&monitor_values);
+        let monitor_score = match train_config.monitor_mode {
+            qnn_train::MonitorMode::Max => monitor,
+            qnn_train::MonitorMode::Min => -monitor,
+        };
+        let test_metrics = match &splits.test {
+            Some(test) => {
+                info!("******** Test evaluation ********");
+                let m = pollster::block_on(evaluate(
+                    &trained.model,
+                    &layout,
+                    test,
+                    batch,
+                    &train_config.metrics,
+                    &device,
+                ))?;
+                info!("[Metrics] {}", metric_line(&m));
+                Some(m)
+            }
+            None => None,
+        };
+        let model_path = run_dir.join(format!("{}.{}", exp.expid, qnn_model::file::EXTENSION));
+        let to_json = |m: &[(Metric, f64)]| {
+            serde_json::Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.name().to_string(), serde_json::json!(v)))
+                    .collect(),
+            )
+        };
+        ModelFile {
+            config: model_config.clone(),
+            feature_map: splits.feature_map.clone(),
+            weights: trained.weights,
+            info: serde_json::json!({
+                "expid": exp.expid,
+                "dataset_id": spec.dataset_id,
+                "trained_by": format!("qnn {}", env!("CARGO_PKG_VERSION")),
+                "epochs": trained.epochs_run,
+                "train": train_config,
+                "valid": to_json(&valid_metrics),
+                "test": test_metrics.as_deref().map(to_json),
+            }),
+        }
+        .save(&model_path)
+        .with_context(|| format!("cannot save the model to {}", model_path.display()))?;
+        info!("Model saved to {}", model_path.display());
+        Ok(Outcome {
+            expid: exp.expid.clone(),
+            dataset_id: spec.dataset_id.clone(),
+            valid: valid_metrics,
+            test: test_metrics,
+            monitor_score,
+            epochs: trained.epochs_run,
+            seconds: started.elapsed().as_secs_f64(),
+            model_path,
+        })
+    })();
+    if let Err(e) = &result {
+        tracing::error!(target: logging::LOG_FILE_ONLY, "{e:#}");
+    }
+    logging::log_to(None)?;
+    result
+}
+
+/// Steps the trainer to the end, logging FuxiCTR's lines and drawing a bar per epoch.
+fn drive(trainer: &mut Trainer, train_len: usize) -> Result<()> {
+    let style = ProgressStyle::with_template(
+        "epoch {prefix} [{bar:30}] {pos}/{len} batches, {msg} (eta {eta})",
+    )
+    .expect("a valid template")
+    .progress_chars("=> ");
+    let mut bar: Option<ProgressBar> = None;
+    let mut last_rate = 0.0;
+    while !trainer.is_finished() {
+        for event in pollster::block_on(trainer.step())? {
+            match event {
+                TrainEvent::EpochStarted { epoch, batches } => {
+                    info!("Epoch={epoch} start");
+                    let b = logging::progress().add(ProgressBar::new(batches as u64));
+                    b.set_style(style.clone());
+                    b.set_prefix(epoch.to_string());
+                    bar = Some(b);
+                }
+                TrainEvent::Step {
+                    batch,
+                    samples_per_sec,
+                    loss,
+                    ..
+                } => {
+                    last_rate = samples_per_sec;
+                    if let Some(b) = &bar {
+                        b.set_position(batch as u64);
+                        let loss = loss.map_or(String::new(), |l| format!(", loss {l:.4}"));
+                        b.set_message(format!("{samples_per_sec:.0} samples/s{loss}"));
+                    }
+                }
+                TrainEvent::Evaluated {
+                    epoch,
+                    batch,
+                    train_loss,
+                    metrics,
+                    monitor,
+                    improved,
+                } => {
+                    info!("Train loss: {train_loss:.6}");
+                    info!("Evaluation @epoch {epoch} - batch {batch}: ");
+                    info!("[Metrics] {}", metric_line(&metrics));
+                    if improved {
+                        info!("Save best model: monitor={monitor:.6}");
+                    } else {
+                        info!("Monitor={monitor:.6} STOP!");
+                    }
+                }
+                TrainEvent::LearningRateReduced { learning_rate } => {
+                    info!("Reduce learning rate on plateau: {learning_rate:.6}");
+                }
+                TrainEvent::EarlyStopped { epoch } => info!("Epoch={epoch} early stop"),
+                TrainEvent::EpochEnded { epoch } => {
+                    if let Some(b) = bar.take() {
+                        b.finish_and_clear();
+                    }
+                    info!("Epoch={epoch} end ({last_rate:.0} samples/s over {train_len} samples)");
+                }
+                TrainEvent::Finished => {
+                    if let Some(b) = bar.take() {
+                        b.finish_and_clear();
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

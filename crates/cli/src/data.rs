@@ -1,0 +1,222 @@
+//! Turning a dataset config into encoded splits: build from CSV (fit on train, encode every split)
+//! or reuse the cache under `data_root/dataset_id/`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use qnn_data::cache::{self, feature_map_json, feature_vocab_json, read_feature_map_json};
+use qnn_data::processor::{self, encode, fit, split_rows, training_columns};
+use qnn_data::{DataFormat, DatasetSpec, EncodedDataset, FeatureMap, RawTable, ReadColumn};
+use tracing::{info, warn};
+
+use crate::files::write_atomic;
+use crate::logging;
+
+/// Encoded splits ready for training.
+#[derive(Debug)]
+pub struct Splits {
+    pub feature_map: FeatureMap,
+    pub train: EncodedDataset,
+    pub valid: Option<EncodedDataset>,
+    pub test: Option<EncodedDataset>,
+}
+
+/// Reads a CSV file into a table with a byte progress bar.
+pub fn read_csv(path: &Path, columns: &[ReadColumn]) -> Result<RawTable> {
+    let file = fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = logging::progress().add(ProgressBar::new(size));
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("reading {}", path.display()));
+    let table = RawTable::read(
+        std::io::BufReader::with_capacity(1 << 20, file),
+        &path.display().to_string(),
+        columns,
+        &mut |bytes| bar.set_position(bytes),
+    );
+    bar.finish_and_clear();
+    Ok(table?)
+}
+
+/// What the cache was built from: the dataset settings and the size and modification time of
+/// every input file. A different fingerprint means the cache is stale.
+fn fingerprint(spec: &DatasetSpec) -> String {
+    let files = [&spec.train_data, &spec.valid_data, &spec.test_data]
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let meta = fs::metadata(p).ok();
+            let size = meta.as_ref().map_or(0, |m| m.len());
+            let modified = meta
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{p}:{size}:{modified}")
+        })
+        .collect::<Vec<_>>();
+    format!("{spec:?}|{}", files.join("|")).replace(&format!("rebuild: {}", spec.rebuild), "")
+}
+
+fn cache_dir(spec: &DatasetSpec) -> PathBuf {
+    Path::new(&spec.data_root).join(&spec.dataset_id)
+}
+
+const SPLITS: [&str; 3] = ["train", "valid", "test"];
+
+fn load_cache(spec: &DatasetSpec, fingerprint: &str) -> Result<Option<Splits>> {
+    let dir = cache_dir(spec);
+    let map_path = dir.join("feature_map.json");
+    let Ok(text) = fs::read_to_string(&map_path) else {
+        return Ok(None);
+    };
+    let (feature_map, cached_fp) = match read_feature_map_json(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            warn!("{}: {e}; rebuilding the dataset", map_path.display());
+            return Ok(None);
+        }
+    };
+    if cached_fp != fingerprint {
+        info!(
+            "{} was built from other settings or files; rebuilding",
+            map_path.display()
+        );
+        return Ok(None);
+    }
+    let mut splits = Vec::new();
+    for name in SPLITS {
+        let path = dir.join(format!("{name}.safetensors"));
+        match fs::read(&path) {
+            Ok(bytes) => match cache::split_from_bytes(&feature_map, &bytes) {
+                Ok(d) => splits.push(Some(d)),
+                Err(e) => {
+                    warn!("{}: {e}; rebuilding the dataset", path.display());
+                    return Ok(None);
+                }
+            },
+            Err(_) => splits.push(None),
+        }
+    }
+    let mut splits = splits.into_iter();
+    let Some(train) = splits.next().flatten() else {
+        return Ok(None);
+    };
+    info!("Load feature_map from json: {}", map_path.display());
+    Ok(Some(Splits {
+        feature_map,
+        train,
+        valid: splits.next().flatten(),
+        test: splits.next().flatten(),
+    }))
+}
+
+/// The encoded splits of `spec`, from the cache when it is current.
+pub fn prepare(spec: &DatasetSpec, seed: u64) -> Result<Splits> {
+    if spec.data_format == DataFormat::H5 {
+        bail!(
+            "dataset `{}`: data_format h5 is not supported (reading FuxiCTR's h5 files needs the \
+             native HDF5 library); give the CSV files as train_data/valid_data/test_data with \
+             data_format: csv and QNN Lab builds its own cache",
+            spec.dataset_id
+        );
+    }
+    let fp = fingerprint(spec);
+    if !spec.rebuild
+        && let Some(splits) = load_cache(spec, &fp)?
+    {
+        return Ok(splits);
+    }
+    let splits = build(spec, seed)?;
+    write_cache(spec, &splits, &fp)?;
+    Ok(splits)
+}
+
+fn build(spec: &DatasetSpec, seed: u64) -> Result<Splits> {
+    let started = web_time::Instant::now();
+    let columns = training_columns(spec);
+    let Some(train_path) = &spec.train_data else {
+        bail!("dataset `{}`: train_data is not set", spec.dataset_id);
+    };
+    let table = read_csv(Path::new(train_path), &columns)?;
+    let (train_rows, carved_valid, carved_test) = split_rows(table.len(), spec, seed);
+    info!(
+        "Fit feature processor on {} train rows of {train_path}",
+        train_rows.len()
+    );
+    let feature_map = fit(spec, &table, &train_rows)?;
+    let train = encode(&feature_map, &table, &train_rows)?;
+    let from_file = |path: &Option<String>| -> Result<Option<EncodedDataset>> {
+        match path {
+            Some(p) if p == train_path => Ok(None),
+            Some(p) => {
+                let t = read_csv(Path::new(p), &columns)?;
+                let all: Vec<usize> = (0..t.len()).collect();
+                Ok(Some(encode(&feature_map, &t, &all)?))
+            }
+            None => Ok(None),
+        }
+    };
+    let valid = match carved_valid {
+        Some(rows) => Some(encode(&feature_map, &table, &rows)?),
+        None => from_file(&spec.valid_data)?,
+    };
+    let test = match carved_test {
+        Some(rows) => Some(encode(&feature_map, &table, &rows)?),
+        None => from_file(&spec.test_data)?,
+    };
+    let rows =
+        train.len() + valid.as_ref().map_or(0, |d| d.len()) + test.as_ref().map_or(0, |d| d.len());
+    info!(
+        "Preprocessed {rows} rows in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Splits {
+        feature_map,
+        train,
+        valid,
+        test,
+    })
+}
+
+fn write_cache(spec: &DatasetSpec, splits: &Splits, fp: &str) -> Result<()> {
+    let dir = cache_dir(spec);
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // feature_map.json is written last: it is what marks the cache complete.
+    let _ = fs::remove_file(dir.join("feature_map.json"));
+    for (name, data) in SPLITS.iter().zip([
+        Some(&splits.train),
+        splits.valid.as_ref(),
+        splits.test.as_ref(),
+    ]) {
+        let path = dir.join(format!("{name}.safetensors"));
+        match data {
+            Some(d) => write_atomic(&path, &cache::split_to_bytes(&splits.feature_map, d)?)?,
+            None => {
+                let _ = fs::remove_file(&path);
+            }
+        }
+    }
+    write_atomic(
+        &dir.join("feature_vocab.json"),
+        feature_vocab_json(&splits.feature_map).as_bytes(),
+    )?;
+    write_atomic(
+        &dir.join("feature_map.json"),
+        feature_map_json(&splits.feature_map, fp).as_bytes(),
+    )?;
+    info!("Cached the encoded splits in {}", dir.display());
+    Ok(())
+}
+
+/// Encodes a CSV for an existing feature map (evaluate, predict, inspect).
+pub fn encode_csv(map: &FeatureMap, path: &Path, with_label: bool) -> Result<EncodedDataset> {
+    let table = read_csv(path, &processor::model_columns(map, with_label))?;
+    let rows: Vec<usize> = (0..table.len()).collect();
+    Ok(encode(map, &table, &rows)?)
+}

@@ -1,0 +1,53 @@
+//! `qnn`: FuxiCTR-compatible training, evaluation, prediction, inspection and tuning of QNN models.
+
+mod commands;
+mod config_dir;
+mod data;
+mod device;
+mod files;
+mod logging;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// QNN Lab: quadratic neural networks for CTR prediction, with FuxiCTR's configs.
+#[derive(Debug, Parser)]
+#[command(name = "qnn", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train one experiment of a FuxiCTR config directory (like FuxiCTR's run_expid.py).
+    Train(commands::train::Args),
+    /// Compute logloss and AUC of a model file on a labelled CSV.
+    Evaluate(commands::evaluate::Args),
+    /// Add a probability column to every row of a CSV.
+    Predict(commands::predict::Args),
+    /// Show which field pairs a model's quadratic layers use (interaction maps).
+    Inspect(commands::inspect::Args),
+    /// Grid search over a tuner config's `tuner_space` (like FuxiCTR's run_param_tuner.py).
+    Tune(commands::tune::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => commands::train::run(args),
+        Command::Evaluate(args) => commands::evaluate::run(args),
+        Command::Predict(args) => commands::predict::run(args),
+        Command::Inspect(args) => commands::inspect::run(args),
+        Command::Tune(args) => commands::tune::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the context chain, outermost first.
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}

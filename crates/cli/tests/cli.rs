@@ -1,0 +1,446 @@
+//! End-to-end tests of the `qnn` binary: each runs it in a fresh directory, as a user would.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tiny(file: &str) -> String {
+    repo_root()
+        .join("static/examples/tiny_csv")
+        .join(file)
+        .canonicalize()
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+/// A scratch directory that is the working directory of the commands run in it.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("qnn-cli-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("config")).unwrap();
+        Scratch(dir)
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+
+    fn write(&self, p: &str, text: &str) -> PathBuf {
+        let path = self.path(p);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn qnn(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_qnn"))
+            .args(args)
+            .current_dir(&self.0)
+            .output()
+            .unwrap()
+    }
+
+    /// A model config with the tiny experiment `E` on dataset `D`.
+    fn model_config(&self, extra: &str) {
+        self.write(
+            "config/model_config.yaml",
+            &format!(
+                "Base:\n  model_root: ./checkpoints/\n  verbose: 1\nE:\n  model: QNN\n  dataset_id: D\n  \
+                 batch_size: 32\n  embedding_dim: 8\n  num_layers: 1\n  num_row: 2\n  num_heads: 1\n  \
+                 epochs: 2\n  embedding_regularizer: 1.e-5\n  monitor: AUC\n{extra}"
+            ),
+        );
+    }
+
+    fn dataset_config(&self, train: &str, valid: &str, cols: &str) {
+        self.write(
+            "config/dataset_config.yaml",
+            &format!(
+                "D:\n  data_root: ./data/\n  data_format: csv\n  train_data: {train}\n  valid_data: {valid}\n  \
+                 test_data: {valid}\n  feature_cols:\n{cols}  label_col: {{name: clk, dtype: float}}\n"
+            ),
+        );
+    }
+
+    fn train(&self) -> Output {
+        self.qnn(&["train", "--config", "config", "--expid", "E"])
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+const TINY_COLS: &str = "    - {name: [userid, adgroup_id, pid, cate_id, brand, pvalue_level], active: True, dtype: str, type: categorical}\n\
+    \x20   - {name: price, active: True, dtype: float, type: numeric, fill_na: 0, normalizer: MinMaxScaler}\n\
+    \x20   - {name: click_sequence, active: True, dtype: str, type: sequence, splitter: ^, max_len: 3}\n";
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The command failed with exactly one `error:` line naming every fragment.
+fn assert_fails(o: &Output, fragments: &[&str]) {
+    assert!(!o.status.success(), "expected failure:\n{}", text(o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "one error line expected:\n{stderr}");
+    for f in fragments {
+        assert!(errors[0].contains(f), "`{f}` missing from: {}", errors[0]);
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn train_evaluate_predict_inspect_on_the_bundled_sample() {
+    let s = Scratch::new("flow");
+    s.model_config("");
+    s.dataset_config(
+        &tiny("train_sample.csv"),
+        &tiny("valid_sample.csv"),
+        TINY_COLS,
+    );
+    let o = s.train();
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("test:       logloss: "), "{out}");
+    let log = fs::read_to_string(s.path("checkpoints/D/E.log")).unwrap();
+    assert!(log.contains("Total number of parameters"), "{log}");
+    assert!(log.contains("Evaluation @epoch 2"), "{log}");
+    let results = fs::read_to_string(s.path("config.csv")).unwrap();
+    assert!(
+        results.contains(",[exp_id] E,[dataset_id] D,[train] N.A.,[val] logloss: "),
+        "{results}"
+    );
+    for f in [
+        "feature_map.json",
+        "feature_vocab.json",
+        "train.safetensors",
+        "valid.safetensors",
+    ] {
+        assert!(s.path("data/D").join(f).is_file(), "{f} missing");
+    }
+
+    // A second run reuses the cache; the results file gets a second line.
+    let o = s.train();
+    assert!(o.status.success(), "{}", text(&o));
+    let log = fs::read_to_string(s.path("checkpoints/D/E.log")).unwrap();
+    assert!(log.contains("Load feature_map from json"), "{log}");
+    assert!(!log.contains("Fit feature processor"), "{log}");
+    assert_eq!(
+        fs::read_to_string(s.path("config.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+
+    let model = "checkpoints/D/E.qnn";
+    let o = s.qnn(&[
+        "evaluate",
+        "--model",
+        model,
+        "--data",
+        &tiny("test_sample.csv"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).starts_with("100 rows: logloss: "),
+        "{}",
+        text(&o)
+    );
+
+    // Predict works from the model file alone and keeps every row and column.
+    let o = s.qnn(&[
+        "predict",
+        "--model",
+        model,
+        "--data",
+        &tiny("test_sample.csv"),
+        "--out",
+        "p.csv",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let mut reader = csv::Reader::from_path(s.path("p.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(header.len(), 20);
+    assert_eq!(&header[19], "probability");
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 100);
+    let original = fs::read_to_string(tiny("test_sample.csv")).unwrap();
+    let first_data_line = original.lines().nth(1).unwrap();
+    assert_eq!(
+        rows[0].iter().take(19).collect::<Vec<_>>().join(","),
+        first_data_line
+    );
+    for r in &rows {
+        let p: f64 = r[19].parse().unwrap();
+        assert!((0.0..=1.0).contains(&p));
+    }
+
+    let o = s.qnn(&[
+        "inspect",
+        "--model",
+        model,
+        "--data",
+        &tiny("test_sample.csv"),
+        "--svg",
+        "maps.svg",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("layer 1, head 1, weight map"), "{table}");
+    assert!(table.contains("layer 1, head 1, activation map"), "{table}");
+    assert!(
+        table.contains("strongest field pairs (activation"),
+        "{table}"
+    );
+    let svg = fs::read_to_string(s.path("maps.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("<title>userid × adgroup_id: "),
+        "{svg:.300}"
+    );
+    let o = s.qnn(&["inspect", "--model", model, "--format", "csv"]);
+    let csv_text = String::from_utf8_lossy(&o.stdout);
+    // 8 fields → 64 cells of one weight map, plus the header.
+    assert_eq!(csv_text.lines().count(), 65, "{csv_text}");
+    let o = s.qnn(&[
+        "inspect",
+        "--model",
+        model,
+        "--format",
+        "json",
+        "--out",
+        "maps.json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(s.path("maps.json")).unwrap()).unwrap();
+    assert_eq!(json["field_names"][6], "price");
+}
+
+#[test]
+fn tune_runs_the_grid_and_names_the_best() {
+    let s = Scratch::new("tune");
+    s.model_config("  learning_rate: 1.e-3\n");
+    s.dataset_config(
+        &tiny("train_sample.csv"),
+        &tiny("valid_sample.csv"),
+        TINY_COLS,
+    );
+    s.write(
+        "tuner.yaml",
+        "base_config: ./config/\nbase_expid: E\ndataset_id: D\ntuner_space:\n  num_row: [1, 2]\n  \
+         embedding_dim: 8\n  learning_rate: [1.e-3, 1.e-2]\n",
+    );
+    let o = s.qnn(&["tune", "--config", "tuner.yaml", "--tag", "E_00"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("best experiment (validation monitor): E_00"),
+        "{out}"
+    );
+    let results = fs::read_to_string(s.path("tuner.csv")).unwrap();
+    assert_eq!(results.lines().count(), 4, "{results}");
+    let generated = fs::read_to_string(s.path("tuner/model_config.yaml")).unwrap();
+    assert!(
+        generated.contains("E_001_") && generated.contains("E_004_"),
+        "{generated}"
+    );
+    let o = s.qnn(&["tune", "--config", "tuner.yaml", "--tag", "nothing-matches"]);
+    assert_fails(&o, &["no experiment id contains"]);
+    s.write(
+        "bad.yaml",
+        "base_config: ./config/\nbase_expid: E\ntuner_space:\n  num_rows: [1, 2]\n",
+    );
+    let o = s.qnn(&["tune", "--config", "bad.yaml"]);
+    assert_fails(&o, &["bad.yaml", "num_rows"]);
+}
+
+/// Runs `qnn train` on a dataset whose train CSV is `csv` and checks the error line and that no
+/// model, results line or completed cache was left behind.
+fn train_fails_on(name: &str, csv: &str, cols: &str, extra_model: &str, fragments: &[&str]) {
+    let s = Scratch::new(name);
+    s.model_config(extra_model);
+    let path = s.write("train.csv", csv);
+    s.dataset_config(&path.display().to_string(), &tiny("valid_sample.csv"), cols);
+    let o = s.train();
+    assert_fails(&o, fragments);
+    assert!(!s.path("checkpoints/D/E.qnn").exists());
+    assert!(!s.path("config.csv").exists());
+    assert!(!s.path("data/D/feature_map.json").exists());
+}
+
+const AB: &str = "    - {name: [userid, price], active: True, dtype: str, type: categorical}\n";
+
+#[test]
+fn bad_csv_input_names_file_line_and_column() {
+    train_fails_on(
+        "ragged",
+        "clk,userid,price\n0,1,2\n1,2\n",
+        AB,
+        "",
+        &["train.csv:3", "2 fields, the header has 3"],
+    );
+    train_fails_on(
+        "missing-col",
+        "clk,userid\n0,1\n",
+        AB,
+        "",
+        &["train.csv:1", "column `price`", "no such column"],
+    );
+    train_fails_on(
+        "label",
+        "clk,userid,price\n0,1,2\n2,1,2\n",
+        AB,
+        "",
+        &["train.csv:3", "column `clk`", "not 0 or 1"],
+    );
+    let numeric = "    - {name: price, active: True, dtype: float, type: numeric}\n";
+    train_fails_on(
+        "nan",
+        "clk,price\n0,1.5\n1,NaN\n",
+        numeric,
+        "",
+        &["train.csv:3", "column `price`", "fill_na"],
+    );
+    train_fails_on(
+        "inf",
+        "clk,price\n0,inf\n",
+        numeric,
+        "",
+        &["train.csv:2", "column `price`", "finite"],
+    );
+    train_fails_on("empty", "", AB, "", &["train.csv", "empty"]);
+    train_fails_on(
+        "header-only",
+        "clk,userid,price\n",
+        AB,
+        "",
+        &["train.csv", "no data rows"],
+    );
+}
+
+#[test]
+fn bad_configs_name_the_key() {
+    let csv = "clk,userid,price\n0,1,2\n1,2,3\n";
+    train_fails_on(
+        "type",
+        csv,
+        "    - {name: userid, active: True, dtype: str, type: picture}\n",
+        "",
+        &[
+            "dataset_config.yaml",
+            "feature_cols",
+            "unknown feature type 'picture'",
+        ],
+    );
+    train_fails_on(
+        "heads",
+        csv,
+        AB,
+        "  num_heads: 3\n",
+        &[
+            "model_config.yaml:",
+            "`num_heads`",
+            "does not divide embedding_dim 8",
+        ],
+    );
+    train_fails_on(
+        "unknown-key",
+        csv,
+        AB,
+        "  num_rows: 3\n",
+        &["model_config.yaml:", "`num_rows`", "not a key"],
+    );
+    let s = Scratch::new("expid");
+    s.model_config("");
+    s.dataset_config("x.csv", "x.csv", AB);
+    assert_fails(
+        &s.qnn(&["train", "--config", "config", "--expid", "F"]),
+        &["no experiment `F`"],
+    );
+    assert_fails(
+        &s.qnn(&["train", "--config", "nowhere", "--expid", "E"]),
+        &["nowhere", "model_config.yaml"],
+    );
+    let s = Scratch::new("h5");
+    s.model_config("");
+    s.write(
+        "config/dataset_config.yaml",
+        "D:\n  data_format: h5\n  train_data: t.h5\n",
+    );
+    assert_fails(&s.train(), &["h5 is not supported", "data_format: csv"]);
+}
+
+#[test]
+fn damaged_model_files_and_incomplete_predict_input() {
+    let s = Scratch::new("model-errors");
+    s.model_config("");
+    s.dataset_config(
+        &tiny("train_sample.csv"),
+        &tiny("valid_sample.csv"),
+        TINY_COLS,
+    );
+    assert!(s.train().status.success());
+    let model = s.path("checkpoints/D/E.qnn");
+    let bytes = fs::read(&model).unwrap();
+    let cut = s.path("cut.qnn");
+    fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let data = tiny("test_sample.csv");
+    let o = s.qnn(&[
+        "predict", "--model", "cut.qnn", "--data", &data, "--out", "p.csv",
+    ]);
+    assert_fails(&o, &["cut.qnn"]);
+    assert!(!s.path("p.csv").exists());
+    let mut flipped = bytes.clone();
+    let n = flipped.len();
+    flipped[n - 10] ^= 0xff;
+    fs::write(s.path("flipped.qnn"), &flipped).unwrap();
+    assert_fails(
+        &s.qnn(&["evaluate", "--model", "flipped.qnn", "--data", &data]),
+        &["flipped.qnn", "checksum"],
+    );
+    let without_price = s.write("noprice.csv", "clk,userid\n0,1\n");
+    let o = s.qnn(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        without_price.to_str().unwrap(),
+        "--out",
+        "p.csv",
+    ]);
+    assert_fails(&o, &["noprice.csv:1", "no such column"]);
+    assert!(!s.path("p.csv").exists());
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let s = Scratch::new("help");
+    for sub in ["train", "evaluate", "predict", "inspect", "tune"] {
+        let o = s.qnn(&[sub, "--help"]);
+        assert!(o.status.success(), "{sub}: {}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("Usage: qnn"),
+            "{sub}"
+        );
+    }
+}
