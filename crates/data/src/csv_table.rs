@@ -142,6 +142,13 @@ impl RawTable {
             let line = record.position().map(|p| p.line());
             for ((c, &pos), builder) in columns.iter().zip(&positions).zip(&mut builders) {
                 let bytes = &record[pos];
+                if c.role == Role::Token
+                    && let Some(&id) = builder.by_cell.get(bytes)
+                {
+                    // A cell seen before: same text, same token (and it was valid then).
+                    builder.tokens.ids.push(id);
+                    continue;
+                }
                 let cell = std::str::from_utf8(bytes)
                     .map_err(|_| err(line, Some(&c.name), "is not valid UTF-8".into()))?;
                 let at = |reason: String| err(line, Some(&c.name), reason);
@@ -156,7 +163,8 @@ impl RawTable {
                     }
                     Role::Token => {
                         let token = read_token(cell, &c.raw).map_err(at)?;
-                        builder.push_token(&token);
+                        let id = builder.push_token(&token);
+                        builder.by_cell.insert(bytes.into(), id);
                     }
                     Role::Sequence { splitter } => {
                         let text = read_token(cell, &c.raw).map_err(at)?;
@@ -216,6 +224,8 @@ fn csv_error(source: &str, e: csv::Error) -> CsvError {
 
 struct Builder {
     lookup: HashMap<Box<str>, u32>,
+    /// Raw cell bytes → token id, so each distinct cell is decoded, cast and formatted once.
+    by_cell: HashMap<Box<[u8]>, u32>,
     tokens: TokenColumn,
     values: Vec<f64>,
     numeric: bool,
@@ -229,13 +239,14 @@ impl Builder {
         }
         Self {
             lookup: HashMap::new(),
+            by_cell: HashMap::new(),
             tokens,
             values: Vec::new(),
             numeric: matches!(c.role, Role::Numeric | Role::Label),
         }
     }
 
-    fn push_token(&mut self, token: &str) {
+    fn push_token(&mut self, token: &str) -> u32 {
         let id = match self.lookup.get(token) {
             Some(&id) => id,
             None => {
@@ -246,6 +257,7 @@ impl Builder {
             }
         };
         self.tokens.ids.push(id);
+        id
     }
 
     fn finish(self) -> ColumnData {
