@@ -444,3 +444,51 @@ fn every_subcommand_has_help() {
         );
     }
 }
+
+#[test]
+fn cache_is_rebuilt_when_the_data_or_settings_change() {
+    let s = Scratch::new("stale-cache");
+    s.model_config("");
+    let train = s.write(
+        "train.csv",
+        &fs::read_to_string(tiny("train_sample.csv")).unwrap(),
+    );
+    s.dataset_config(
+        &train.display().to_string(),
+        &tiny("valid_sample.csv"),
+        TINY_COLS,
+    );
+    assert!(s.train().status.success());
+    let log = || fs::read_to_string(s.path("checkpoints/D/E.log")).unwrap();
+    assert!(log().contains("Fit feature processor"));
+    assert!(s.train().status.success());
+    assert!(log().contains("Load feature_map from json"));
+
+    // Same size would not be enough to notice on coarse clocks, so the file grows by a row.
+    let mut rows = fs::read_to_string(&train).unwrap();
+    let last = rows.lines().last().unwrap().to_string();
+    rows.push_str(&last);
+    rows.push('\n');
+    fs::write(&train, rows).unwrap();
+    let o = s.train();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        log().contains("was built from other settings or files; rebuilding"),
+        "{}",
+        log()
+    );
+    assert!(
+        log().contains("Fit feature processor on 101 train rows"),
+        "{}",
+        log()
+    );
+
+    // A dataset setting changes: rebuilt as well.
+    s.dataset_config(
+        &train.display().to_string(),
+        &tiny("valid_sample.csv"),
+        &TINY_COLS.replace("max_len: 3", "max_len: 4"),
+    );
+    assert!(s.train().status.success());
+    assert!(log().contains("rebuilding"), "{}", log());
+}
