@@ -11,19 +11,26 @@ use crate::commands::train::metric_line;
 use crate::data;
 use crate::device::DeviceArg;
 
+/// A model file and where to run it: shared by the commands that use a trained model.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct ModelArgs {
     /// A model file written by `qnn train` or the browser trainer.
     #[arg(long)]
     pub model: PathBuf,
-    /// CSV with a header, the model's feature columns and its label column.
-    #[arg(long)]
-    pub data: PathBuf,
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
     /// Rows per forward pass.
     #[arg(long, default_value_t = 4096)]
     pub batch_size: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// CSV with a header, the model's feature columns and its label column.
+    #[arg(long)]
+    pub data: PathBuf,
 }
 
 /// A model file loaded and built on a device.
@@ -50,13 +57,13 @@ pub fn load_model(path: &Path, device: DeviceArg) -> Result<Loaded> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let loaded = load_model(&args.model, args.device)?;
+    let loaded = load_model(&args.model.model, args.model.device)?;
     let data = data::encode_csv(&loaded.file.feature_map, &args.data, true)?;
     let metrics = pollster::block_on(qnn_train::evaluate(
         &loaded.model,
         &loaded.layout,
         &data,
-        args.batch_size.max(1),
+        args.model.batch_size.max(1),
         &[Metric::Logloss, Metric::Auc],
         &loaded.device,
     ))

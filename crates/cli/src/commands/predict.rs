@@ -5,16 +5,14 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-use crate::commands::evaluate::load_model;
+use crate::commands::evaluate::{ModelArgs, load_model};
 use crate::data;
-use crate::device::DeviceArg;
 use crate::files::write_atomic;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A model file written by `qnn train` or the browser trainer.
-    #[arg(long)]
-    pub model: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
     /// CSV with a header and the model's feature columns (a label column is not needed).
     #[arg(long)]
     pub data: PathBuf,
@@ -24,20 +22,16 @@ pub struct Args {
     /// Name of the added column.
     #[arg(long, default_value = "probability")]
     pub column: String,
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
-    pub device: DeviceArg,
-    #[arg(long, default_value_t = 4096)]
-    pub batch_size: usize,
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let loaded = load_model(&args.model, args.device)?;
+    let loaded = load_model(&args.model.model, args.model.device)?;
     let data = data::encode_csv(&loaded.file.feature_map, &args.data, false)?;
     let probs = pollster::block_on(qnn_train::predict(
         &loaded.model,
         &loaded.layout,
         &data,
-        args.batch_size.max(1),
+        args.model.batch_size.max(1),
         &loaded.device,
     ))?;
 
