@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use burn::tensor::Device;
-use qnn_data::Metric;
+use qnn_data::{EncodedDataset, Metric};
 use qnn_model::{InputLayout, ModelFile, Qnn};
 
 use crate::commands::train::metric_line;
@@ -56,18 +56,31 @@ pub fn load_model(path: &Path, device: DeviceArg) -> Result<Loaded> {
     })
 }
 
-pub fn run(args: Args) -> Result<()> {
-    let loaded = load_model(&args.model.model, args.model.device)?;
-    let data = data::encode_csv(&loaded.file.feature_map, &args.data, true)?;
-    let metrics = pollster::block_on(qnn_train::evaluate(
+/// Loads the model, encodes `data` with its feature map and predicts every row.
+pub fn predict_csv(
+    args: &ModelArgs,
+    data: &Path,
+    with_label: bool,
+) -> Result<(EncodedDataset, Vec<f32>)> {
+    let loaded = load_model(&args.model, args.device)?;
+    let encoded = data::encode_csv(&loaded.file.feature_map, data, with_label)?;
+    let probs = pollster::block_on(qnn_train::predict(
         &loaded.model,
         &loaded.layout,
-        &data,
-        args.model.batch_size.max(1),
-        &[Metric::Logloss, Metric::Auc],
+        &encoded,
+        args.batch_size.max(1),
         &loaded.device,
-    ))
-    .with_context(|| format!("{}", args.data.display()))?;
+    ))?;
+    Ok((encoded, probs))
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let (data, probs) = predict_csv(&args.model, &args.data, true)?;
+    let metrics = [Metric::Logloss, Metric::Auc]
+        .into_iter()
+        .map(|m| Ok((m, m.compute(data.labels(), &probs)?)))
+        .collect::<Result<Vec<_>>>()
+        .with_context(|| format!("{}", args.data.display()))?;
     println!("{} rows: {}", data.len(), metric_line(&metrics));
     Ok(())
 }

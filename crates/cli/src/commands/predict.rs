@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-use crate::commands::evaluate::{ModelArgs, load_model};
-use crate::data;
+use crate::commands::evaluate::{ModelArgs, predict_csv};
 use crate::files::write_atomic;
 
 #[derive(Debug, clap::Args)]
@@ -25,15 +24,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let loaded = load_model(&args.model.model, args.model.device)?;
-    let data = data::encode_csv(&loaded.file.feature_map, &args.data, false)?;
-    let probs = pollster::block_on(qnn_train::predict(
-        &loaded.model,
-        &loaded.layout,
-        &data,
-        args.model.batch_size.max(1),
-        &loaded.device,
-    ))?;
+    let (_, probs) = predict_csv(&args.model, &args.data, false)?;
 
     // Second pass over the input: copy every record as it is and add the probability.
     let input = fs::File::open(&args.data)
