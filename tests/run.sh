@@ -41,13 +41,4 @@ fi
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 cargo test --locked -p qnn-model --features wgpu --test golden_parity
 cargo test --locked -p qnn-train --features wgpu --test backends
-
-step "qnn train --device wgpu on the bundled sample"
-cargo build --locked -p qnn-cli --features wgpu
-scratch="$(mktemp -d)"
-ln -s "$PWD/static" "$scratch/static"
-cp -r crates/cli/configs/tiny_csv "$scratch/config"
-qnn_bin="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/qnn"
-(cd "$scratch" && "$qnn_bin" train --config config --expid QNN_tiny --device wgpu 2>&1 | tail -3)
-test -s "$scratch/checkpoints/tiny_csv/QNN_tiny.qnn"
-rm -rf "$scratch"
+cargo test --locked -p qnn-cli --features wgpu --test cli trains_and_predicts_on_wgpu

@@ -492,3 +492,31 @@ fn cache_is_rebuilt_when_the_data_or_settings_change() {
     assert!(s.train().status.success());
     assert!(log().contains("rebuilding"), "{}", log());
 }
+
+/// `--device wgpu` end to end (Mesa's lavapipe in CI): `cargo test -p qnn-cli --features wgpu`.
+#[cfg(feature = "wgpu")]
+#[test]
+fn trains_and_predicts_on_wgpu() {
+    let s = Scratch::new("wgpu");
+    s.model_config("");
+    s.dataset_config(
+        &tiny("train_sample.csv"),
+        &tiny("valid_sample.csv"),
+        TINY_COLS,
+    );
+    let o = s.qnn(&[
+        "train", "--config", "config", "--expid", "E", "--device", "wgpu",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = s.qnn(&[
+        "evaluate",
+        "--model",
+        "checkpoints/D/E.qnn",
+        "--data",
+        &tiny("test_sample.csv"),
+        "--device",
+        "wgpu",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("100 rows: logloss: "));
+}
