@@ -304,12 +304,7 @@ pub fn canonical_token(text: &str, raw: &RawColumn) -> Result<String, String> {
     match raw.preprocess {
         None => Ok(token),
         Some(Preprocess::ConvertToBucket) => {
-            let v = parse_float(&token)?;
-            let bucket = if v > 2.0 {
-                (v.ln() * v.ln()).floor() as i64
-            } else {
-                v as i64
-            };
+            let bucket = convert_to_bucket(parse_float(&token)?) as i64;
             Ok(match raw.dtype {
                 Dtype::Float => python_float(bucket as f64),
                 _ => bucket.to_string(),
@@ -338,17 +333,19 @@ pub fn read_number(cell: &str, raw: &RawColumn) -> Result<f64, String> {
     if !v.is_finite() {
         return Err(format!("'{text}' is not a finite number"));
     }
-    let v = match raw.preprocess {
-        Some(Preprocess::ConvertToBucket) => {
-            if v > 2.0 {
-                (v.ln() * v.ln()).floor()
-            } else {
-                v.trunc()
-            }
-        }
+    Ok(match raw.preprocess {
+        Some(Preprocess::ConvertToBucket) => convert_to_bucket(v),
         None => v,
-    };
-    Ok(v)
+    })
+}
+
+/// Criteo's `convert_to_bucket`: v > 2 → ⌊(ln v)²⌋, else int(v).
+fn convert_to_bucket(v: f64) -> f64 {
+    if v > 2.0 {
+        (v.ln() * v.ln()).floor()
+    } else {
+        v.trunc()
+    }
 }
 
 fn read_label(cell: &str) -> Result<f32, String> {
