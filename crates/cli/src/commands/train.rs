@@ -155,15 +155,7 @@ pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg) -> Result<Outcome
         info!("Training finished.");
         let layout = qnn_model::InputLayout::new(&splits.feature_map)?;
         let batch = train_config.batch_size;
-        let valid_metrics = pollster::block_on(evaluate(
-            &trained.model,
-            &layout,
-            &valid,
-            batch,
-            &train_config.metrics,
-            &device,
-        ))?;
-        info!("[Metrics] {}", metric_line(&valid_metrics));
+        // One pass over valid: the monitor's metrics and the reported ones together.
         let monitor_values = pollster::block_on(evaluate(
             &trained.model,
             &layout,
@@ -172,6 +164,12 @@ pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg) -> Result<Outcome
             &train_config.evaluated_metrics(),
             &device,
         ))?;
+        let valid_metrics: Vec<(Metric, f64)> = train_config
+            .metrics
+            .iter()
+            .filter_map(|m| monitor_values.iter().find(|(k, _)| k == m).copied())
+            .collect();
+        info!("[Metrics] {}", metric_line(&valid_metrics));
         let monitor = train_config.monitor.value(&monitor_values);
         let monitor_score = match train_config.monitor_mode {
             qnn_train::MonitorMode::Max => monitor,
