@@ -42,3 +42,24 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 cargo test --locked -p qnn-model --features wgpu --test golden_parity
 cargo test --locked -p qnn-train --features wgpu --test backends
 cargo test --locked -p qnn-cli --features wgpu --test cli trains_and_predicts_on_wgpu
+
+step "browser trainer: tools, lint for wasm32, release build (trunk)"
+bash web/setup.sh
+cargo clippy --locked -p qnn-web --target wasm32-unknown-unknown -- -D warnings
+trunk build --release
+
+step "browser trainer end to end (headless Chromium, without and with WebGPU)"
+if ! [ -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+    else
+        echo "no /usr/bin/chromium and no way to install it (needs root and apt-get)" >&2
+        exit 1
+    fi
+fi
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+# The CLI the browser's models and configs are checked against (built by the tests above).
+export QNN_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/qnn"
+node --test --test-concurrency=1 tests/e2e/app.test.mjs
+QNN_E2E_WEBGPU=1 node --test --test-concurrency=1 tests/e2e/app.test.mjs

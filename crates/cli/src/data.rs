@@ -7,33 +7,21 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use qnn_data::cache::{self, feature_map_json, feature_vocab_json, read_feature_map_json};
-use qnn_data::processor::{self, encode, fit, split_rows, training_columns};
-use qnn_data::{DataFormat, DatasetSpec, EncodedDataset, FeatureMap, RawTable, ReadColumn};
+use qnn_data::processor::{self, encode};
+use qnn_data::{
+    CsvSource, DataFormat, DatasetSpec, EncodedDataset, FeatureMap, RawTable, ReadColumn, Splits,
+    build_splits,
+};
 use tracing::{info, warn};
 
 use crate::files::write_atomic;
 use crate::logging;
 
-/// Encoded splits ready for training.
-#[derive(Debug)]
-pub struct Splits {
-    pub feature_map: FeatureMap,
-    pub train: EncodedDataset,
-    pub valid: Option<EncodedDataset>,
-    pub test: Option<EncodedDataset>,
-}
-
 /// Reads a CSV file into a table with a byte progress bar.
 pub fn read_csv(path: &Path, columns: &[ReadColumn]) -> Result<RawTable> {
     let file = fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = logging::progress().add(ProgressBar::new(size));
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(format!("reading {}", path.display()));
+    let bar = byte_bar(&path.display().to_string(), size);
     let table = RawTable::read(
         std::io::BufReader::with_capacity(1 << 20, file),
         &path.display().to_string(),
@@ -42,6 +30,17 @@ pub fn read_csv(path: &Path, columns: &[ReadColumn]) -> Result<RawTable> {
     );
     bar.finish_and_clear();
     Ok(table?)
+}
+
+fn byte_bar(path: &str, size: u64) -> ProgressBar {
+    let bar = logging::progress().add(ProgressBar::new(size));
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("reading {path}"));
+    bar
 }
 
 /// What the cache was built from: the dataset settings and the size and modification time of
@@ -137,51 +136,51 @@ pub fn prepare(spec: &DatasetSpec, seed: u64) -> Result<Splits> {
     Ok(splits)
 }
 
+/// Opens config paths from disk, one byte progress bar per file.
+#[derive(Default)]
+struct DiskFiles {
+    bar: Option<(String, ProgressBar)>,
+}
+
+impl CsvSource for DiskFiles {
+    type Reader = std::io::BufReader<fs::File>;
+
+    fn open(&mut self, path: &str) -> Result<Self::Reader, String> {
+        let file = fs::File::open(path).map_err(|e| e.to_string())?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        self.bar = Some((path.to_string(), byte_bar(path, size)));
+        Ok(std::io::BufReader::with_capacity(1 << 20, file))
+    }
+
+    fn progress(&mut self, path: &str, bytes: u64) {
+        if let Some((p, bar)) = &self.bar
+            && p == path
+        {
+            bar.set_position(bytes);
+        }
+    }
+}
+
+impl Drop for DiskFiles {
+    fn drop(&mut self) {
+        if let Some((_, bar)) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 fn build(spec: &DatasetSpec, seed: u64) -> Result<Splits> {
     let started = web_time::Instant::now();
-    let columns = training_columns(spec);
-    let Some(train_path) = &spec.train_data else {
-        bail!("dataset `{}`: train_data is not set", spec.dataset_id);
-    };
-    let table = read_csv(Path::new(train_path), &columns)?;
-    let (train_rows, carved_valid, carved_test) = split_rows(table.len(), spec, seed);
+    if let Some(train) = &spec.train_data {
+        info!("Fit feature processor on the train rows of {train}");
+    }
+    let splits = build_splits(spec, seed, &mut DiskFiles::default())?;
     info!(
-        "Fit feature processor on {} train rows of {train_path}",
-        train_rows.len()
-    );
-    let feature_map = fit(spec, &table, &train_rows)?;
-    let train = encode(&feature_map, &table, &train_rows)?;
-    let from_file = |path: &Option<String>| -> Result<Option<EncodedDataset>> {
-        match path {
-            Some(p) if p == train_path => Ok(None),
-            Some(p) => {
-                let t = read_csv(Path::new(p), &columns)?;
-                let all: Vec<usize> = (0..t.len()).collect();
-                Ok(Some(encode(&feature_map, &t, &all)?))
-            }
-            None => Ok(None),
-        }
-    };
-    let valid = match carved_valid {
-        Some(rows) => Some(encode(&feature_map, &table, &rows)?),
-        None => from_file(&spec.valid_data)?,
-    };
-    let test = match carved_test {
-        Some(rows) => Some(encode(&feature_map, &table, &rows)?),
-        None => from_file(&spec.test_data)?,
-    };
-    let rows =
-        train.len() + valid.as_ref().map_or(0, |d| d.len()) + test.as_ref().map_or(0, |d| d.len());
-    info!(
-        "Preprocessed {rows} rows in {:.1} s",
+        "Preprocessed {} rows in {:.1} s",
+        splits.rows(),
         started.elapsed().as_secs_f64()
     );
-    Ok(Splits {
-        feature_map,
-        train,
-        valid,
-        test,
-    })
+    Ok(splits)
 }
 
 fn write_cache(spec: &DatasetSpec, splits: &Splits, fp: &str) -> Result<()> {

@@ -269,7 +269,8 @@ impl Builder {
     }
 }
 
-fn is_na(cell: &str) -> bool {
+/// Whether pandas reads `cell` as a missing value.
+pub fn is_na(cell: &str) -> bool {
     NA_STRINGS.contains(&cell)
 }
 

@@ -9,7 +9,9 @@ pub mod dataset;
 pub mod dataset_config;
 pub mod feature_map;
 pub mod metrics;
+pub mod pipeline;
 pub mod processor;
+pub mod schema;
 pub mod synthetic;
 pub mod yaml;
 
@@ -21,6 +23,7 @@ pub use feature_map::{
     Dtype, Feature, FeatureKind, FeatureMap, Normalizer, Padding, Preprocess, RawColumn, Vocabulary,
 };
 pub use metrics::{Metric, auc, logloss};
+pub use pipeline::{CsvSource, MemoryFiles, PipelineError, Splits, build_splits};
 
 /// Errors of the data layer.
 #[derive(Debug, thiserror::Error)]

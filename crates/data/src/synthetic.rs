@@ -120,6 +120,34 @@ impl SyntheticSpec {
     }
 }
 
+/// The teaching example bundled with the browser trainer (`static/examples/planted/`).
+pub const BUNDLED_PLANTED: (usize, u64) = (5000, 42);
+
+impl SyntheticSpec {
+    /// The data as CSV text: a column per field (`f0`, `f1`, ...) with tokens `f<field>_t<id>`,
+    /// then `label`. Reads back through the same pipeline as any user's file.
+    pub fn to_csv(&self) -> String {
+        let (map, data) = self.generate();
+        let names: Vec<&str> = map.features.iter().map(|f| f.name.as_str()).collect();
+        let mut out = format!("{},label\n", names.join(","));
+        let ids: Vec<&[u32]> = data
+            .columns()
+            .iter()
+            .map(|c| match c {
+                Column::Ids(v) => v.as_slice(),
+                _ => unreachable!("synthetic fields are categorical"),
+            })
+            .collect();
+        for (row, label) in data.labels().iter().enumerate() {
+            for (f, col) in ids.iter().enumerate() {
+                out.push_str(&format!("f{f}_t{},", col[row]));
+            }
+            out.push_str(if *label > 0.5 { "1\n" } else { "0\n" });
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +196,17 @@ mod tests {
             .map(|(&x, &y)| clicks[(x * 10 + y) as usize] / counts[(x * 10 + y) as usize])
             .collect();
         assert!(auc(data.labels(), &score).unwrap() > 0.85);
+    }
+
+    #[test]
+    fn bundled_example_is_this_generators_output() {
+        let (rows, seed) = BUNDLED_PLANTED;
+        let bundled = include_str!("../../../static/examples/planted/planted.csv");
+        assert!(
+            SyntheticSpec::planted(rows, seed).to_csv() == bundled,
+            "static/examples/planted/planted.csv is stale: regenerate it with \
+             `cargo run -p qnn-data --example planted_csv > static/examples/planted/planted.csv`"
+        );
     }
 
     #[test]

@@ -44,3 +44,53 @@ pub async fn evaluate(
         .map(|&m| Ok((m, m.compute(data.labels(), &probs)?)))
         .collect()
 }
+
+/// What FuxiCTR reports after training: the configured metrics on valid and test, and the
+/// monitor on valid (signed so that higher is better).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinalReport {
+    pub valid: Vec<(Metric, f64)>,
+    pub monitor_score: f64,
+    pub test: Option<Vec<(Metric, f64)>>,
+}
+
+/// The end of `run_expid.py`: one validation pass (monitor and reported metrics together), then
+/// the test split when there is one. The CLI and the browser both report through this.
+pub async fn final_report(
+    model: &Qnn,
+    layout: &InputLayout,
+    valid: &EncodedDataset,
+    test: Option<&EncodedDataset>,
+    config: &crate::TrainConfig,
+    device: &Device,
+) -> Result<FinalReport, TrainError> {
+    let batch = config.batch_size;
+    let all = evaluate(
+        model,
+        layout,
+        valid,
+        batch,
+        &config.evaluated_metrics(),
+        device,
+    )
+    .await?;
+    let valid_metrics = config
+        .metrics
+        .iter()
+        .filter_map(|m| all.iter().find(|(k, _)| k == m).copied())
+        .collect();
+    let monitor = config.monitor.value(&all);
+    let monitor_score = match config.monitor_mode {
+        crate::MonitorMode::Max => monitor,
+        crate::MonitorMode::Min => -monitor,
+    };
+    let test = match test {
+        Some(t) => Some(evaluate(model, layout, t, batch, &config.metrics, device).await?),
+        None => None,
+    };
+    Ok(FinalReport {
+        valid: valid_metrics,
+        monitor_score,
+        test,
+    })
+}

@@ -34,6 +34,9 @@ pub enum TrainEvent {
         global_step: usize,
         /// Mean training loss since the last read, when this step read it.
         loss: Option<f64>,
+        /// Mean |p₁ − p₂| of the two dropout passes since the last read (the Self-Ensemble
+        /// gap), read together with `loss`.
+        ensemble_gap: Option<f64>,
         /// Training throughput since the epoch started.
         samples_per_sec: f64,
     },
@@ -91,6 +94,7 @@ pub struct Trainer {
     loss_steps: usize,
     /// The same, since the last read (for live display).
     read_sum: Option<Tensor<1>>,
+    gap_sum: Option<Tensor<1>>,
     read_steps: usize,
     plateau: PlateauTracker,
     checkpoint: Option<ParamStore>,
@@ -163,6 +167,7 @@ impl Trainer {
             loss_sum: None,
             loss_steps: 0,
             read_sum: None,
+            gap_sum: None,
             read_steps: 0,
             checkpoint: None,
             finished: false,
@@ -215,7 +220,7 @@ impl Trainer {
         let batches = order.num_batches();
         let batch = self.train.batch(order.batch_rows(self.batch));
         let input = ModelInput::new(&batch, &self.layout, &self.device)?;
-        let loss = self.train_step(&input);
+        let (loss, gap) = self.train_step(&input);
         self.batch += 1;
         self.global_step += 1;
         self.epoch_samples += batch.len();
@@ -224,12 +229,21 @@ impl Trainer {
         self.loss_sum = Some(add(self.loss_sum.take(), detached.clone()));
         self.loss_steps += 1;
         self.read_sum = Some(add(self.read_sum.take(), detached));
+        self.gap_sum = Some(add(self.gap_sum.take(), gap));
         self.read_steps += 1;
         let read_now =
             self.read_steps >= self.config.loss_read_interval.max(1) || self.batch == batches;
-        let loss = if read_now {
-            let sum = read_scalar(self.read_sum.take().expect("just set")).await?;
-            let mean = sum / self.read_steps as f64;
+        let (loss, ensemble_gap) = if read_now {
+            let sums = Tensor::cat(
+                vec![
+                    self.read_sum.take().expect("just set"),
+                    self.gap_sum.take().expect("just set"),
+                ],
+                0,
+            );
+            let sums = read_values(sums).await?;
+            let steps = self.read_steps as f64;
+            let (mean, gap) = (f64::from(sums[0]) / steps, f64::from(sums[1]) / steps);
             self.read_steps = 0;
             if !mean.is_finite() {
                 return Err(TrainError::Diverged {
@@ -237,9 +251,9 @@ impl Trainer {
                     batch: self.batch,
                 });
             }
-            Some(mean)
+            (Some(mean), Some(gap))
         } else {
-            None
+            (None, None)
         };
         let elapsed = self.epoch_started.elapsed().as_secs_f64();
         events.push(TrainEvent::Step {
@@ -248,6 +262,7 @@ impl Trainer {
             batches,
             global_step: self.global_step,
             loss,
+            ensemble_gap,
             samples_per_sec: if elapsed > 0.0 {
                 self.epoch_samples as f64 / elapsed
             } else {
@@ -292,13 +307,17 @@ impl Trainer {
         self.loss_steps = 0;
     }
 
-    /// Forward, backward, clipping and Adam update; returns the step's total loss.
-    fn train_step(&mut self, input: &ModelInput) -> Tensor<1> {
+    /// Forward, backward, clipping and Adam update; returns the step's total loss and the mean
+    /// gap between the two dropout passes (both detached from the graph).
+    fn train_step(&mut self, input: &ModelInput) -> (Tensor<1>, Tensor<1>) {
         let model = self
             .model
             .take()
             .expect("the model is only taken out by finish");
         let output = model.self_ensemble(input, Mode::Train(&self.dropout));
+        let gap = (output.p1.clone().detach() - output.p2.clone().detach())
+            .abs()
+            .mean();
         let loss = match model.regularization(
             &self.config.embedding_regularizer,
             &self.config.net_regularizer,
@@ -309,7 +328,7 @@ impl Trainer {
         let grads = loss.backward();
         let grads = clip_grad_norm(&model, grads, self.config.max_gradient_norm);
         self.model = Some(self.optimizer.step(self.learning_rate, model, grads));
-        loss
+        (loss, gap)
     }
 
     async fn evaluate_and_checkpoint(

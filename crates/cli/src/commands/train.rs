@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use qnn_data::{DatasetSpec, Experiment, Metric};
 use qnn_model::ModelFile;
-use qnn_train::{TrainEvent, Trainer, evaluate, fuxictr};
+use qnn_train::{TrainEvent, Trainer, final_report, fuxictr};
 use tracing::{info, warn};
 
 use crate::device::DeviceArg;
@@ -154,43 +154,21 @@ pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg) -> Result<Outcome
         let trained = pollster::block_on(trainer.finish())?;
         info!("Training finished.");
         let layout = qnn_model::InputLayout::new(&splits.feature_map)?;
-        let batch = train_config.batch_size;
-        // One pass over valid: the monitor's metrics and the reported ones together.
-        let monitor_values = pollster::block_on(evaluate(
+        let report = pollster::block_on(final_report(
             &trained.model,
             &layout,
             &valid,
-            batch,
-            &train_config.evaluated_metrics(),
+            splits.test.as_ref(),
+            &train_config,
             &device,
         ))?;
-        let valid_metrics: Vec<(Metric, f64)> = train_config
-            .metrics
-            .iter()
-            .filter_map(|m| monitor_values.iter().find(|(k, _)| k == m).copied())
-            .collect();
-        info!("[Metrics] {}", metric_line(&valid_metrics));
-        let monitor = train_config.monitor.value(&monitor_values);
-        let monitor_score = match train_config.monitor_mode {
-            qnn_train::MonitorMode::Max => monitor,
-            qnn_train::MonitorMode::Min => -monitor,
-        };
-        let test_metrics = match &splits.test {
-            Some(test) => {
-                info!("******** Test evaluation ********");
-                let m = pollster::block_on(evaluate(
-                    &trained.model,
-                    &layout,
-                    test,
-                    batch,
-                    &train_config.metrics,
-                    &device,
-                ))?;
-                info!("[Metrics] {}", metric_line(&m));
-                Some(m)
-            }
-            None => None,
-        };
+        info!("[Metrics] {}", metric_line(&report.valid));
+        if let Some(test) = &report.test {
+            info!("******** Test evaluation ********");
+            info!("[Metrics] {}", metric_line(test));
+        }
+        let (valid_metrics, test_metrics, monitor_score) =
+            (report.valid, report.test, report.monitor_score);
         let model_path = run_dir.join(format!("{}.{}", exp.expid, qnn_model::file::EXTENSION));
         let to_json = |m: &[(Metric, f64)]| {
             serde_json::Value::Object(

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what building the browser trainer needs, when missing: the wasm32 target, Trunk 0.21.14
+# and wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock. Offline afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    rustup target add wasm32-unknown-unknown
+fi
+
+# Trunk 0.22 needs a newer rustc than this toolchain; 0.21.14 is the newest that builds here.
+trunk_version=0.21.14
+if ! trunk --version 2>/dev/null | grep -q "trunk $trunk_version"; then
+    echo "installing trunk $trunk_version (10-30 minutes on 2 cores, once)"
+    cargo install trunk --locked --version "$trunk_version"
+fi
+
+# wasm-bindgen's CLI must match the library in Cargo.lock exactly. Without --locked: its own
+# lockfile pins a webpki-roots release the registry lacks (recipe.md).
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q "wasm-bindgen $bindgen_version"; then
+    echo "installing wasm-bindgen-cli $bindgen_version (about 8 minutes, once)"
+    cargo install wasm-bindgen-cli --version "$bindgen_version"
+fi
+if ! grep -q "wasm_bindgen = \"$bindgen_version\"" Trunk.toml; then
+    echo "Trunk.toml's [tools] wasm_bindgen is not $bindgen_version (the Cargo.lock version)" >&2
+    exit 1
+fi

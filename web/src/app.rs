@@ -1,0 +1,1128 @@
+//! The page: data → schema → model settings → training → inside the model → model files.
+//! State lives in signals; the training worker does the computing.
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Uint8Array};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use qnn_data::schema::{ColumnRole, DatasetChoice, Profile, SplitChoice, profile_csv};
+use qnn_model::InteractionMaps;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{HtmlInputElement, MessageEvent, Worker};
+
+use crate::browser::{self, WebGpuInfo};
+use crate::charts::{LineChart, Series};
+use crate::examples::{EXAMPLES, by_id};
+use crate::heatmap::Heatmap;
+use crate::protocol::{Backend, FromWorker, Metrics, SampleRow, ToWorker};
+use crate::settings::{ModelSettings, PARAMS, Preset};
+
+/// Rows profiled for the schema screen (training always reads every row).
+const PROFILE_ROWS: usize = 200_000;
+
+thread_local! {
+    /// The loaded files' bytes (kept out of signals: they can be large).
+    static FILES: RefCell<Vec<(String, Vec<u8>)>> = const { RefCell::new(Vec::new()) };
+    static WORKER: RefCell<Option<WorkerHandle>> = const { RefCell::new(None) };
+    static MODEL_BYTES: RefCell<Option<(String, Vec<u8>)>> = const { RefCell::new(None) };
+    static PREDICTIONS: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+struct WorkerHandle {
+    worker: Worker,
+    ready: bool,
+    /// Messages posted before the worker said Ready.
+    queue: Vec<Array>,
+}
+
+/// Everything the page shows, as signals (all `Copy`).
+#[derive(Clone, Copy)]
+struct Ui {
+    error: RwSignal<Option<String>>,
+    notice: RwSignal<Option<String>>,
+    load_progress: RwSignal<Option<f64>>,
+    example: RwSignal<Option<&'static str>>,
+    file_names: RwSignal<Vec<String>>,
+    profile: RwSignal<Option<Profile>>,
+    roles: RwSignal<Vec<ColumnRole>>,
+    min_categr_count: RwSignal<usize>,
+    valid_fraction: RwSignal<f64>,
+    test_fraction: RwSignal<f64>,
+    settings: RwSignal<ModelSettings>,
+    settings_error: RwSignal<Option<String>>,
+    backend: RwSignal<Backend>,
+    webgpu: RwSignal<WebGpuInfo>,
+    link: RwSignal<String>,
+    // Training.
+    running: RwSignal<bool>,
+    paused: RwSignal<bool>,
+    status: RwSignal<String>,
+    backend_in_use: RwSignal<String>,
+    started_info: RwSignal<Option<String>>,
+    progress: RwSignal<Option<(usize, usize, usize, f64, f64)>>,
+    loss: RwSignal<Vec<(f64, f64)>>,
+    gap: RwSignal<Vec<(f64, f64)>>,
+    valid_auc: RwSignal<Vec<(f64, f64)>>,
+    valid_logloss: RwSignal<Vec<(f64, f64)>>,
+    events: RwSignal<Vec<String>>,
+    first_epoch: RwSignal<Option<(f64, f64)>>,
+    stopped_at: RwSignal<Option<String>>,
+    final_valid: RwSignal<Option<Metrics>>,
+    final_test: RwSignal<Option<Metrics>>,
+    samples: RwSignal<Vec<SampleRow>>,
+    maps: RwSignal<Option<InteractionMaps>>,
+    model_name: RwSignal<Option<String>>,
+    loaded_info: RwSignal<Option<String>>,
+    predictions: RwSignal<Option<(usize, Option<Metrics>, Vec<String>)>>,
+}
+
+impl Ui {
+    fn new() -> Self {
+        Self {
+            error: RwSignal::new(None),
+            notice: RwSignal::new(None),
+            load_progress: RwSignal::new(None),
+            example: RwSignal::new(None),
+            file_names: RwSignal::new(Vec::new()),
+            profile: RwSignal::new(None),
+            roles: RwSignal::new(Vec::new()),
+            min_categr_count: RwSignal::new(1),
+            valid_fraction: RwSignal::new(0.1),
+            test_fraction: RwSignal::new(0.1),
+            settings: RwSignal::new(ModelSettings::default()),
+            settings_error: RwSignal::new(None),
+            backend: RwSignal::new(Backend::Cpu),
+            webgpu: RwSignal::new(WebGpuInfo::default()),
+            link: RwSignal::new(String::new()),
+            running: RwSignal::new(false),
+            paused: RwSignal::new(false),
+            status: RwSignal::new("idle".into()),
+            backend_in_use: RwSignal::new(String::new()),
+            started_info: RwSignal::new(None),
+            progress: RwSignal::new(None),
+            loss: RwSignal::new(Vec::new()),
+            gap: RwSignal::new(Vec::new()),
+            valid_auc: RwSignal::new(Vec::new()),
+            valid_logloss: RwSignal::new(Vec::new()),
+            events: RwSignal::new(Vec::new()),
+            first_epoch: RwSignal::new(None),
+            stopped_at: RwSignal::new(None),
+            final_valid: RwSignal::new(None),
+            final_test: RwSignal::new(None),
+            samples: RwSignal::new(Vec::new()),
+            maps: RwSignal::new(None),
+            model_name: RwSignal::new(None),
+            loaded_info: RwSignal::new(None),
+            predictions: RwSignal::new(None),
+        }
+    }
+
+    fn fail(&self, text: impl Into<String>) {
+        self.error.set(Some(text.into()));
+    }
+
+    /// The dataset choice as it stands, or the reason it cannot train.
+    fn choice(&self) -> Result<DatasetChoice, String> {
+        let profile = self
+            .profile
+            .get()
+            .ok_or("load a CSV or pick an example first")?;
+        let names = self.file_names.get();
+        let roles = self.roles.get();
+        let split = if names.len() > 1 {
+            SplitChoice::Files {
+                valid: names[1].clone(),
+                test: names.get(2).cloned(),
+            }
+        } else {
+            SplitChoice::Random {
+                valid: self.valid_fraction.get(),
+                test: self.test_fraction.get(),
+            }
+        };
+        let dataset_id = self
+            .example
+            .get()
+            .map(str::to_string)
+            .unwrap_or_else(|| dataset_id_from(&names[0]));
+        Ok(DatasetChoice {
+            dataset_id,
+            train_file: names[0].clone(),
+            split,
+            min_categr_count: self.min_categr_count.get(),
+            columns: profile
+                .columns
+                .iter()
+                .map(|c| c.name.clone())
+                .zip(roles)
+                .collect(),
+            with_missing: profile
+                .columns
+                .iter()
+                .filter(|c| c.missing > 0)
+                .map(|c| c.name.clone())
+                .collect(),
+        })
+    }
+
+    /// `(dataset_config.yaml, model_config.yaml, expid)`.
+    fn configs(&self) -> Result<(String, String, String), String> {
+        let choice = self.choice()?;
+        let dataset_yaml = choice.to_yaml().map_err(|e| e.to_string())?;
+        let settings = self.settings.get();
+        settings.check()?;
+        let expid = format!("QNN_{}", choice.dataset_id);
+        let model_yaml = settings.to_yaml(&expid, &choice.dataset_id);
+        Ok((dataset_yaml, model_yaml, expid))
+    }
+
+    /// Writes the shareable settings into the URL.
+    fn sync_url(&self) {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        if let Some(ex) = self.example.get_untracked() {
+            pairs.push(("ex".into(), ex.into()));
+        }
+        for (k, v) in self.settings.get_untracked().to_query() {
+            pairs.push((k.into(), v));
+        }
+        pairs.push(("vf".into(), self.valid_fraction.get_untracked().to_string()));
+        pairs.push(("tf".into(), self.test_fraction.get_untracked().to_string()));
+        pairs.push((
+            "minc".into(),
+            self.min_categr_count.get_untracked().to_string(),
+        ));
+        let be = match self.backend.get_untracked() {
+            Backend::Cpu => "cpu",
+            Backend::WebGpu => "webgpu",
+        };
+        pairs.push(("be".into(), be.into()));
+        self.link.set(browser::set_query(&pairs));
+    }
+
+    fn reset_training(&self) {
+        self.loss.set(Vec::new());
+        self.gap.set(Vec::new());
+        self.valid_auc.set(Vec::new());
+        self.valid_logloss.set(Vec::new());
+        self.events.set(Vec::new());
+        self.progress.set(None);
+        self.first_epoch.set(None);
+        self.stopped_at.set(None);
+        self.final_valid.set(None);
+        self.final_test.set(None);
+        self.samples.set(Vec::new());
+        self.started_info.set(None);
+    }
+}
+
+fn dataset_id_from(file: &str) -> String {
+    let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
+    let id: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if id.is_empty() { "my_data".into() } else { id }
+}
+
+fn post(ui: Ui, msg: &ToWorker, files: Vec<Vec<u8>>) {
+    let parts = Array::new();
+    parts.push(&JsValue::from_str(&msg.to_json()));
+    for f in files {
+        parts.push(&Uint8Array::from(f.as_slice()));
+    }
+    WORKER.with(|w| {
+        let mut w = w.borrow_mut();
+        if w.is_none() {
+            match start_worker(ui) {
+                Ok(handle) => *w = Some(handle),
+                Err(e) => {
+                    ui.fail(e);
+                    return;
+                }
+            }
+        }
+        let handle = w.as_mut().expect("just started");
+        if handle.ready {
+            let _ = handle.worker.post_message(&parts);
+        } else {
+            handle.queue.push(parts);
+        }
+    });
+}
+
+fn start_worker(ui: Ui) -> Result<WorkerHandle, String> {
+    let worker = Worker::new("./worker_loader.js")
+        .map_err(|e| format!("cannot start the training worker: {e:?}"))?;
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let data = event.data();
+        let (json, bytes) = match data.dyn_ref::<Array>() {
+            Some(parts) => (
+                parts.get(0).as_string().unwrap_or_default(),
+                (parts.length() > 1).then(|| Uint8Array::new(&parts.get(1)).to_vec()),
+            ),
+            None => (data.as_string().unwrap_or_default(), None),
+        };
+        match serde_json::from_str::<FromWorker>(&json) {
+            Ok(msg) => on_message(ui, msg, bytes),
+            Err(e) => ui.fail(format!("unreadable message from the worker: {e}")),
+        }
+    });
+    worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    onmessage.forget();
+    let onerror = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        let text = js_sys::Reflect::get(&event, &JsValue::from_str("message"))
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_else(|| "unknown error".into());
+        ui.fail(format!(
+            "the training worker crashed ({text}); it restarts on the next run. If the data is \
+             large, the tab may have run out of memory."
+        ));
+        ui.running.set(false);
+        WORKER.with(|w| {
+            if let Some(h) = w.borrow_mut().take() {
+                h.worker.terminate();
+            }
+        });
+    });
+    worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+    onerror.forget();
+    Ok(WorkerHandle {
+        worker,
+        ready: false,
+        queue: Vec::new(),
+    })
+}
+
+fn fmt_metrics(m: &Metrics) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k} {v:.6}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
+    match msg {
+        FromWorker::Ready => WORKER.with(|w| {
+            if let Some(h) = w.borrow_mut().as_mut() {
+                h.ready = true;
+                for parts in h.queue.drain(..) {
+                    let _ = h.worker.post_message(&parts);
+                }
+            }
+        }),
+        FromWorker::Status { text } => ui.status.set(text),
+        FromWorker::Started {
+            backend,
+            train_rows,
+            valid_rows,
+            test_rows,
+            batches_per_epoch,
+            parameters,
+            notes,
+        } => {
+            ui.backend_in_use.set(backend.clone());
+            ui.status.set("training".into());
+            ui.started_info.set(Some(format!(
+                "{train_rows} train / {valid_rows} valid / {test_rows} test rows, \
+                 {batches_per_epoch} batches per epoch, {parameters} parameters"
+            )));
+            for n in notes {
+                ui.events.update(|e| e.push(format!("note: {n}")));
+            }
+        }
+        FromWorker::Progress {
+            epoch,
+            batch,
+            batches,
+            global_step,
+            samples_per_sec,
+            epoch_seconds_left,
+            loss,
+            ensemble_gap,
+        } => {
+            ui.progress.set(Some((
+                epoch,
+                batch,
+                batches,
+                samples_per_sec,
+                epoch_seconds_left,
+            )));
+            if let Some(l) = loss {
+                ui.loss.update(|v| v.push((global_step as f64, l)));
+            }
+            if let Some(g) = ensemble_gap {
+                ui.gap.update(|v| v.push((global_step as f64, g)));
+            }
+        }
+        FromWorker::Evaluated {
+            epoch,
+            train_loss,
+            metrics,
+            improved,
+            ..
+        } => {
+            let x = epoch as f64;
+            for (k, v) in &metrics {
+                match k.as_str() {
+                    "AUC" => ui.valid_auc.update(|s| s.push((x, *v))),
+                    "logloss" => ui.valid_logloss.update(|s| s.push((x, *v))),
+                    _ => {}
+                }
+            }
+            ui.events.update(|e| {
+                e.push(format!(
+                    "epoch {epoch}: train loss {train_loss:.4}, valid {}{}",
+                    fmt_metrics(&metrics),
+                    if improved { " — best so far" } else { "" }
+                ))
+            });
+        }
+        FromWorker::LearningRateReduced { learning_rate } => ui
+            .events
+            .update(|e| e.push(format!("learning rate reduced to {learning_rate:.0e}"))),
+        FromWorker::EarlyStopped { epoch } => ui
+            .events
+            .update(|e| e.push(format!("early stop after epoch {epoch}"))),
+        FromWorker::EpochEnded {
+            epoch,
+            seconds,
+            samples_per_sec,
+            since_start,
+        } => {
+            if epoch == 1 {
+                ui.first_epoch.set(Some((since_start, samples_per_sec)));
+            }
+            ui.events.update(|e| {
+                e.push(format!(
+                    "epoch {epoch} done in {seconds:.1} s ({samples_per_sec:.0} samples/s)"
+                ))
+            });
+        }
+        FromWorker::Paused => {
+            ui.paused.set(true);
+            ui.status.set("paused".into());
+        }
+        FromWorker::Resumed => {
+            ui.paused.set(false);
+            ui.status.set("training".into());
+        }
+        FromWorker::Stopped { epoch, global_step } => {
+            ui.stopped_at.set(Some(format!(
+                "stopped in epoch {epoch} after step {global_step}"
+            )));
+            ui.status.set("stopped".into());
+        }
+        FromWorker::Finished {
+            stopped,
+            epochs,
+            valid,
+            test,
+            maps,
+            samples,
+            model_name,
+        } => {
+            ui.running.set(false);
+            ui.paused.set(false);
+            ui.status.set(if stopped {
+                format!("stopped after {epochs} epoch(s); best weights evaluated")
+            } else {
+                format!("finished after {epochs} epoch(s)")
+            });
+            ui.final_valid.set(Some(valid));
+            ui.final_test.set(test);
+            ui.samples.set(samples);
+            match serde_json::from_value::<InteractionMaps>(maps) {
+                Ok(m) => ui.maps.set(Some(m)),
+                Err(e) => ui.fail(format!("cannot read the interaction maps: {e}")),
+            }
+            if let Some(b) = bytes {
+                MODEL_BYTES.with(|m| *m.borrow_mut() = Some((model_name.clone(), b)));
+                ui.model_name.set(Some(model_name));
+            }
+        }
+        FromWorker::ModelLoaded {
+            name,
+            info,
+            fields,
+            maps,
+        } => {
+            ui.running.set(false);
+            ui.loaded_info.set(Some(format!(
+                "{name}: {} fields ({}); {}",
+                fields.len(),
+                fields.join(", "),
+                serde_json::to_string(&info).unwrap_or_default()
+            )));
+            match serde_json::from_value::<InteractionMaps>(maps) {
+                Ok(m) => ui.maps.set(Some(m)),
+                Err(e) => ui.fail(format!("cannot read the interaction maps: {e}")),
+            }
+            ui.status.set(format!("loaded {name}"));
+        }
+        FromWorker::Predictions { rows, csv, metrics } => {
+            ui.running.set(false);
+            let head: Vec<String> = csv.lines().take(11).map(str::to_string).collect();
+            PREDICTIONS.with(|p| *p.borrow_mut() = Some(csv));
+            ui.predictions.set(Some((rows, metrics, head)));
+            ui.status.set(format!("predicted {rows} rows"));
+        }
+        FromWorker::Error { text } => {
+            ui.running.set(false);
+            ui.paused.set(false);
+            ui.status.set("error".into());
+            ui.fail(text);
+        }
+    }
+}
+
+/// New data: profile the first file and guess every column's role.
+fn take_files(ui: Ui, files: Vec<(String, Vec<u8>)>, overrides: &[(&str, ColumnRole)]) {
+    ui.error.set(None);
+    let Some((name, bytes)) = files.first() else {
+        return;
+    };
+    let profile = match profile_csv(bytes.as_slice(), name, Some(PROFILE_ROWS)) {
+        Ok(p) => p,
+        Err(e) => {
+            ui.fail(e.to_string());
+            return;
+        }
+    };
+    let mut roles = profile.guess_roles();
+    for (col, role) in overrides {
+        if let Some(i) = profile.columns.iter().position(|c| c.name == *col) {
+            roles[i] = role.clone();
+        }
+    }
+    if !roles.contains(&ColumnRole::Label) {
+        ui.fail(format!(
+            "{name}: no column looks like a 0/1 click label. Mark the label column below (its \
+             values must be 0 or 1)."
+        ));
+    }
+    ui.file_names
+        .set(files.iter().map(|(n, _)| n.clone()).collect());
+    FILES.with(|f| *f.borrow_mut() = files);
+    ui.roles.set(roles);
+    ui.profile.set(Some(profile));
+    ui.maps.set(None);
+    ui.reset_training();
+    ui.sync_url();
+}
+
+fn load_example(ui: Ui, id: &'static str, keep_split: bool) {
+    let Some(example) = by_id(id) else {
+        ui.fail(format!("unknown example `{id}`"));
+        return;
+    };
+    ui.example.set(Some(example.id));
+    if !keep_split {
+        ui.valid_fraction.set(example.split.0);
+        ui.test_fraction.set(example.split.1);
+    }
+    ui.notice.set(Some(format!("loading {}…", example.title)));
+    spawn_local(async move {
+        let mut files = Vec::new();
+        for path in example.files {
+            match browser::fetch_bytes(path).await {
+                Ok(b) => files.push((path.rsplit('/').next().unwrap_or(path).to_string(), b)),
+                Err(e) => {
+                    ui.fail(format!("cannot load the example: {e}"));
+                    return;
+                }
+            }
+        }
+        let overrides: Vec<(&str, ColumnRole)> = example
+            .roles
+            .iter()
+            .map(|(c, r)| (*c, r.to_role()))
+            .collect();
+        ui.notice
+            .set(Some(format!("{}: {}", example.title, example.blurb)));
+        take_files(ui, files, &overrides);
+    });
+}
+
+fn load_user_files(ui: Ui, list: web_sys::FileList) {
+    let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
+    if files.is_empty() {
+        return;
+    }
+    ui.example.set(None);
+    ui.error.set(None);
+    spawn_local(async move {
+        let mut loaded = Vec::new();
+        let total = files.len() as f64;
+        for (i, file) in files.iter().enumerate() {
+            let progress = move |f: f64| ui.load_progress.set(Some((i as f64 + f) / total));
+            match browser::read_file(file, &progress).await {
+                Ok(bytes) if bytes.is_empty() => {
+                    ui.load_progress.set(None);
+                    ui.fail(format!("{}: the file is empty", file.name()));
+                    return;
+                }
+                Ok(bytes) => loaded.push((file.name(), bytes)),
+                Err(e) => {
+                    ui.load_progress.set(None);
+                    ui.fail(e);
+                    return;
+                }
+            }
+        }
+        ui.load_progress.set(None);
+        ui.notice.set(Some(format!(
+            "loaded {} (the data stays in this tab)",
+            loaded
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+        take_files(ui, loaded, &[]);
+    });
+}
+
+fn start_training(ui: Ui) {
+    ui.error.set(None);
+    let (dataset_yaml, model_yaml, expid) = match ui.configs() {
+        Ok(c) => c,
+        Err(e) => {
+            ui.fail(e);
+            return;
+        }
+    };
+    ui.reset_training();
+    ui.running.set(true);
+    ui.status.set("starting…".into());
+    ui.backend_in_use
+        .set(ui.backend.get_untracked().label().into());
+    let (names, bytes): (Vec<String>, Vec<Vec<u8>>) =
+        FILES.with(|f| f.borrow().iter().cloned().unzip());
+    post(
+        ui,
+        &ToWorker::Train {
+            dataset_yaml,
+            model_yaml,
+            expid,
+            backend: ui.backend.get_untracked(),
+            files: names,
+        },
+        bytes,
+    );
+}
+
+fn export_configs(ui: Ui) {
+    match ui.configs() {
+        Ok((d, m, _)) => {
+            browser::download("dataset_config.yaml", d.as_bytes(), "text/yaml");
+            browser::download("model_config.yaml", m.as_bytes(), "text/yaml");
+        }
+        Err(e) => ui.fail(e),
+    }
+}
+
+/// Restores settings from the URL; returns the example to load.
+fn restore_from_url(ui: Ui) -> Option<&'static str> {
+    let pairs = browser::query_pairs();
+    let mut settings = ui.settings.get_untracked();
+    let mut problems = settings.apply_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    ui.settings.set(settings);
+    let mut example = None;
+    for (k, v) in &pairs {
+        match k.as_str() {
+            "ex" => match by_id(v) {
+                Some(e) => example = Some(e.id),
+                None => problems.push(format!("ex: no example `{v}`")),
+            },
+            "vf" => match v.parse::<f64>() {
+                Ok(f) if (0.0..1.0).contains(&f) => ui.valid_fraction.set(f),
+                _ => problems.push(format!("vf: `{v}` is not a fraction")),
+            },
+            "tf" => match v.parse::<f64>() {
+                Ok(f) if (0.0..1.0).contains(&f) => ui.test_fraction.set(f),
+                _ => problems.push(format!("tf: `{v}` is not a fraction")),
+            },
+            "minc" => match v.parse::<usize>() {
+                Ok(n) if n >= 1 => ui.min_categr_count.set(n),
+                _ => problems.push(format!("minc: `{v}` is not a count ≥ 1")),
+            },
+            "be" => match v.as_str() {
+                "cpu" => ui.backend.set(Backend::Cpu),
+                "webgpu" => ui.backend.set(Backend::WebGpu),
+                _ => problems.push(format!("be: `{v}` is not cpu or webgpu")),
+            },
+            _ => {}
+        }
+    }
+    if !problems.is_empty() {
+        ui.fail(format!(
+            "some settings in the link were ignored: {}",
+            problems.join("; ")
+        ));
+    }
+    example
+}
+
+#[component]
+fn App() -> impl IntoView {
+    let ui = Ui::new();
+    let from_url = restore_from_url(ui);
+    let backend_from_url = browser::query_pairs().iter().any(|(k, _)| k == "be");
+    spawn_local(async move {
+        let info = browser::webgpu_info().await;
+        // Hardware WebGPU is the default; a software adapter is slower than the CPU backend.
+        if !backend_from_url {
+            ui.backend.set(if info.available && !info.software {
+                Backend::WebGpu
+            } else {
+                Backend::Cpu
+            });
+        }
+        ui.webgpu.set(info);
+    });
+    if let Some(ex) = from_url {
+        let split_in_link = browser::query_pairs()
+            .iter()
+            .any(|(k, _)| k == "vf" || k == "tf");
+        load_example(ui, ex, split_in_link);
+    }
+    view! {
+        <header>
+            <h1>"QNN Lab"</h1>
+            <p class="tagline">"Train a quadratic neural network for click-through-rate prediction in your browser, and look inside it. Your data never leaves this tab."</p>
+        </header>
+        <ErrorBox ui />
+        <DataSection ui />
+        <SchemaSection ui />
+        <ModelSection ui />
+        <TrainSection ui />
+        <InsideSection ui />
+        <FilesSection ui />
+    }
+}
+
+#[component]
+fn ErrorBox(ui: Ui) -> impl IntoView {
+    view! {
+        <Show when=move || ui.error.get().is_some()>
+            <div id="error" class="error" role="alert">
+                <strong>"Problem: "</strong>
+                <span class="error-text">{move || ui.error.get().unwrap_or_default()}</span>
+                <button class="dismiss" on:click=move |_| ui.error.set(None)>"dismiss"</button>
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+fn DataSection(ui: Ui) -> impl IntoView {
+    let on_files = move |ev: web_sys::Event| {
+        let input: HtmlInputElement = event_target(&ev);
+        if let Some(list) = input.files() {
+            load_user_files(ui, list);
+        }
+        input.set_value("");
+    };
+    let on_drop = move |ev: web_sys::DragEvent| {
+        ev.prevent_default();
+        if let Some(list) = ev.data_transfer().and_then(|d| d.files()) {
+            load_user_files(ui, list);
+        }
+    };
+    view! {
+        <section id="data">
+            <h2>"1 · Data"</h2>
+            <p>"Pick a bundled example, or use your own CSV with a header line and a 0/1 label column. Give one file (split at random) or train, validation and test files together."</p>
+            <div class="examples">
+                {EXAMPLES.iter().map(|e| {
+                    let id = e.id;
+                    view! {
+                        <button class="example" data-example=id title=e.blurb
+                            class:selected=move || ui.example.get() == Some(id)
+                            on:click=move |_| load_example(ui, id, false)>{e.title}</button>
+                    }
+                }).collect_view()}
+            </div>
+            <div class="dropzone" id="dropzone"
+                on:dragover=move |ev: web_sys::DragEvent| ev.prevent_default()
+                on:drop=on_drop>
+                <label>"Your CSV file(s): "
+                    <input type="file" id="file-input" accept=".csv,.txt,text/csv" multiple on:change=on_files />
+                </label>
+                " or drop them here."
+            </div>
+            <Show when=move || ui.load_progress.get().is_some()>
+                <progress id="load-progress" max="1" value=move || ui.load_progress.get().unwrap_or(0.0)></progress>
+            </Show>
+            <p id="notice" class="muted">{move || ui.notice.get().unwrap_or_default()}</p>
+        </section>
+    }
+}
+
+#[component]
+fn SchemaSection(ui: Ui) -> impl IntoView {
+    let role_names = ["label", "categorical", "numeric", "sequence", "ignore"];
+    let rows = move || {
+        let Some(profile) = ui.profile.get() else {
+            return view! { <tr><td colspan="6" class="muted">"no data yet"</td></tr> }.into_any();
+        };
+        let roles = ui.roles.get();
+        profile
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let role = roles.get(i).cloned().unwrap_or(ColumnRole::Ignore);
+                let splitter = c.splitter.clone().unwrap_or_else(|| "|".into());
+                let current = role.name();
+                let seq = if let ColumnRole::Sequence { splitter } = &role {
+                    format!(" (split on `{splitter}`)")
+                } else {
+                    String::new()
+                };
+                let distinct = if c.distinct >= qnn_data::schema::DISTINCT_CAP {
+                    format!("≥ {}", c.distinct)
+                } else {
+                    c.distinct.to_string()
+                };
+                let on_change = move |ev: web_sys::Event| {
+                    let role = match event_target_value(&ev).as_str() {
+                        "label" => ColumnRole::Label,
+                        "categorical" => ColumnRole::Categorical,
+                        "numeric" => ColumnRole::Numeric,
+                        "sequence" => ColumnRole::Sequence { splitter: splitter.clone() },
+                        _ => ColumnRole::Ignore,
+                    };
+                    ui.roles.update(|r| r[i] = role);
+                };
+                view! {
+                    <tr data-column=c.name.clone()>
+                        <td class="name">{c.name.clone()}</td>
+                        <td>
+                            <select class="role" on:change=on_change prop:value=current>
+                                {role_names.iter().map(|r| view! { <option value=*r selected={*r == current}>{*r}</option> }).collect_view()}
+                            </select>
+                            {seq}
+                        </td>
+                        <td class="num">{distinct}</td>
+                        <td class="num">{c.missing}</td>
+                        <td class="example-value">{c.example.clone().unwrap_or_default()}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let rows_note = move || {
+        ui.profile.get().map(|p| {
+            format!(
+                "{} rows{} of {}",
+                p.rows,
+                if p.truncated {
+                    " profiled (the rest is read when training)"
+                } else {
+                    ""
+                },
+                p.source
+            )
+        })
+    };
+    view! {
+        <section id="schema">
+            <h2>"2 · Schema"</h2>
+            <p class="muted">{rows_note}</p>
+            <table class="schema">
+                <thead><tr><th>"column"</th><th>"used as"</th><th>"distinct values"</th><th>"missing"</th><th>"example"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <div class="row">
+                <label>"min_categr_count "
+                    <input type="number" min="1" id="min-categr-count" prop:value=move || ui.min_categr_count.get().to_string()
+                        on:change=move |ev| {
+                            match event_target_value(&ev).parse::<usize>() {
+                                Ok(n) if n >= 1 => { ui.min_categr_count.set(n); ui.sync_url(); }
+                                _ => ui.fail("min_categr_count must be a whole number ≥ 1"),
+                            }
+                        } />
+                </label>
+                <span class="help">"tokens seen fewer times in the training rows share one out-of-vocabulary embedding"</span>
+            </div>
+            <Show when=move || { ui.file_names.get().len() <= 1 }
+                fallback=move || view! { <p class="muted" id="split-files">{move || {
+                    let n = ui.file_names.get();
+                    format!("train: {}, validation: {}, test: {}", n[0], n.get(1).cloned().unwrap_or_default(), n.get(2).cloned().unwrap_or_else(|| "none".into()))
+                }}</p> }>
+                <div class="row">
+                    <label>"validation fraction "
+                        <input type="number" step="0.05" min="0.05" max="0.5" id="valid-fraction" prop:value=move || ui.valid_fraction.get().to_string()
+                            on:change=move |ev| { match event_target_value(&ev).parse::<f64>() {
+                                Ok(f) if f > 0.0 && f < 1.0 => { ui.valid_fraction.set(f); ui.sync_url(); }
+                                _ => ui.fail("the validation fraction must be between 0 and 1"),
+                            } } />
+                    </label>
+                    <label>"test fraction "
+                        <input type="number" step="0.05" min="0" max="0.5" id="test-fraction" prop:value=move || ui.test_fraction.get().to_string()
+                            on:change=move |ev| { match event_target_value(&ev).parse::<f64>() {
+                                Ok(f) if (0.0..1.0).contains(&f) => { ui.test_fraction.set(f); ui.sync_url(); }
+                                _ => ui.fail("the test fraction must be between 0 and 1"),
+                            } } />
+                    </label>
+                    <span class="help">"rows drawn at random with the seed below"</span>
+                </div>
+            </Show>
+            <button id="export-configs" on:click=move |_| export_configs(ui)>"Export dataset_config.yaml + model_config.yaml"</button>
+            <span class="help">" — run them with " <code>"qnn train --config <dir> --expid QNN_<dataset>"</code> " next to your CSV."</span>
+        </section>
+    }
+}
+
+#[component]
+fn ModelSection(ui: Ui) -> impl IntoView {
+    let webgpu_line = move || {
+        let info = ui.webgpu.get();
+        if !info.available {
+            "This browser offers no WebGPU: training runs on the CPU (wasm).".to_string()
+        } else if info.software {
+            format!(
+                "WebGPU is available but software-only ({}): far slower than the CPU backend, so the CPU is the default.",
+                info.name
+            )
+        } else {
+            format!("WebGPU adapter: {}.", info.name)
+        }
+    };
+    view! {
+        <section id="model">
+            <h2>"3 · Model"</h2>
+            <div class="presets">"Presets: "
+                {Preset::ALL.iter().map(|p| {
+                    let p = *p;
+                    view! { <button class="preset" data-preset=p.label() on:click=move |_| { ui.settings.set(p.settings()); ui.settings_error.set(None); ui.sync_url(); }>{p.label()}</button> }
+                }).collect_view()}
+            </div>
+            <table class="params">
+                {PARAMS.iter().map(|p| {
+                    let key = p.key;
+                    view! {
+                        <tr>
+                            <td><label for=format!("param-{key}")>{p.label}</label></td>
+                            <td><input id=format!("param-{key}") class="param" data-key=key
+                                prop:value=move || ui.settings.get().get(key).unwrap_or_default()
+                                on:change=move |ev| {
+                                    let text = event_target_value(&ev);
+                                    let mut s = ui.settings.get_untracked();
+                                    match s.set(key, &text) {
+                                        Ok(()) => { ui.settings_error.set(s.check().err()); ui.settings.set(s); ui.sync_url(); }
+                                        Err(e) => { ui.settings_error.set(Some(e)); ui.settings.notify(); }
+                                    }
+                                } /></td>
+                            <td class="help">{p.help}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </table>
+            <p id="settings-error" class="error-inline">{move || ui.settings_error.get().unwrap_or_default()}</p>
+            <div class="row">
+                <label>"Backend "
+                    <select id="backend" prop:value=move || match ui.backend.get() { Backend::Cpu => "cpu", Backend::WebGpu => "webgpu" }
+                        on:change=move |ev| { ui.backend.set(if event_target_value(&ev) == "webgpu" { Backend::WebGpu } else { Backend::Cpu }); ui.sync_url(); }>
+                        <option value="cpu">"CPU (wasm)"</option>
+                        <option value="webgpu" disabled=move || !ui.webgpu.get().available>"WebGPU"</option>
+                    </select>
+                </label>
+                <span class="help" id="webgpu-info">{webgpu_line}</span>
+            </div>
+            <p class="muted">"Shareable link (settings, example and seed): "
+                <a id="share-link" href=move || ui.link.get()>{move || ui.link.get()}</a></p>
+        </section>
+    }
+}
+
+#[component]
+fn TrainSection(ui: Ui) -> impl IntoView {
+    let loss = Signal::derive(move || {
+        vec![Series {
+            name: "train loss",
+            color: "#c0392b",
+            points: ui.loss.get(),
+        }]
+    });
+    let metrics = Signal::derive(move || {
+        vec![
+            Series {
+                name: "valid AUC",
+                color: "#2471a3",
+                points: ui.valid_auc.get(),
+            },
+            Series {
+                name: "valid logloss",
+                color: "#7d3c98",
+                points: ui.valid_logloss.get(),
+            },
+        ]
+    });
+    let gap = Signal::derive(move || {
+        vec![Series {
+            name: "|p1 − p2|",
+            color: "#117a65",
+            points: ui.gap.get(),
+        }]
+    });
+    let progress_line = move || {
+        ui.progress.get().map(|(epoch, batch, batches, rate, left)| {
+            format!(
+                "epoch {epoch}, batch {batch}/{batches} · {rate:.0} samples/s · about {left:.0} s left in this epoch"
+            )
+        })
+    };
+    view! {
+        <section id="train">
+            <h2>"4 · Train"</h2>
+            <div class="row">
+                <button id="start" disabled=move || ui.running.get() || ui.profile.get().is_none()
+                    on:click=move |_| start_training(ui)>"Start"</button>
+                <button id="pause" disabled=move || !ui.running.get()
+                    on:click=move |_| post(ui, if ui.paused.get_untracked() { &ToWorker::Resume } else { &ToWorker::Pause }, Vec::new())>
+                    {move || if ui.paused.get() { "Resume" } else { "Pause" }}</button>
+                <button id="stop" disabled=move || !ui.running.get()
+                    on:click=move |_| post(ui, &ToWorker::Stop, Vec::new())>"Stop"</button>
+                <span id="status" class="status" data-running=move || ui.running.get().to_string()>{move || ui.status.get()}</span>
+            </div>
+            <p>"Backend in use: " <strong id="backend-in-use">{move || ui.backend_in_use.get()}</strong>
+                " · " <span id="started-info">{move || ui.started_info.get().unwrap_or_default()}</span></p>
+            <p id="progress">{progress_line}</p>
+            <p id="stopped-at">{move || ui.stopped_at.get().unwrap_or_default()}</p>
+            <div class="charts">
+                <LineChart id="loss-chart" title="Training loss (Self-Ensemble + regularizer)" x_label="steps" series=loss />
+                <LineChart id="metrics-chart" title="Validation at each evaluation" x_label="epochs" series=metrics />
+                <LineChart id="gap-chart" title="Self-Ensemble: gap between the two dropout passes" x_label="steps" series=gap />
+            </div>
+            <Show when=move || ui.final_valid.get().is_some()>
+                <div id="final-metrics" class="final">
+                    <p>"Validation: " <span id="final-valid">{move || ui.final_valid.get().map(|m| fmt_metrics(&m)).unwrap_or_default()}</span></p>
+                    <p>"Test: " <span id="final-test" data-auc=move || ui.final_test.get().and_then(|m| m.iter().find(|(k, _)| k == "AUC").map(|(_, v)| format!("{v:.8}"))).unwrap_or_default()>
+                        {move || ui.final_test.get().map(|m| fmt_metrics(&m)).unwrap_or_else(|| "no test split".into())}</span></p>
+                </div>
+            </Show>
+            <p id="first-epoch" class="muted" data-seconds=move || ui.first_epoch.get().map(|f| format!("{:.3}", f.0)).unwrap_or_default()
+                data-rate=move || ui.first_epoch.get().map(|f| format!("{:.1}", f.1)).unwrap_or_default()>
+                {move || ui.first_epoch.get().map(|(s, r)| format!("first epoch finished {s:.1} s after the data reached the worker ({r:.0} samples/s)"))}
+            </p>
+            <ul id="events" class="events">{move || ui.events.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+        </section>
+    }
+}
+
+#[component]
+fn InsideSection(ui: Ui) -> impl IntoView {
+    let maps = Signal::derive(move || ui.maps.get());
+    view! {
+        <section id="inside">
+            <h2>"5 · Inside the model"</h2>
+            <p>"Each quadratic layer multiplies one embedding value by a learned mix of all of them. Cell (row a, column b) says how much field a's values are scaled by what field b contributes: the pairs of fields the model uses."</p>
+            <Heatmap id="map" maps />
+            <h3>"Predictions for sample test rows"</h3>
+            <p class="help">"prediction: one pass without dropout (what the model serves); pass 1 and pass 2: the two dropout passes the Self-Ensemble loss pulls together."</p>
+            <table id="samples" class="samples">
+                <thead><tr><th>"row"</th><th>"label"</th><th>"prediction"</th><th>"pass 1"</th><th>"pass 2"</th></tr></thead>
+                <tbody>{move || ui.samples.get().into_iter().enumerate().map(|(i, s)| view! {
+                    <tr><td>{i + 1}</td><td>{s.label}</td><td>{format!("{:.4}", s.prediction)}</td><td>{format!("{:.4}", s.pass1)}</td><td>{format!("{:.4}", s.pass2)}</td></tr>
+                }).collect_view()}</tbody>
+            </table>
+        </section>
+    }
+}
+
+#[component]
+fn FilesSection(ui: Ui) -> impl IntoView {
+    let on_model = move |ev: web_sys::Event| {
+        let input: HtmlInputElement = event_target(&ev);
+        let Some(file) = input.files().and_then(|l| l.get(0)) else {
+            return;
+        };
+        input.set_value("");
+        ui.error.set(None);
+        spawn_local(async move {
+            match browser::read_file(&file, &|_| {}).await {
+                Ok(bytes) => {
+                    ui.running.set(true);
+                    ui.status.set(format!("opening {}…", file.name()));
+                    post(
+                        ui,
+                        &ToWorker::LoadModel {
+                            name: file.name(),
+                            backend: ui.backend.get_untracked(),
+                        },
+                        vec![bytes],
+                    );
+                }
+                Err(e) => ui.fail(e),
+            }
+        });
+    };
+    let on_predict = move |ev: web_sys::Event| {
+        let input: HtmlInputElement = event_target(&ev);
+        let Some(file) = input.files().and_then(|l| l.get(0)) else {
+            return;
+        };
+        input.set_value("");
+        ui.error.set(None);
+        spawn_local(async move {
+            match browser::read_file(&file, &|_| {}).await {
+                Ok(bytes) => {
+                    ui.running.set(true);
+                    post(ui, &ToWorker::Predict { name: file.name() }, vec![bytes]);
+                }
+                Err(e) => ui.fail(e),
+            }
+        });
+    };
+    view! {
+        <section id="files">
+            <h2>"6 · Model files"</h2>
+            <div class="row">
+                <button id="download-model" disabled=move || ui.model_name.get().is_none()
+                    on:click=move |_| MODEL_BYTES.with(|m| {
+                        if let Some((name, bytes)) = m.borrow().as_ref() {
+                            browser::download(name, bytes, "application/octet-stream");
+                        }
+                    })>"Download the trained model"</button>
+                <span class="help">" — a .qnn file: config, vocabularies and weights; " <code>"qnn predict --model <file>"</code> " reads it."</span>
+            </div>
+            <div class="row">
+                <label>"Open a model file (.qnn, from here or from " <code>"qnn train"</code> "): "
+                    <input type="file" id="model-input" accept=".qnn" on:change=on_model /></label>
+            </div>
+            <p id="loaded-model" class="muted">{move || ui.loaded_info.get().unwrap_or_default()}</p>
+            <div class="row">
+                <label>"Predict on a CSV with the current model: "
+                    <input type="file" id="predict-input" accept=".csv,.txt" on:change=on_predict /></label>
+                <button id="download-predictions" disabled=move || ui.predictions.get().is_none()
+                    on:click=move |_| PREDICTIONS.with(|p| {
+                        if let Some(csv) = p.borrow().as_ref() {
+                            browser::download("predictions.csv", csv.as_bytes(), "text/csv");
+                        }
+                    })>"Download predictions.csv"</button>
+            </div>
+            <div id="predictions">{move || ui.predictions.get().map(|(rows, metrics, head)| view! {
+                <p>{format!("{rows} rows predicted")}{metrics.map(|m| format!("; {}", fmt_metrics(&m)))}</p>
+                <pre class="preview">{head.join("\n")}</pre>
+            })}</div>
+        </section>
+    }
+}
+
+/// Mounts the app on the page's body.
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    mount_to_body(App);
+}

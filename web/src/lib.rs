@@ -1,0 +1,19 @@
+//! QNN Lab's browser trainer. The page ([`app`]) handles data, schema, settings and pictures; the
+//! worker ([`worker`]) runs the shared pipeline and training loop. They talk through
+//! [`protocol`]. Natively only the protocol and the settings compile (and are tested).
+
+pub mod protocol;
+pub mod settings;
+
+#[cfg(target_family = "wasm")]
+pub mod app;
+#[cfg(target_family = "wasm")]
+mod browser;
+#[cfg(target_family = "wasm")]
+mod charts;
+#[cfg(target_family = "wasm")]
+mod examples;
+#[cfg(target_family = "wasm")]
+mod heatmap;
+#[cfg(target_family = "wasm")]
+pub mod worker;

@@ -1,0 +1,505 @@
+//! The training worker: receives configs and files from the page, runs the same pipeline and
+//! training loop as `qnn train`, and streams progress back. Runs in a dedicated Web Worker so
+//! that neither training nor WebGPU's shader compilation blocks the page.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use burn::tensor::Device;
+use js_sys::{Array, Uint8Array};
+use qnn_data::processor::{encode, model_columns};
+use qnn_data::{ConfigFile, DatasetSpec, EncodedDataset, Experiment, MemoryFiles, RawTable};
+use qnn_model::{DropoutRng, InputLayout, Mode, ModelFile, ModelInput, interaction_maps};
+use qnn_train::{TrainEvent, Trainer, final_report, fuxictr, predict};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+use web_time::Instant;
+
+use crate::protocol::{Backend, FromWorker, Metrics, SampleRow, ToWorker};
+
+/// Rows of the test split shown as sample predictions.
+const SAMPLE_ROWS: usize = 12;
+/// Rows the activation maps average over.
+const MAP_ROWS: usize = 1024;
+/// Longest stretch of computing between two looks at the message queue.
+const YIELD_EVERY_MS: f64 = 40.0;
+/// Fewest milliseconds between two progress messages.
+const PROGRESS_EVERY_MS: f64 = 100.0;
+
+#[derive(Default)]
+struct Control {
+    stop: Cell<bool>,
+    pause: Cell<bool>,
+    busy: Cell<bool>,
+}
+
+/// The model the worker holds for predictions and maps: the last trained or loaded one.
+struct Held {
+    file: ModelFile,
+    device: Device,
+}
+
+struct State {
+    scope: DedicatedWorkerGlobalScope,
+    control: Control,
+    held: RefCell<Option<Held>>,
+    gpu: RefCell<Option<Device>>,
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+impl State {
+    fn send(&self, msg: &FromWorker) {
+        let _ = self.scope.post_message(&JsValue::from_str(&msg.to_json()));
+    }
+
+    fn send_with(&self, msg: &FromWorker, bytes: &[u8]) {
+        let array = Uint8Array::from(bytes);
+        let parts = Array::of2(&JsValue::from_str(&msg.to_json()), &array);
+        let transfer = Array::of1(&array.buffer());
+        let _ = self.scope.post_message_with_transfer(&parts, &transfer);
+    }
+
+    fn status(&self, text: impl Into<String>) {
+        self.send(&FromWorker::Status { text: text.into() });
+    }
+
+    async fn device(&self, backend: Backend) -> Result<Device, String> {
+        match backend {
+            Backend::Cpu => Ok(Device::flex()),
+            Backend::WebGpu => {
+                if let Some(d) = self.gpu.borrow().as_ref() {
+                    return Ok(d.clone());
+                }
+                self.status("starting WebGPU (the first kernels compile for a while)…");
+                let device = Device::wgpu_options()
+                    .graphics_api(burn::tensor::wgpu::WgpuBackend::WebGpu)
+                    .init_async()
+                    .await
+                    .map_err(|e| format!("WebGPU could not start: {e}"))?;
+                *self.gpu.borrow_mut() = Some(device.clone());
+                Ok(device)
+            }
+        }
+    }
+}
+
+/// Waits for the event loop once, so that queued messages (Stop, Pause) are handled.
+async fn yield_now(scope: &DedicatedWorkerGlobalScope, ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+fn metrics(m: &[(qnn_data::Metric, f64)]) -> Metrics {
+    m.iter().map(|(k, v)| (k.name().to_string(), *v)).collect()
+}
+
+/// Entry point of the worker binary.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let state = Rc::new(State {
+        scope: scope(),
+        control: Control::default(),
+        held: RefCell::new(None),
+        gpu: RefCell::new(None),
+    });
+    let handler_state = state.clone();
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let state = handler_state.clone();
+        let data = event.data();
+        let (json, files) = match data.dyn_into::<Array>() {
+            Ok(parts) => (
+                parts.get(0).as_string().unwrap_or_default(),
+                (1..parts.length())
+                    .map(|i| Uint8Array::new(&parts.get(i)).to_vec())
+                    .collect::<Vec<_>>(),
+            ),
+            Err(single) => (single.as_string().unwrap_or_default(), Vec::new()),
+        };
+        let msg: ToWorker = match serde_json::from_str(&json) {
+            Ok(m) => m,
+            Err(e) => {
+                state.send(&FromWorker::Error {
+                    text: format!("worker: unreadable message ({e})"),
+                });
+                return;
+            }
+        };
+        match msg {
+            ToWorker::Stop => state.control.stop.set(true),
+            ToWorker::Pause => {
+                state.control.pause.set(true);
+                state.send(&FromWorker::Paused);
+            }
+            ToWorker::Resume => {
+                state.control.pause.set(false);
+                state.send(&FromWorker::Resumed);
+            }
+            other => {
+                if state.control.busy.replace(true) {
+                    state.send(&FromWorker::Error {
+                        text: "the worker is busy: stop the running job first".into(),
+                    });
+                    return;
+                }
+                wasm_bindgen_futures::spawn_local(async move {
+                    let result = run(&state, other, files).await;
+                    state.control.busy.set(false);
+                    if let Err(text) = result {
+                        state.send(&FromWorker::Error { text });
+                    }
+                });
+            }
+        }
+    });
+    state
+        .scope
+        .set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    onmessage.forget();
+    state.send(&FromWorker::Ready);
+}
+
+async fn run(state: &State, msg: ToWorker, files: Vec<Vec<u8>>) -> Result<(), String> {
+    match msg {
+        ToWorker::Train {
+            dataset_yaml,
+            model_yaml,
+            expid,
+            backend,
+            files: names,
+        } => {
+            let files = MemoryFiles {
+                files: names.into_iter().zip(files).collect(),
+            };
+            train(state, &dataset_yaml, &model_yaml, &expid, backend, &files).await
+        }
+        ToWorker::LoadModel { name, backend } => {
+            let bytes = files.into_iter().next().unwrap_or_default();
+            load_model(state, &name, &bytes, backend).await
+        }
+        ToWorker::Predict { name } => {
+            let bytes = files.into_iter().next().unwrap_or_default();
+            predict_csv(state, &name, &bytes).await
+        }
+        ToWorker::Stop | ToWorker::Pause | ToWorker::Resume => Ok(()),
+    }
+}
+
+async fn train(
+    state: &State,
+    dataset_yaml: &str,
+    model_yaml: &str,
+    expid: &str,
+    backend: Backend,
+    files: &MemoryFiles,
+) -> Result<(), String> {
+    let started = Instant::now();
+    state.control.stop.set(false);
+    state.control.pause.set(false);
+    // The very path `qnn train` takes: the same YAML, the same pipeline, the same loop.
+    let exp = Experiment::load(
+        &[ConfigFile {
+            name: "model_config.yaml".into(),
+            text: model_yaml.into(),
+        }],
+        &[ConfigFile {
+            name: "dataset_config.yaml".into(),
+            text: dataset_yaml.into(),
+        }],
+        expid,
+    )
+    .map_err(|e| e.to_string())?;
+    let (model_config, train_config) = fuxictr::configs(&exp).map_err(|e| e.to_string())?;
+    let (spec, mut notes) = DatasetSpec::from_experiment(&exp).map_err(|e| e.to_string())?;
+    notes.extend(exp.notes.iter().cloned());
+    state.status("reading and encoding the data…");
+    let splits = qnn_data::build_splits(&spec, train_config.seed, &mut &*files)
+        .map_err(|e| e.to_string())?;
+    let Some(valid) = splits.valid.clone() else {
+        return Err("there is no validation split: give a validation fraction or file".into());
+    };
+    let device = state.device(backend).await?;
+    let mut trainer = Trainer::new(
+        model_config.clone(),
+        train_config.clone(),
+        &splits.feature_map,
+        splits.train.clone(),
+        valid.clone(),
+        device.clone().autodiff(),
+    )
+    .map_err(|e| e.to_string())?;
+    state.send(&FromWorker::Started {
+        backend: backend.label().into(),
+        train_rows: splits.train.len(),
+        valid_rows: valid.len(),
+        test_rows: splits.test.as_ref().map_or(0, EncodedDataset::len),
+        batches_per_epoch: trainer.batches_per_epoch(),
+        parameters: trainer.model().num_parameters(),
+        notes,
+    });
+    let mut last_yield = Instant::now();
+    let mut last_progress: Option<Instant> = None;
+    let mut epoch_started = Instant::now();
+    let mut last_rate = 0.0;
+    let mut stopped = false;
+    let (mut last_epoch, mut last_step) = (0, 0);
+    while !trainer.is_finished() {
+        if last_yield.elapsed().as_secs_f64() * 1000.0 >= YIELD_EVERY_MS {
+            yield_now(&state.scope, 0).await;
+            last_yield = Instant::now();
+        }
+        while state.control.pause.get() && !state.control.stop.get() {
+            yield_now(&state.scope, 50).await;
+        }
+        if state.control.stop.get() {
+            state.send(&FromWorker::Stopped {
+                epoch: last_epoch,
+                global_step: last_step,
+            });
+            trainer.stop();
+            stopped = true;
+            break;
+        }
+        for event in trainer.step().await.map_err(|e| e.to_string())? {
+            match event {
+                TrainEvent::EpochStarted { .. } => epoch_started = Instant::now(),
+                TrainEvent::Step {
+                    epoch,
+                    batch,
+                    batches,
+                    global_step,
+                    loss,
+                    ensemble_gap,
+                    samples_per_sec,
+                } => {
+                    last_rate = samples_per_sec;
+                    (last_epoch, last_step) = (epoch, global_step);
+                    let due = last_progress
+                        .is_none_or(|t| t.elapsed().as_secs_f64() * 1000.0 >= PROGRESS_EVERY_MS);
+                    if due || loss.is_some() || batch == batches {
+                        let per_batch = epoch_started.elapsed().as_secs_f64() / batch as f64;
+                        state.send(&FromWorker::Progress {
+                            epoch,
+                            batch,
+                            batches,
+                            global_step,
+                            samples_per_sec,
+                            epoch_seconds_left: per_batch * (batches - batch) as f64,
+                            loss,
+                            ensemble_gap,
+                        });
+                        last_progress = Some(Instant::now());
+                    }
+                }
+                TrainEvent::Evaluated {
+                    epoch,
+                    train_loss,
+                    metrics: m,
+                    improved,
+                    ..
+                } => state.send(&FromWorker::Evaluated {
+                    epoch,
+                    global_step: 0,
+                    train_loss,
+                    metrics: metrics(&m),
+                    improved,
+                }),
+                TrainEvent::LearningRateReduced { learning_rate } => {
+                    state.send(&FromWorker::LearningRateReduced { learning_rate })
+                }
+                TrainEvent::EarlyStopped { epoch } => {
+                    state.send(&FromWorker::EarlyStopped { epoch })
+                }
+                TrainEvent::EpochEnded { epoch } => state.send(&FromWorker::EpochEnded {
+                    epoch,
+                    seconds: epoch_started.elapsed().as_secs_f64(),
+                    samples_per_sec: last_rate,
+                    since_start: started.elapsed().as_secs_f64(),
+                }),
+                TrainEvent::Finished => {}
+            }
+        }
+    }
+    state.status(if stopped {
+        "stopped; reloading the best weights and evaluating…"
+    } else {
+        "training finished; evaluating…"
+    });
+    let trained = trainer.finish().await.map_err(|e| e.to_string())?;
+    let layout = InputLayout::new(&splits.feature_map).map_err(|e| e.to_string())?;
+    let report = final_report(
+        &trained.model,
+        &layout,
+        &valid,
+        splits.test.as_ref(),
+        &train_config,
+        &device,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let shown = splits.test.as_ref().unwrap_or(&valid);
+    let maps = maps_json(&trained.model, &layout, Some(shown), &device).await?;
+    let samples = sample_rows(&trained.model, &layout, shown, &device, train_config.seed).await?;
+    let file = ModelFile {
+        config: model_config,
+        feature_map: splits.feature_map.clone(),
+        weights: trained.weights,
+        info: serde_json::json!({
+            "expid": expid,
+            "dataset_id": spec.dataset_id,
+            "trained_by": format!("QNN Lab browser trainer {} ({})", env!("CARGO_PKG_VERSION"), backend.label()),
+            "epochs": trained.epochs_run,
+            "train": train_config,
+            "valid": metrics(&report.valid),
+            "test": report.test.as_deref().map(metrics),
+        }),
+    };
+    let bytes = file.to_bytes().map_err(|e| e.to_string())?;
+    *state.held.borrow_mut() = Some(Held {
+        file,
+        device: device.clone(),
+    });
+    state.send_with(
+        &FromWorker::Finished {
+            stopped,
+            epochs: trained.epochs_run,
+            valid: metrics(&report.valid),
+            test: report.test.as_deref().map(metrics),
+            maps,
+            samples,
+            model_name: format!("{expid}.{}", qnn_model::file::EXTENSION),
+        },
+        &bytes,
+    );
+    Ok(())
+}
+
+async fn maps_json(
+    model: &qnn_model::Qnn,
+    layout: &InputLayout,
+    data: Option<&EncodedDataset>,
+    device: &Device,
+) -> Result<serde_json::Value, String> {
+    let input = match data {
+        Some(d) if !d.is_empty() => Some(
+            ModelInput::new(&d.range(0, d.len().min(MAP_ROWS)), layout, device)
+                .map_err(|e| e.to_string())?,
+        ),
+        _ => None,
+    };
+    let maps = interaction_maps(model, input.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    serde_json::to_value(&maps).map_err(|e| e.to_string())
+}
+
+/// Sample test rows: the evaluation prediction and the two dropout passes of training mode
+/// (computed on a larger batch so that batch norm sees realistic statistics).
+async fn sample_rows(
+    model: &qnn_model::Qnn,
+    layout: &InputLayout,
+    data: &EncodedDataset,
+    device: &Device,
+    seed: u64,
+) -> Result<Vec<SampleRow>, String> {
+    let n = data.len().min(256);
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let input = ModelInput::new(&data.range(0, n), layout, device).map_err(|e| e.to_string())?;
+    let rng = DropoutRng::new(seed ^ 0x5e1f);
+    let passes = model.self_ensemble(&input, Mode::Train(&rng));
+    let read = |t| async move { qnn_model::read_values(t).await.map_err(|e| e.to_string()) };
+    let p1 = read(passes.p1).await?;
+    let p2 = read(passes.p2).await?;
+    let eval = read(model.predict(&input)).await?;
+    Ok((0..n.min(SAMPLE_ROWS))
+        .map(|i| SampleRow {
+            label: data.labels()[i],
+            prediction: eval[i],
+            pass1: p1[i],
+            pass2: p2[i],
+        })
+        .collect())
+}
+
+async fn load_model(
+    state: &State,
+    name: &str,
+    bytes: &[u8],
+    backend: Backend,
+) -> Result<(), String> {
+    let file = ModelFile::from_bytes(bytes).map_err(|e| format!("{name}: {e}"))?;
+    let device = state.device(backend).await?;
+    let model = file.build(&device).map_err(|e| format!("{name}: {e}"))?;
+    let layout = InputLayout::new(&file.feature_map).map_err(|e| e.to_string())?;
+    let maps = maps_json(&model, &layout, None, &device).await?;
+    let fields = file.feature_map.fields().map(|f| f.name.clone()).collect();
+    state.send(&FromWorker::ModelLoaded {
+        name: name.into(),
+        info: file.info.clone(),
+        fields,
+        maps,
+    });
+    *state.held.borrow_mut() = Some(Held { file, device });
+    Ok(())
+}
+
+async fn predict_csv(state: &State, name: &str, bytes: &[u8]) -> Result<(), String> {
+    let held = state.held.borrow();
+    let Some(held) = held.as_ref() else {
+        return Err("train or load a model first".into());
+    };
+    let map = &held.file.feature_map;
+    let label = map.labels.first().cloned();
+    // Metrics when the CSV has the label column, plain predictions otherwise.
+    let has_label = label.as_ref().is_some_and(|l| {
+        csv::Reader::from_reader(bytes)
+            .headers()
+            .is_ok_and(|h| h.iter().any(|c| c == l))
+    });
+    let table = RawTable::read(bytes, name, &model_columns(map, has_label), &mut |_| {})
+        .map_err(|e| e.to_string())?;
+    let rows: Vec<usize> = (0..table.len()).collect();
+    let data = encode(map, &table, &rows).map_err(|e| e.to_string())?;
+    let model = held.file.build(&held.device).map_err(|e| e.to_string())?;
+    let layout = InputLayout::new(map).map_err(|e| e.to_string())?;
+    let probs = predict(&model, &layout, &data, 4096, &held.device)
+        .await
+        .map_err(|e| e.to_string())?;
+    let metrics = if has_label {
+        let m = [qnn_data::Metric::Logloss, qnn_data::Metric::Auc];
+        m.iter()
+            .map(|k| Ok((k.name().to_string(), k.compute(data.labels(), &probs)?)))
+            .collect::<Result<Vec<_>, qnn_data::DataError>>()
+            .ok()
+    } else {
+        None
+    };
+    let mut reader = csv::Reader::from_reader(bytes);
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let header = reader.headers().map_err(|e| e.to_string())?.clone();
+    let mut out_header = header.clone();
+    out_header.push_field("probability");
+    writer
+        .write_record(&out_header)
+        .map_err(|e| e.to_string())?;
+    for (record, p) in reader.records().zip(&probs) {
+        let mut record = record.map_err(|e| e.to_string())?;
+        record.push_field(&format!("{p:.6}"));
+        writer.write_record(&record).map_err(|e| e.to_string())?;
+    }
+    let csv = String::from_utf8(writer.into_inner().map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    state.send(&FromWorker::Predictions {
+        rows: probs.len(),
+        csv,
+        metrics,
+    });
+    Ok(())
+}
