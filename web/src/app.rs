@@ -37,6 +37,24 @@ struct WorkerHandle {
     queue: Vec<Array>,
 }
 
+/// Where the running epoch is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct EpochProgress {
+    epoch: usize,
+    batch: usize,
+    batches: usize,
+    samples_per_sec: f64,
+    seconds_left: f64,
+}
+
+/// Predictions on an uploaded CSV: rows, metrics when it had labels, the first lines.
+#[derive(Debug, Clone, PartialEq)]
+struct PredictionView {
+    rows: usize,
+    metrics: Option<Metrics>,
+    head: Vec<String>,
+}
+
 /// Everything the page shows, as signals (all `Copy`).
 #[derive(Clone, Copy)]
 struct Ui {
@@ -61,7 +79,7 @@ struct Ui {
     status: RwSignal<String>,
     backend_in_use: RwSignal<String>,
     started_info: RwSignal<Option<String>>,
-    progress: RwSignal<Option<(usize, usize, usize, f64, f64)>>,
+    progress: RwSignal<Option<EpochProgress>>,
     loss: RwSignal<Vec<(f64, f64)>>,
     gap: RwSignal<Vec<(f64, f64)>>,
     valid_auc: RwSignal<Vec<(f64, f64)>>,
@@ -75,7 +93,7 @@ struct Ui {
     maps: RwSignal<Option<InteractionMaps>>,
     model_name: RwSignal<Option<String>>,
     loaded_info: RwSignal<Option<String>>,
-    predictions: RwSignal<Option<(usize, Option<Metrics>, Vec<String>)>>,
+    predictions: RwSignal<Option<PredictionView>>,
 }
 
 impl Ui {
@@ -349,13 +367,13 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             loss,
             ensemble_gap,
         } => {
-            ui.progress.set(Some((
+            ui.progress.set(Some(EpochProgress {
                 epoch,
                 batch,
                 batches,
                 samples_per_sec,
-                epoch_seconds_left,
-            )));
+                seconds_left: epoch_seconds_left,
+            }));
             if let Some(l) = loss {
                 ui.loss.update(|v| v.push((global_step as f64, l)));
             }
@@ -472,7 +490,11 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             ui.running.set(false);
             let head: Vec<String> = csv.lines().take(11).map(str::to_string).collect();
             PREDICTIONS.with(|p| *p.borrow_mut() = Some(csv));
-            ui.predictions.set(Some((rows, metrics, head)));
+            ui.predictions.set(Some(PredictionView {
+                rows,
+                metrics,
+                head,
+            }));
             ui.status.set(format!("predicted {rows} rows"));
         }
         FromWorker::Error { text } => {
@@ -978,9 +1000,10 @@ fn TrainSection(ui: Ui) -> impl IntoView {
         }]
     });
     let progress_line = move || {
-        ui.progress.get().map(|(epoch, batch, batches, rate, left)| {
+        ui.progress.get().map(|p| {
             format!(
-                "epoch {epoch}, batch {batch}/{batches} · {rate:.0} samples/s · about {left:.0} s left in this epoch"
+                "epoch {}, batch {}/{} · {:.0} samples/s · about {:.0} s left in this epoch",
+                p.epoch, p.batch, p.batches, p.samples_per_sec, p.seconds_left
             )
         })
     };
@@ -1113,9 +1136,9 @@ fn FilesSection(ui: Ui) -> impl IntoView {
                         }
                     })>"Download predictions.csv"</button>
             </div>
-            <div id="predictions">{move || ui.predictions.get().map(|(rows, metrics, head)| view! {
-                <p>{format!("{rows} rows predicted")}{metrics.map(|m| format!("; {}", fmt_metrics(&m)))}</p>
-                <pre class="preview">{head.join("\n")}</pre>
+            <div id="predictions">{move || ui.predictions.get().map(|p| view! {
+                <p>{format!("{} rows predicted", p.rows)}{p.metrics.map(|m| format!("; {}", fmt_metrics(&m)))}</p>
+                <pre class="preview">{p.head.join("\n")}</pre>
             })}</div>
         </section>
     }

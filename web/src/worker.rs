@@ -451,11 +451,15 @@ async fn load_model(
 }
 
 async fn predict_csv(state: &State, name: &str, bytes: &[u8]) -> Result<(), String> {
-    let held = state.held.borrow();
-    let Some(held) = held.as_ref() else {
+    let Some((file, device)) = state
+        .held
+        .borrow()
+        .as_ref()
+        .map(|h| (h.file.clone(), h.device.clone()))
+    else {
         return Err("train or load a model first".into());
     };
-    let map = &held.file.feature_map;
+    let map = &file.feature_map;
     let label = map.labels.first().cloned();
     // Metrics when the CSV has the label column, plain predictions otherwise.
     let has_label = label.as_ref().is_some_and(|l| {
@@ -467,9 +471,9 @@ async fn predict_csv(state: &State, name: &str, bytes: &[u8]) -> Result<(), Stri
         .map_err(|e| e.to_string())?;
     let rows: Vec<usize> = (0..table.len()).collect();
     let data = encode(map, &table, &rows).map_err(|e| e.to_string())?;
-    let model = held.file.build(&held.device).map_err(|e| e.to_string())?;
+    let model = file.build(&device).map_err(|e| e.to_string())?;
     let layout = InputLayout::new(map).map_err(|e| e.to_string())?;
-    let probs = predict(&model, &layout, &data, 4096, &held.device)
+    let probs = predict(&model, &layout, &data, 4096, &device)
         .await
         .map_err(|e| e.to_string())?;
     let metrics = if has_label {

@@ -171,10 +171,12 @@ impl Drop for DiskFiles {
 
 fn build(spec: &DatasetSpec, seed: u64) -> Result<Splits> {
     let started = web_time::Instant::now();
-    if let Some(train) = &spec.train_data {
-        info!("Fit feature processor on the train rows of {train}");
-    }
     let splits = build_splits(spec, seed, &mut DiskFiles::default())?;
+    info!(
+        "Fit feature processor on {} train rows of {}",
+        splits.train.len(),
+        spec.train_data.as_deref().unwrap_or_default()
+    );
     info!(
         "Preprocessed {} rows in {:.1} s",
         splits.rows(),
