@@ -300,13 +300,18 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
             const opened = Date.now();
             const page = await newPage(`?ex=${ex}&be=${backend}&ep=1`);
             await page.waitForSelector('#schema tr[data-column]');
+            const shown = Date.now();
             await page.click('#start', { noWaitAfter: true });
-            await page.waitForFunction(() => document.querySelector('#first-epoch').dataset.seconds || document.querySelector('#error'), null, { timeout: 300_000 });
+            await page.waitForFunction(() => document.querySelector('#first-epoch').dataset.seconds || document.querySelector('#error'), null, { timeout: 300_000, polling: 100 });
             assert.equal(await page.locator('#error').count(), 0, `${ex}: ${await page.locator('#error').textContent().catch(() => '')}`);
             const seconds = (Date.now() - opened) / 1000;
             const rate = Number(await page.getAttribute('#first-epoch', 'data-rate'));
+            const inWorker = Number(await page.getAttribute('#first-epoch', 'data-seconds'));
             assert.equal(await page.textContent('#backend-in-use'), webgpu ? 'WebGPU' : 'CPU (wasm)');
-            measurements.examples[ex] = { page_to_first_epoch_s: seconds, samples_per_s: rate };
+            measurements.examples[ex] = {
+                page_to_first_epoch_s: seconds, schema_shown_s: (shown - opened) / 1000,
+                worker_start_to_first_epoch_s: inWorker, samples_per_s: rate,
+            };
             await page.waitForSelector('#final-metrics', { timeout: 300_000 });
             await page.context().close();
         }
