@@ -49,7 +49,7 @@ function serve(root) {
 }
 
 let browser, server, origin;
-const measurements = { mode, examples: {} };
+const measurements = { mode };
 const offOrigin = [];
 
 async function newPage(query = '') {
@@ -294,25 +294,17 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.context().close();
     });
 
-    it('measures page-to-first-epoch time and samples/s on every bundled example', async () => {
+    it('trains every bundled example for an epoch on the chosen backend', async () => {
+        // Timings are a benchmark (tests/e2e/measure.mjs), not asserted here.
         const backend = webgpu ? 'webgpu' : 'cpu';
         for (const ex of ['planted', 'tiny', 'criteo', 'avazu', 'movielens']) {
-            const opened = Date.now();
             const page = await newPage(`?ex=${ex}&be=${backend}&ep=1`);
             await page.waitForSelector('#schema tr[data-column]');
-            const shown = Date.now();
             await page.click('#start', { noWaitAfter: true });
-            await page.waitForFunction(() => document.querySelector('#first-epoch').dataset.seconds || document.querySelector('#error'), null, { timeout: 300_000, polling: 100 });
+            await page.waitForFunction(() => document.querySelector('#final-metrics') || document.querySelector('#error'), null, { timeout: 300_000, polling: 200 });
             assert.equal(await page.locator('#error').count(), 0, `${ex}: ${await page.locator('#error').textContent().catch(() => '')}`);
-            const seconds = (Date.now() - opened) / 1000;
-            const rate = Number(await page.getAttribute('#first-epoch', 'data-rate'));
-            const inWorker = Number(await page.getAttribute('#first-epoch', 'data-seconds'));
             assert.equal(await page.textContent('#backend-in-use'), webgpu ? 'WebGPU' : 'CPU (wasm)');
-            measurements.examples[ex] = {
-                page_to_first_epoch_s: seconds, schema_shown_s: (shown - opened) / 1000,
-                worker_start_to_first_epoch_s: inWorker, samples_per_s: rate,
-            };
-            await page.waitForSelector('#final-metrics', { timeout: 300_000 });
+            assert.ok(Number(await page.getAttribute('#first-epoch', 'data-rate')) > 0, ex);
             await page.context().close();
         }
     });
