@@ -230,8 +230,9 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.click('#start', { noWaitAfter: true });
         assert.match(await errorText(), /label/);
         await upload('damaged.qnn', 'this is not a model', '#model-input');
+        await page.waitForSelector('#error');
+        await shot(page, 'error', '#error');
         assert.match(await errorText(), /damaged\.qnn.*not a valid QNN Lab model file/);
-        await shot(page, 'error', null);
         // Still works afterwards.
         await pickExample(page, 'criteo');
         assert.equal(await page.locator('#error').count(), 0);
