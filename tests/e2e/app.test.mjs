@@ -184,9 +184,32 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.context().close();
     });
 
+    it('takes a dropped CSV, read in slices with a progress bar', async () => {
+        const page = await newPage();
+        // 3 slices of 8 MiB: the progress bar shows while they are read.
+        const rows = 600_000;
+        const dataTransfer = await page.evaluateHandle(n => {
+            const lines = ['city,price,label'];
+            for (let i = 0; i < n; i++) lines.push(`c${i % 50},${(i % 97) / 7},${i % 3 === 0 ? 1 : 0}`);
+            const dt = new DataTransfer();
+            dt.items.add(new File([lines.join('\n') + '\n'], 'dropped.csv', { type: 'text/csv' }));
+            return dt;
+        }, rows);
+        const sawProgress = page.waitForSelector('#load-progress', { timeout: 20_000 });
+        await page.dispatchEvent('#dropzone', 'drop', { dataTransfer });
+        await sawProgress;
+        await page.waitForSelector('#schema tr[data-column="price"]', { timeout: 60_000 });
+        assert.match(await page.textContent('#profile-note'), /200000 rows profiled .* of dropped\.csv/);
+        assert.equal(await page.inputValue('#schema tr[data-column="price"] select.role'), 'numeric');
+        assert.equal(await page.inputValue('#schema tr[data-column="label"] select.role'), 'label');
+        await page.context().close();
+    });
+
     it('restores settings, example and seed from a shared link', async () => {
         const page = await newPage();
         await pickExample(page, 'tiny');
+        await page.fill('#min-categr-count', '3');
+        await page.dispatchEvent('#min-categr-count', 'change');
         await setParam(page, 'seed', 7);
         await setParam(page, 'num_heads', 2);
         await page.click('button[data-preset="quick demo"]');
@@ -197,6 +220,7 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         const again = await newPage(link.slice(link.indexOf('?')));
         await again.waitForSelector('#schema tr[data-column]');
         assert.equal(await again.inputValue('#param-seed'), '7');
+        assert.equal(await again.inputValue('#min-categr-count'), '3');
         assert.equal(await again.getAttribute('button[data-example="tiny"]', 'class'), 'example selected');
         // tiny has its own valid/test files: the split names them.
         assert.match(await again.textContent('#split-files'), /valid_sample\.csv/);
@@ -287,6 +311,9 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.waitForFunction(() => true);
         while (downloads.length < 2) await page.waitForTimeout(100);
         for (const d of downloads) await d.saveAs(path.join(dir, d.suggestedFilename()));
+        const datasetYaml = fs.readFileSync(path.join(dir, 'dataset_config.yaml'), 'utf8');
+        assert.match(datasetYaml, /min_categr_count: 1/);
+        assert.match(datasetYaml, /split_type: random/);
         fs.copyFileSync(path.join(repo, 'static/examples/planted/planted.csv'), path.join(dir, 'planted.csv'));
         const stdout = execFileSync(qnnBin, ['train', '--config', dir, '--expid', 'QNN_planted'], { cwd: dir, encoding: 'utf8' });
         const cliAuc = Number(stdout.match(/test:.*AUC: ([0-9.]+)/)[1]);

@@ -861,7 +861,7 @@ fn SchemaSection(ui: Ui) -> impl IntoView {
     view! {
         <section id="schema">
             <h2>"2 · Schema"</h2>
-            <p class="muted">{rows_note}</p>
+            <p class="muted" id="profile-note">{rows_note}</p>
             <table class="schema">
                 <thead><tr><th>"column"</th><th>"used as"</th><th>"distinct values"</th><th>"missing"</th><th>"example"</th></tr></thead>
                 <tbody>{rows}</tbody>
