@@ -93,8 +93,18 @@ impl ModelFile {
     /// Parses and validates a model file; every failure is a [`ModelError::File`] or
     /// [`ModelError::Weights`] that says what is wrong.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
-        let (_, header) =
-            SafeTensors::read_metadata(bytes).map_err(|e| file_error(format!("{e:?}")))?;
+        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| {
+            use safetensors::SafeTensorError as E;
+            file_error(match e {
+                E::HeaderTooLarge | E::HeaderTooSmall => format!(
+                    "it does not start with a safetensors header ({e:?}): not a model file, or a damaged one"
+                ),
+                E::InvalidHeaderLength | E::MetadataIncompleteBuffer => {
+                    "the file ends early (truncated while copying or downloading?)".into()
+                }
+                other => format!("unreadable safetensors header ({other:?})"),
+            })
+        })?;
         let meta = header
             .metadata()
             .as_ref()
@@ -281,7 +291,16 @@ mod tests {
         let err = ModelFile::from_bytes(b"id,label\n1,0\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("not a valid QNN Lab model file"), "{err}");
+        assert!(
+            err.contains(
+                "not a valid QNN Lab model file: it does not start with a safetensors header"
+            ),
+            "{err}"
+        );
+        let err = ModelFile::from_bytes(&bytes[..100])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the file ends early"), "{err}");
     }
 
     #[test]
