@@ -205,6 +205,24 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.context().close();
     });
 
+    it('refuses a file too big for the tab with a message, and keeps working', async () => {
+        const page = await newPage();
+        // Make one small file claim 3 GB: the page must refuse it before reading a byte.
+        await page.evaluate(() => {
+            const size = Object.getOwnPropertyDescriptor(Blob.prototype, 'size');
+            Object.defineProperty(Blob.prototype, 'size', {
+                get() { return this.name === 'huge.csv' ? 3e9 : size.get.call(this); },
+            });
+        });
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'qnn-e2e-')), 'huge.csv');
+        fs.writeFileSync(file, 'a,label\nx,1\n');
+        await page.setInputFiles('#file-input', file);
+        await page.waitForSelector('#error');
+        assert.match(await page.textContent('#error .error-text'), /huge\.csv is 3000 MB: too big for a browser tab .* `qnn` command-line tool/);
+        await pickExample(page, 'planted');
+        await page.context().close();
+    });
+
     it('restores settings, example and seed from a shared link', async () => {
         const page = await newPage();
         await pickExample(page, 'tiny');
