@@ -474,12 +474,8 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             maps,
         } => {
             ui.running.set(false);
-            ui.loaded_info.set(Some(format!(
-                "{name}: {} fields ({}); {}",
-                fields.len(),
-                fields.join(", "),
-                serde_json::to_string(&info).unwrap_or_default()
-            )));
+            ui.loaded_info
+                .set(Some(describe_model(&name, &info, &fields)));
             match serde_json::from_value::<InteractionMaps>(maps) {
                 Ok(m) => ui.maps.set(Some(m)),
                 Err(e) => ui.fail(format!("cannot read the interaction maps: {e}")),
@@ -504,6 +500,42 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             ui.fail(text);
         }
     }
+}
+
+/// A model file's facts in words: what it is, how it was trained, how it scored.
+fn describe_model(name: &str, info: &serde_json::Value, fields: &[String]) -> String {
+    let text = |k: &str| {
+        info.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_string()
+    };
+    let scores = |k: &str| {
+        info.get(k)
+            .and_then(|v| v.as_object())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_f64().map(|v| format!("{k} {v:.4}")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_else(|| "—".into())
+    };
+    let epochs = info
+        .get("epochs")
+        .and_then(|v| v.as_u64())
+        .map_or("?".into(), |e| e.to_string());
+    format!(
+        "{name}: experiment {} on dataset {}, trained by {} for {epochs} epoch(s); validation {}; \
+         test {}. {} fields: {}.",
+        text("expid"),
+        text("dataset_id"),
+        text("trained_by"),
+        scores("valid"),
+        scores("test"),
+        fields.len(),
+        fields.join(", ")
+    )
 }
 
 /// New data: profile the first file and guess every column's role.
