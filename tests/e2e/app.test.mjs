@@ -195,10 +195,19 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
             dt.items.add(new File([lines.join('\n') + '\n'], 'dropped.csv', { type: 'text/csv' }));
             return dt;
         }, rows);
-        const sawProgress = page.waitForSelector('#load-progress', { timeout: 20_000 });
+        // Every value the progress bar shows, however briefly.
+        await page.evaluate(() => {
+            window.progressSeen = [];
+            new MutationObserver(() => {
+                const bar = document.querySelector('#load-progress');
+                if (bar) window.progressSeen.push(Number(bar.getAttribute('value')));
+            }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['value'] });
+        });
         await page.dispatchEvent('#dropzone', 'drop', { dataTransfer });
-        await sawProgress;
         await page.waitForSelector('#schema tr[data-column="price"]', { timeout: 60_000 });
+        const seen = await page.evaluate(() => window.progressSeen);
+        assert.ok(seen.some(v => v > 0 && v < 1), `no partial progress in ${seen}`);
+        assert.equal(Number(await page.getAttribute('#load-progress', 'value')), 1);
         assert.match(await page.textContent('#profile-note'), /200000 rows profiled .* of dropped\.csv/);
         assert.equal(await page.inputValue('#schema tr[data-column="price"] select.role'), 'numeric');
         assert.equal(await page.inputValue('#schema tr[data-column="label"] select.role'), 'label');

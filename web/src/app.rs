@@ -579,6 +579,7 @@ fn load_example(ui: Ui, id: &'static str, keep_split: bool) {
         return;
     };
     ui.example.set(Some(example.id));
+    ui.load_progress.set(None);
     if !keep_split {
         ui.valid_fraction.set(example.split.0);
         ui.test_fraction.set(example.split.1);
@@ -613,6 +614,7 @@ fn load_user_files(ui: Ui, list: web_sys::FileList) {
     }
     ui.example.set(None);
     ui.error.set(None);
+    ui.load_progress.set(Some(0.0));
     spawn_local(async move {
         let mut loaded = Vec::new();
         let total = files.len() as f64;
@@ -632,7 +634,8 @@ fn load_user_files(ui: Ui, list: web_sys::FileList) {
                 }
             }
         }
-        ui.load_progress.set(None);
+        // The full bar stays until the next load: it says the whole file was read.
+        ui.load_progress.set(Some(1.0));
         ui.notice.set(Some(format!(
             "loaded {} (the data stays in this tab)",
             loaded
