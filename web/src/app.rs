@@ -687,14 +687,13 @@ fn export_configs(ui: Ui) {
     }
 }
 
-/// Restores settings from the URL; returns the example to load.
-fn restore_from_url(ui: Ui) -> Option<&'static str> {
-    let pairs = browser::query_pairs();
+/// Restores settings from the URL's `pairs`; returns the example to load.
+fn restore_from_url(ui: Ui, pairs: &[(String, String)]) -> Option<&'static str> {
     let mut settings = ui.settings.get_untracked();
     let mut problems = settings.apply_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     ui.settings.set(settings);
     let mut example = None;
-    for (k, v) in &pairs {
+    for (k, v) in pairs {
         match k.as_str() {
             "ex" => match by_id(v) {
                 Some(e) => example = Some(e.id),
@@ -732,8 +731,10 @@ fn restore_from_url(ui: Ui) -> Option<&'static str> {
 #[component]
 fn App() -> impl IntoView {
     let ui = Ui::new();
-    let from_url = restore_from_url(ui);
-    let backend_from_url = browser::query_pairs().iter().any(|(k, _)| k == "be");
+    let pairs = browser::query_pairs();
+    let in_link = |keys: &[&str]| pairs.iter().any(|(k, _)| keys.contains(&k.as_str()));
+    let from_url = restore_from_url(ui, &pairs);
+    let backend_from_url = in_link(&["be"]);
     spawn_local(async move {
         let info = browser::webgpu_info().await;
         // Hardware WebGPU is the default; a software adapter is slower than the CPU backend.
@@ -747,10 +748,7 @@ fn App() -> impl IntoView {
         ui.webgpu.set(info);
     });
     if let Some(ex) = from_url {
-        let split_in_link = browser::query_pairs()
-            .iter()
-            .any(|(k, _)| k == "vf" || k == "tf");
-        load_example(ui, ex, split_in_link);
+        load_example(ui, ex, in_link(&["vf", "tf"]));
     }
     view! {
         <header>
@@ -1100,48 +1098,38 @@ fn InsideSection(ui: Ui) -> impl IntoView {
     }
 }
 
+/// Reads the one file chosen in a file input, then hands it to the worker through `send` (the
+/// job counts as running until the worker answers).
+fn with_chosen_file(ui: Ui, ev: &web_sys::Event, send: impl FnOnce(String, Vec<u8>) + 'static) {
+    let input: HtmlInputElement = event_target(ev);
+    let Some(file) = input.files().and_then(|l| l.get(0)) else {
+        return;
+    };
+    input.set_value("");
+    ui.error.set(None);
+    spawn_local(async move {
+        match browser::read_file(&file, &|_| {}).await {
+            Ok(bytes) => {
+                ui.running.set(true);
+                send(file.name(), bytes);
+            }
+            Err(e) => ui.fail(e),
+        }
+    });
+}
+
 #[component]
 fn FilesSection(ui: Ui) -> impl IntoView {
     let on_model = move |ev: web_sys::Event| {
-        let input: HtmlInputElement = event_target(&ev);
-        let Some(file) = input.files().and_then(|l| l.get(0)) else {
-            return;
-        };
-        input.set_value("");
-        ui.error.set(None);
-        spawn_local(async move {
-            match browser::read_file(&file, &|_| {}).await {
-                Ok(bytes) => {
-                    ui.running.set(true);
-                    ui.status.set(format!("opening {}…", file.name()));
-                    post(
-                        ui,
-                        &ToWorker::LoadModel {
-                            name: file.name(),
-                            backend: ui.backend.get_untracked(),
-                        },
-                        vec![bytes],
-                    );
-                }
-                Err(e) => ui.fail(e),
-            }
+        with_chosen_file(ui, &ev, move |name, bytes| {
+            ui.status.set(format!("opening {name}…"));
+            let backend = ui.backend.get_untracked();
+            post(ui, &ToWorker::LoadModel { name, backend }, vec![bytes]);
         });
     };
     let on_predict = move |ev: web_sys::Event| {
-        let input: HtmlInputElement = event_target(&ev);
-        let Some(file) = input.files().and_then(|l| l.get(0)) else {
-            return;
-        };
-        input.set_value("");
-        ui.error.set(None);
-        spawn_local(async move {
-            match browser::read_file(&file, &|_| {}).await {
-                Ok(bytes) => {
-                    ui.running.set(true);
-                    post(ui, &ToWorker::Predict { name: file.name() }, vec![bytes]);
-                }
-                Err(e) => ui.fail(e),
-            }
+        with_chosen_file(ui, &ev, move |name, bytes| {
+            post(ui, &ToWorker::Predict { name }, vec![bytes]);
         });
     };
     view! {

@@ -96,7 +96,11 @@ pub async fn read_file(file: &web_sys::File, progress: &dyn Fn(f64)) -> Result<V
         let buffer = JsFuture::from(blob.array_buffer())
             .await
             .map_err(|e| format!("{name}: cannot read ({e:?})"))?;
-        bytes.extend_from_slice(&Uint8Array::new(&buffer).to_vec());
+        // Copy the slice straight into the reserved buffer (no intermediate Vec).
+        let chunk = Uint8Array::new(&buffer);
+        let at = bytes.len();
+        bytes.resize(at + chunk.length() as usize, 0);
+        chunk.copy_to(&mut bytes[at..]);
         start = end;
         progress(start / size);
     }

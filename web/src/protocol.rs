@@ -90,7 +90,6 @@ pub enum FromWorker {
     },
     Evaluated {
         epoch: usize,
-        global_step: usize,
         train_loss: f64,
         metrics: Metrics,
         improved: bool,

@@ -304,7 +304,6 @@ async fn train(
                     ..
                 } => state.send(&FromWorker::Evaluated {
                     epoch,
-                    global_step: 0,
                     train_loss,
                     metrics: metrics(&m),
                     improved,
