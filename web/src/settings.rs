@@ -12,6 +12,36 @@ pub struct ParamInfo {
     pub url: &'static str,
     pub label: &'static str,
     pub help: &'static str,
+    /// What values it takes, and where it lives in [`ModelSettings`].
+    pub kind: ParamKind,
+}
+
+/// A hyper-parameter's type and valid range, with its field's getter and setter: the one place
+/// that ties a key to a field.
+#[derive(Debug, Clone, Copy)]
+pub enum ParamKind {
+    /// A whole number, at least `min`.
+    Count {
+        min: usize,
+        get: fn(&ModelSettings) -> usize,
+        set: fn(&mut ModelSettings, usize),
+    },
+    /// A number in `lo..=hi`.
+    Number {
+        lo: f64,
+        hi: f64,
+        get: fn(&ModelSettings) -> f64,
+        set: fn(&mut ModelSettings, f64),
+    },
+    Flag {
+        get: fn(&ModelSettings) -> bool,
+        set: fn(&mut ModelSettings, bool),
+    },
+    /// Any 64-bit whole number.
+    Seed {
+        get: fn(&ModelSettings) -> u64,
+        set: fn(&mut ModelSettings, u64),
+    },
 }
 
 /// The QNN hyper-parameters of the spec's model table, each with one line of explanation.
@@ -21,86 +51,161 @@ pub const PARAMS: [ParamInfo; 14] = [
         url: "E",
         label: "embedding_dim (E)",
         help: "width of each field's embedding vector; the layers work on F·E numbers",
+        kind: ParamKind::Count {
+            min: 1,
+            get: |s| s.embedding_dim,
+            set: |s, v| s.embedding_dim = v,
+        },
     },
     ParamInfo {
         key: "num_layers",
         url: "L",
         label: "num_layers (L)",
         help: "quadratic layers stacked; each multiplies its input by a learned mix of it",
+        kind: ParamKind::Count {
+            min: 1,
+            get: |s| s.num_layers,
+            set: |s, v| s.num_layers = v,
+        },
     },
     ParamInfo {
         key: "num_row",
         url: "R",
         label: "num_row (R, the paper's M)",
         help: "rank of each Khatri-Rao product: ReLU units summed per output position",
+        kind: ParamKind::Count {
+            min: 1,
+            get: |s| s.num_row,
+            set: |s, v| s.num_row = v,
+        },
     },
     ParamInfo {
         key: "num_heads",
         url: "H",
         label: "num_heads (H)",
         help: "heads split the embedding into H slices that interact separately; must divide E",
+        kind: ParamKind::Count {
+            min: 1,
+            get: |s| s.num_heads,
+            set: |s, v| s.num_heads = v,
+        },
     },
     ParamInfo {
         key: "batch_norm",
         url: "bn",
         label: "batch_norm",
         help: "normalise each layer's linear part over the batch before the ReLU",
+        kind: ParamKind::Flag {
+            get: |s| s.batch_norm,
+            set: |s, v| s.batch_norm = v,
+        },
     },
     ParamInfo {
         key: "net_dropout",
         url: "p",
         label: "net_dropout (p)",
         help: "dropout rate of both dropouts; the Self-Ensemble loss compares two dropout passes",
+        kind: ParamKind::Number {
+            lo: 0.0,
+            hi: 0.95,
+            get: |s| s.net_dropout,
+            set: |s, v| s.net_dropout = v,
+        },
     },
     ParamInfo {
         key: "learning_rate",
         url: "lr",
         label: "learning_rate",
         help: "Adam's step size; divided by 10 whenever validation stops improving",
+        kind: ParamKind::Number {
+            lo: 1e-6,
+            hi: 1.0,
+            get: |s| s.learning_rate,
+            set: |s, v| s.learning_rate = v,
+        },
     },
     ParamInfo {
         key: "batch_size",
         url: "bs",
         label: "batch_size",
         help: "rows per training step",
+        kind: ParamKind::Count {
+            min: 1,
+            get: |s| s.batch_size,
+            set: |s, v| s.batch_size = v,
+        },
     },
     ParamInfo {
         key: "epochs",
         url: "ep",
         label: "epochs",
         help: "upper bound on passes over the training rows (early stopping may end sooner)",
+        kind: ParamKind::Count {
+            min: 1,
+            get: |s| s.epochs,
+            set: |s, v| s.epochs = v,
+        },
     },
     ParamInfo {
         key: "embedding_regularizer",
         url: "er",
         label: "embedding_regularizer",
         help: "L2 weight on the embedding tables (FuxiCTR's convention, 0 for none)",
+        kind: ParamKind::Number {
+            lo: 0.0,
+            hi: 10.0,
+            get: |s| s.embedding_regularizer,
+            set: |s, v| s.embedding_regularizer = v,
+        },
     },
     ParamInfo {
         key: "net_regularizer",
         url: "nr",
         label: "net_regularizer",
         help: "L2 weight on the layers' weights and biases (0 for none)",
+        kind: ParamKind::Number {
+            lo: 0.0,
+            hi: 10.0,
+            get: |s| s.net_regularizer,
+            set: |s, v| s.net_regularizer = v,
+        },
     },
     ParamInfo {
         key: "early_stop_patience",
         url: "pat",
         label: "early_stop_patience",
         help: "evaluations without improvement before training stops",
+        kind: ParamKind::Count {
+            min: 1,
+            get: |s| s.early_stop_patience,
+            set: |s, v| s.early_stop_patience = v,
+        },
     },
     ParamInfo {
         key: "seed",
         url: "seed",
         label: "seed",
         help: "one seed for the split, initialisation, shuffling and dropout: same seed, same run",
+        kind: ParamKind::Seed {
+            get: |s| s.seed,
+            set: |s, v| s.seed = v,
+        },
     },
     ParamInfo {
         key: "shuffle",
         url: "sh",
         label: "shuffle",
         help: "shuffle the training rows every epoch",
+        kind: ParamKind::Flag {
+            get: |s| s.shuffle,
+            set: |s, v| s.shuffle = v,
+        },
     },
 ];
+
+fn param(key: &str) -> Option<&'static ParamInfo> {
+    PARAMS.iter().find(|p| p.key == key)
+}
 
 /// The model and training settings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -187,22 +292,11 @@ impl Default for ModelSettings {
 impl ModelSettings {
     /// The value of `key` as text (what an input box shows).
     pub fn get(&self, key: &str) -> Option<String> {
-        Some(match key {
-            "embedding_dim" => self.embedding_dim.to_string(),
-            "num_layers" => self.num_layers.to_string(),
-            "num_row" => self.num_row.to_string(),
-            "num_heads" => self.num_heads.to_string(),
-            "batch_norm" => self.batch_norm.to_string(),
-            "net_dropout" => self.net_dropout.to_string(),
-            "learning_rate" => self.learning_rate.to_string(),
-            "batch_size" => self.batch_size.to_string(),
-            "epochs" => self.epochs.to_string(),
-            "embedding_regularizer" => self.embedding_regularizer.to_string(),
-            "net_regularizer" => self.net_regularizer.to_string(),
-            "early_stop_patience" => self.early_stop_patience.to_string(),
-            "seed" => self.seed.to_string(),
-            "shuffle" => self.shuffle.to_string(),
-            _ => return None,
+        Some(match param(key)?.kind {
+            ParamKind::Count { get, .. } => get(self).to_string(),
+            ParamKind::Number { get, .. } => get(self).to_string(),
+            ParamKind::Flag { get, .. } => get(self).to_string(),
+            ParamKind::Seed { get, .. } => get(self).to_string(),
         })
     }
 
@@ -213,43 +307,31 @@ impl ModelSettings {
             text.parse()
                 .map_err(|_| format!("{key}: `{text}` is not {what}"))
         }
-        let count = |min: usize| -> Result<usize, String> {
-            let v: usize = parse(key, text, "a whole number")?;
-            if v < min {
-                return Err(format!("{key}: must be at least {min}"));
+        let info = param(key).ok_or_else(|| format!("unknown setting `{key}`"))?;
+        match info.kind {
+            ParamKind::Count { min, set, .. } => {
+                let v: usize = parse(key, text, "a whole number")?;
+                if v < min {
+                    return Err(format!("{key}: must be at least {min}"));
+                }
+                set(self, v);
             }
-            Ok(v)
-        };
-        let rate = |lo: f64, hi: f64| -> Result<f64, String> {
-            let v: f64 = parse(key, text, "a number")?;
-            if !(v >= lo && v <= hi) {
-                return Err(format!("{key}: must be between {lo} and {hi}"));
+            ParamKind::Number { lo, hi, set, .. } => {
+                let v: f64 = parse(key, text, "a number")?;
+                if !(v >= lo && v <= hi) {
+                    return Err(format!("{key}: must be between {lo} and {hi}"));
+                }
+                set(self, v);
             }
-            Ok(v)
-        };
-        let flag = || -> Result<bool, String> {
-            match text {
-                "true" | "1" | "True" => Ok(true),
-                "false" | "0" | "False" => Ok(false),
-                _ => Err(format!("{key}: `{text}` is not true or false")),
-            }
-        };
-        match key {
-            "embedding_dim" => self.embedding_dim = count(1)?,
-            "num_layers" => self.num_layers = count(1)?,
-            "num_row" => self.num_row = count(1)?,
-            "num_heads" => self.num_heads = count(1)?,
-            "batch_norm" => self.batch_norm = flag()?,
-            "net_dropout" => self.net_dropout = rate(0.0, 0.95)?,
-            "learning_rate" => self.learning_rate = rate(1e-6, 1.0)?,
-            "batch_size" => self.batch_size = count(1)?,
-            "epochs" => self.epochs = count(1)?,
-            "embedding_regularizer" => self.embedding_regularizer = rate(0.0, 10.0)?,
-            "net_regularizer" => self.net_regularizer = rate(0.0, 10.0)?,
-            "early_stop_patience" => self.early_stop_patience = count(1)?,
-            "seed" => self.seed = parse(key, text, "a whole number")?,
-            "shuffle" => self.shuffle = flag()?,
-            _ => return Err(format!("unknown setting `{key}`")),
+            ParamKind::Flag { set, .. } => set(
+                self,
+                match text {
+                    "true" | "1" | "True" => true,
+                    "false" | "0" | "False" => false,
+                    _ => return Err(format!("{key}: `{text}` is not true or false")),
+                },
+            ),
+            ParamKind::Seed { set, .. } => set(self, parse(key, text, "a whole number")?),
         }
         Ok(())
     }
@@ -376,6 +458,36 @@ mod tests {
             assert_eq!(train.seed, s.seed);
             assert_eq!(train.epochs, s.epochs);
         }
+    }
+
+    #[test]
+    fn each_setting_reads_and_writes_its_own_field_only() {
+        let keys: std::collections::BTreeSet<_> = PARAMS.iter().map(|p| p.key).collect();
+        let urls: std::collections::BTreeSet<_> = PARAMS.iter().map(|p| p.url).collect();
+        assert_eq!((keys.len(), urls.len()), (PARAMS.len(), PARAMS.len()));
+        let base = ModelSettings::default();
+        for p in PARAMS {
+            let new = match p.kind {
+                ParamKind::Count { min, .. } => (min + 7).to_string(),
+                ParamKind::Number { lo, hi, .. } => ((lo + hi) / 3.0).to_string(),
+                ParamKind::Flag { get, .. } => (!get(&base)).to_string(),
+                ParamKind::Seed { .. } => "987654321".to_string(),
+            };
+            let mut s = base.clone();
+            s.set(p.key, &new).unwrap();
+            assert_eq!(s.get(p.key).unwrap(), new, "{}", p.key);
+            for other in PARAMS.iter().filter(|o| o.key != p.key) {
+                assert_eq!(
+                    s.get(other.key),
+                    base.get(other.key),
+                    "{} moved {}",
+                    p.key,
+                    other.key
+                );
+            }
+        }
+        assert!(base.clone().set("nope", "1").is_err());
+        assert_eq!(base.get("nope"), None);
     }
 
     #[test]
