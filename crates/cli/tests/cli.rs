@@ -430,6 +430,27 @@ fn damaged_model_files_and_incomplete_predict_input() {
     ]);
     assert_fails(&o, &["noprice.csv:1", "no such column"]);
     assert!(!s.path("p.csv").exists());
+    // The added column may not overwrite one the input has.
+    let o = s.qnn(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        &data,
+        "--out",
+        "p.csv",
+        "--column",
+        "userid",
+    ]);
+    assert_fails(
+        &o,
+        &[
+            "test_sample.csv:1",
+            "column `userid`",
+            "choose another name with --column",
+        ],
+    );
+    assert!(!s.path("p.csv").exists());
 }
 
 #[test]

@@ -204,6 +204,63 @@ fn preview(header: &[String]) -> String {
     }
 }
 
+/// Copies a CSV record by record, unchanged, adding a column `name` whose value on data row i is
+/// `values[i]` (what `qnn predict` and the page's predictions write). The row counts must agree, and
+/// the header must not have a `name` column already (that error names the column).
+pub fn append_column(
+    input: impl Read,
+    source: &str,
+    name: &str,
+    values: &[f32],
+) -> Result<Vec<u8>, CsvError> {
+    let problem = |line: Option<u64>, reason: String| CsvError {
+        file: source.to_string(),
+        line,
+        column: None,
+        reason,
+    };
+    let mut reader = csv::ReaderBuilder::new().from_reader(input);
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header = reader
+        .byte_headers()
+        .map_err(|e| csv_error(source, e))?
+        .clone();
+    if header.iter().any(|h| h == name.as_bytes()) {
+        return Err(CsvError {
+            column: Some(name.to_string()),
+            ..problem(Some(1), "is there already".into())
+        });
+    }
+    header.push_field(name.as_bytes());
+    let written = |e: csv::Error| problem(None, format!("cannot be copied: {e}"));
+    writer.write_byte_record(&header).map_err(written)?;
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0;
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| csv_error(source, e))?
+    {
+        let Some(v) = values.get(rows) else {
+            break;
+        };
+        record.push_field(v.to_string().as_bytes());
+        writer.write_byte_record(&record).map_err(written)?;
+        rows += 1;
+    }
+    if rows != values.len() || !reader.is_done() {
+        return Err(problem(
+            None,
+            format!(
+                "has a different number of rows than the {} values to add (did it change?)",
+                values.len()
+            ),
+        ));
+    }
+    writer
+        .into_inner()
+        .map_err(|e| problem(None, format!("cannot be copied: {e}")))
+}
+
 fn csv_error(source: &str, e: csv::Error) -> CsvError {
     let line = e.position().map(|p| p.line());
     let reason = match e.kind() {
@@ -362,6 +419,28 @@ fn read_label(cell: &str) -> Result<f32, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn append_column_copies_every_record_and_adds_the_values() {
+        let input = "a,b\r\n\"x,1\",2\r\n,4\r\n";
+        let out = append_column(input.as_bytes(), "in.csv", "p", &[0.25, 0.5]).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a,b,p\n\"x,1\",2,0.25\n,4,0.5\n"
+        );
+    }
+
+    #[test]
+    fn append_column_refuses_a_clash_and_a_row_count_mismatch() {
+        let e = append_column("a,p\n1,2\n".as_bytes(), "in.csv", "p", &[0.5]).unwrap_err();
+        assert_eq!(e.to_string(), "in.csv:1: column `p`: is there already");
+        for values in [&[0.5][..], &[0.5, 0.5, 0.5][..]] {
+            let e = append_column("a\n1\n2\n".as_bytes(), "in.csv", "p", values).unwrap_err();
+            assert!(e.to_string().contains("different number of rows"), "{e}");
+        }
+        let e = append_column("a,b\n1\n".as_bytes(), "in.csv", "p", &[0.5]).unwrap_err();
+        assert_eq!(e.to_string(), "in.csv:2: has 1 fields, the header has 2");
+    }
 
     fn col(name: &str, dtype: Dtype, role: Role) -> ReadColumn {
         ReadColumn {

@@ -54,6 +54,44 @@ pub struct FinalReport {
     pub test: Option<Vec<(Metric, f64)>>,
 }
 
+/// Who made a model file and how: the run a model file's `info` records (`qnn inspect` and the
+/// page show it).
+#[derive(Debug, Clone, Copy)]
+pub struct RunRecord<'a> {
+    pub expid: &'a str,
+    pub dataset_id: &'a str,
+    /// The program and version, e.g. `qnn 0.1.0`.
+    pub trained_by: &'a str,
+    pub epochs: usize,
+    pub train: &'a crate::TrainConfig,
+}
+
+/// Metrics as a JSON object keyed by FuxiCTR's metric names.
+pub fn metrics_json(metrics: &[(Metric, f64)]) -> serde_json::Value {
+    serde_json::Value::Object(
+        metrics
+            .iter()
+            .map(|(k, v)| (k.name().to_string(), serde_json::json!(v)))
+            .collect(),
+    )
+}
+
+impl FinalReport {
+    /// The model file's `info` for a run that ended with this report; the CLI and the browser
+    /// write the same keys, so each reads the other's files.
+    pub fn model_info(&self, run: RunRecord<'_>) -> serde_json::Value {
+        serde_json::json!({
+            "expid": run.expid,
+            "dataset_id": run.dataset_id,
+            "trained_by": run.trained_by,
+            "epochs": run.epochs,
+            "train": run.train,
+            "valid": metrics_json(&self.valid),
+            "test": self.test.as_deref().map(metrics_json),
+        })
+    }
+}
+
 /// The end of `run_expid.py`: one validation pass (monitor and reported metrics together), then
 /// the test split when there is one. The CLI and the browser both report through this.
 pub async fn final_report(
@@ -93,4 +131,35 @@ pub async fn final_report(
         monitor_score,
         test,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TrainConfig;
+
+    #[test]
+    fn model_info_names_the_run_and_its_scores() {
+        let train = TrainConfig::default();
+        let report = FinalReport {
+            valid: vec![(Metric::Logloss, 0.25), (Metric::Auc, 0.75)],
+            monitor_score: 0.75,
+            test: None,
+        };
+        let info = report.model_info(RunRecord {
+            expid: "QNN_demo",
+            dataset_id: "planted",
+            trained_by: "qnn 9.9",
+            epochs: 3,
+            train: &train,
+        });
+        assert_eq!(info["expid"], "QNN_demo");
+        assert_eq!(info["dataset_id"], "planted");
+        assert_eq!(info["trained_by"], "qnn 9.9");
+        assert_eq!(info["epochs"], 3);
+        assert_eq!(info["valid"]["AUC"], 0.75);
+        assert_eq!(info["valid"]["logloss"], 0.25);
+        assert!(info["test"].is_null());
+        assert_eq!(info["train"]["batch_size"], train.batch_size);
+    }
 }

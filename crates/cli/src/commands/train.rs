@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use qnn_data::{DatasetSpec, Experiment, Metric};
 use qnn_model::ModelFile;
-use qnn_train::{TrainEvent, Trainer, final_report, fuxictr};
+use qnn_train::{RunRecord, TrainEvent, Trainer, final_report, fuxictr};
 use tracing::{info, warn};
 
 use crate::device::DeviceArg;
@@ -167,33 +167,25 @@ pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg) -> Result<Outcome
             info!("******** Test evaluation ********");
             info!("[Metrics] {}", metric_line(test));
         }
-        let (valid_metrics, test_metrics, monitor_score) =
-            (report.valid, report.test, report.monitor_score);
         let model_path = run_dir.join(format!("{}.{}", exp.expid, qnn_model::file::EXTENSION));
-        let to_json = |m: &[(Metric, f64)]| {
-            serde_json::Value::Object(
-                m.iter()
-                    .map(|(k, v)| (k.name().to_string(), serde_json::json!(v)))
-                    .collect(),
-            )
-        };
+        let info = report.model_info(RunRecord {
+            expid: &exp.expid,
+            dataset_id: &spec.dataset_id,
+            trained_by: &format!("qnn {}", env!("CARGO_PKG_VERSION")),
+            epochs: trained.epochs_run,
+            train: &train_config,
+        });
         ModelFile {
             config: model_config.clone(),
             feature_map: splits.feature_map.clone(),
             weights: trained.weights,
-            info: serde_json::json!({
-                "expid": exp.expid,
-                "dataset_id": spec.dataset_id,
-                "trained_by": format!("qnn {}", env!("CARGO_PKG_VERSION")),
-                "epochs": trained.epochs_run,
-                "train": train_config,
-                "valid": to_json(&valid_metrics),
-                "test": test_metrics.as_deref().map(to_json),
-            }),
+            info,
         }
         .save(&model_path)
         .with_context(|| format!("cannot save the model to {}", model_path.display()))?;
         info!("Model saved to {}", model_path.display());
+        let (valid_metrics, test_metrics, monitor_score) =
+            (report.valid, report.test, report.monitor_score);
         Ok(Outcome {
             expid: exp.expid.clone(),
             dataset_id: spec.dataset_id.clone(),
