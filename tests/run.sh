@@ -42,7 +42,7 @@ cargo test --locked -p qnn-cli --features wgpu --test cli trains_and_predicts_on
 
 step "browser trainer: tools, lint for wasm32, build (trunk; also builds the library crates for wasm32)"
 bash web/setup.sh
-cargo clippy --locked -p qnn-web --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --locked -p qnn-web -p qnn-web-worker --target wasm32-unknown-unknown -- -D warnings
 # The dev profile (dependencies at opt-level 2) keeps CI's one wasm build short; the
 # size-optimised release build (`trunk build --release`) is measured separately (README).
 trunk build

@@ -7,7 +7,7 @@ use js_sys::{Array, Uint8Array};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use qnn_data::schema::{ColumnRole, DatasetChoice, Profile, SplitChoice, profile_csv};
-use qnn_model::InteractionMaps;
+use qnn_maps::InteractionMaps;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{HtmlInputElement, MessageEvent, Worker};

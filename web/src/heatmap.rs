@@ -2,34 +2,7 @@
 //! view; raw or row-normalised. Every cell carries its value (hover title and data attribute).
 
 use leptos::prelude::*;
-use qnn_model::{FieldMatrix, InteractionMaps};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    Weight,
-    Activation,
-}
-
-/// Which matrix to draw from `maps`: `layer`/`head` `None` means summed over all.
-pub fn select(
-    maps: &InteractionMaps,
-    view: View,
-    layer: Option<usize>,
-    head: Option<usize>,
-) -> Option<FieldMatrix> {
-    maps.layers
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| layer.is_none_or(|l| l == *i))
-        .flat_map(|(_, l)| l.heads.iter().enumerate())
-        .filter(|(i, _)| head.is_none_or(|h| h == *i))
-        .map(|(_, h)| match view {
-            View::Weight => Some(h.weight.clone()),
-            View::Activation => h.activation.clone(),
-        })
-        .reduce(|a, b| Some(a?.add(&b?)))
-        .flatten()
-}
+use qnn_maps::{InteractionMaps, MapView};
 
 fn color(t: f64) -> String {
     // White → deep orange.
@@ -42,7 +15,7 @@ fn color(t: f64) -> String {
 
 #[component]
 pub fn Heatmap(id: &'static str, maps: Signal<Option<InteractionMaps>>) -> impl IntoView {
-    let (view_kind, set_view_kind) = signal(View::Activation);
+    let (view_kind, set_view_kind) = signal(MapView::Activation);
     let (layer, set_layer) = signal::<Option<usize>>(None);
     let (head, set_head) = signal::<Option<usize>>(None);
     let (normalized, set_normalized) = signal(false);
@@ -67,14 +40,14 @@ pub fn Heatmap(id: &'static str, maps: Signal<Option<InteractionMaps>>) -> impl 
         if has_activation() {
             view_kind.get()
         } else {
-            View::Weight
+            MapView::Weight
         }
     };
     let body = move || {
         let Some(m) = maps.get() else {
             return view! { <p class="muted">"Train a model or load a model file to see its interaction maps."</p> }.into_any();
         };
-        let Some(mut matrix) = select(&m, chosen_view(), layer.get(), head.get()) else {
+        let Some(mut matrix) = m.select(chosen_view(), layer.get(), head.get()) else {
             return view! { <p class="muted">"No map for this choice."</p> }.into_any();
         };
         if normalized.get() {
@@ -127,8 +100,8 @@ pub fn Heatmap(id: &'static str, maps: Signal<Option<InteractionMaps>>) -> impl 
         <div class="heatmap-box" id=id>
             <div class="controls">
                 <label>"View "
-                    <select on:change=move |ev| set_view_kind.set(if event_target_value(&ev) == "weight" { View::Weight } else { View::Activation })
-                        prop:value=move || if chosen_view() == View::Weight { "weight" } else { "activation" } class="map-view">
+                    <select on:change=move |ev| set_view_kind.set(if event_target_value(&ev) == "weight" { MapView::Weight } else { MapView::Activation })
+                        prop:value=move || if chosen_view() == MapView::Weight { "weight" } else { "activation" } class="map-view">
                         <option value="activation" disabled=move || !has_activation()>"activation (on test rows)"</option>
                         <option value="weight">"weight (data-free)"</option>
                     </select>

@@ -1,6 +1,7 @@
 //! QNN Lab's browser trainer. The page ([`app`]) handles data, schema, settings and pictures; the
-//! worker ([`worker`]) runs the shared pipeline and training loop. They talk through
-//! [`protocol`]. Natively only the protocol and the settings compile (and are tested).
+//! training worker (crate `qnn-web-worker`, `web/worker`) runs the shared pipeline and training
+//! loop. They talk through [`protocol`]. Natively only the protocol and the settings compile (and
+//! are tested).
 
 pub mod protocol;
 pub mod settings;
@@ -15,5 +16,3 @@ mod charts;
 mod examples;
 #[cfg(target_family = "wasm")]
 mod heatmap;
-#[cfg(target_family = "wasm")]
-pub mod worker;

@@ -13,107 +13,13 @@
 //!   |Σ of those pieces over outputs (h, j) with field(π(h, j)) = a|.
 
 use burn::tensor::Tensor;
-use serde::{Deserialize, Serialize};
 
 use crate::input::ModelInput;
 use crate::params::{HostTensor, read, read_transposed};
 use crate::quadratic::{BatchNorm, QuadraticLayer};
 use crate::{Mode, ModelError, Qnn};
 
-/// A square field × field matrix, row-major: `values[a * size + b]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FieldMatrix {
-    pub size: usize,
-    pub values: Vec<f64>,
-}
-
-impl FieldMatrix {
-    fn zeros(size: usize) -> Self {
-        Self {
-            size,
-            values: vec![0.0; size * size],
-        }
-    }
-
-    pub fn get(&self, a: usize, b: usize) -> f64 {
-        self.values[a * self.size + b]
-    }
-
-    /// Each row divided by its sum (rows summing to zero stay zero).
-    pub fn row_normalized(&self) -> FieldMatrix {
-        let mut out = self.clone();
-        for row in out.values.chunks_mut(self.size) {
-            let sum: f64 = row.iter().sum();
-            if sum > 0.0 {
-                row.iter_mut().for_each(|v| *v /= sum);
-            }
-        }
-        out
-    }
-
-    /// Element-wise sum (to aggregate heads or layers).
-    pub fn add(&self, other: &FieldMatrix) -> FieldMatrix {
-        FieldMatrix {
-            size: self.size,
-            values: self
-                .values
-                .iter()
-                .zip(&other.values)
-                .map(|(a, b)| a + b)
-                .collect(),
-        }
-    }
-
-    /// The largest cell with a ≠ b, as (a, b, value).
-    pub fn top_off_diagonal(&self) -> Option<(usize, usize, f64)> {
-        (0..self.size)
-            .flat_map(|a| (0..self.size).map(move |b| (a, b)))
-            .filter(|(a, b)| a != b)
-            .map(|(a, b)| (a, b, self.get(a, b)))
-            .max_by(|x, y| x.2.total_cmp(&y.2))
-    }
-}
-
-/// Maps of one head of one layer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HeadMaps {
-    pub weight: FieldMatrix,
-    /// Present when the maps were computed on data.
-    pub activation: Option<FieldMatrix>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LayerMaps {
-    pub heads: Vec<HeadMaps>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InteractionMaps {
-    pub field_names: Vec<String>,
-    pub layers: Vec<LayerMaps>,
-}
-
-impl InteractionMaps {
-    /// Activation maps summed over heads and layers (`None` without data).
-    pub fn total_activation(&self) -> Option<FieldMatrix> {
-        self.layers
-            .iter()
-            .flat_map(|l| &l.heads)
-            .map(|h| h.activation.clone())
-            .reduce(|a, b| Some(a?.add(&b?)))
-            .flatten()
-    }
-
-    /// Weight maps summed over heads and layers.
-    pub fn total_weight(&self) -> FieldMatrix {
-        self.layers
-            .iter()
-            .flat_map(|l| &l.heads)
-            .map(|h| h.weight.clone())
-            .reduce(|a, b| a.add(&b))
-            .expect("a model has at least one head")
-    }
-}
+pub use qnn_maps::{FieldMatrix, HeadMaps, InteractionMaps, LayerMaps, MapView};
 
 struct Geometry {
     fields: usize,

@@ -18,7 +18,9 @@ pub mod regularizer;
 pub use config::{MODEL_NAMES, QnnConfig};
 pub use file::ModelFile;
 pub use input::{InputLayout, ModelInput};
-pub use interaction::{FieldMatrix, InteractionMaps, interaction_maps};
+pub use interaction::{
+    FieldMatrix, HeadMaps, InteractionMaps, LayerMaps, MapView, interaction_maps,
+};
 pub use params::{HostTensor, ParamStore, read_values};
 pub use qnn::{ParamRef, Qnn, SelfEnsembleOutput, bce, self_ensemble_loss};
 pub use quadratic::DropoutRng;

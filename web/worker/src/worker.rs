@@ -1,6 +1,5 @@
-//! The training worker: receives configs and files from the page, runs the same pipeline and
-//! training loop as `qnn train`, and streams progress back. Runs in a dedicated Web Worker so
-//! that neither training nor WebGPU's shader compilation blocks the page.
+//! Receives configs and files from the page, runs the shared pipeline and training loop, and
+//! streams progress back.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -10,13 +9,13 @@ use js_sys::{Array, Uint8Array};
 use qnn_data::processor::{encode, model_columns};
 use qnn_data::{ConfigFile, DatasetSpec, EncodedDataset, Experiment, MemoryFiles, RawTable};
 use qnn_model::{DropoutRng, InputLayout, Mode, ModelFile, ModelInput, interaction_maps};
-use qnn_train::{TrainEvent, Trainer, final_report, fuxictr, predict};
+use qnn_train::{RunRecord, TrainEvent, Trainer, final_report, fuxictr, predict};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 use web_time::Instant;
 
-use crate::protocol::{Backend, FromWorker, Metrics, SampleRow, ToWorker};
+use qnn_web::protocol::{Backend, FromWorker, Metrics, SampleRow, ToWorker};
 
 /// Rows of the test split shown as sample predictions.
 const SAMPLE_ROWS: usize = 12;
@@ -348,14 +347,16 @@ async fn train(
         config: model_config,
         feature_map: splits.feature_map.clone(),
         weights: trained.weights,
-        info: serde_json::json!({
-            "expid": expid,
-            "dataset_id": spec.dataset_id,
-            "trained_by": format!("QNN Lab browser trainer {} ({})", env!("CARGO_PKG_VERSION"), backend.label()),
-            "epochs": trained.epochs_run,
-            "train": train_config,
-            "valid": metrics(&report.valid),
-            "test": report.test.as_deref().map(metrics),
+        info: report.model_info(RunRecord {
+            expid,
+            dataset_id: &spec.dataset_id,
+            trained_by: &format!(
+                "QNN Lab browser trainer {} ({})",
+                env!("CARGO_PKG_VERSION"),
+                backend.label()
+            ),
+            epochs: trained.epochs_run,
+            train: &train_config,
         }),
     };
     let bytes = file.to_bytes().map_err(|e| e.to_string())?;
@@ -484,21 +485,10 @@ async fn predict_csv(state: &State, name: &str, bytes: &[u8]) -> Result<(), Stri
     } else {
         None
     };
-    let mut reader = csv::Reader::from_reader(bytes);
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let header = reader.headers().map_err(|e| e.to_string())?.clone();
-    let mut out_header = header.clone();
-    out_header.push_field("probability");
-    writer
-        .write_record(&out_header)
+    let with_probabilities = qnn_data::csv_table::append_column(bytes, name, "probability", &probs)
         .map_err(|e| e.to_string())?;
-    for (record, p) in reader.records().zip(&probs) {
-        let mut record = record.map_err(|e| e.to_string())?;
-        record.push_field(&format!("{p:.6}"));
-        writer.write_record(&record).map_err(|e| e.to_string())?;
-    }
-    let csv = String::from_utf8(writer.into_inner().map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
+    let csv =
+        String::from_utf8(with_probabilities).map_err(|_| format!("{name}: is not valid UTF-8"))?;
     state.send(&FromWorker::Predictions {
         rows: probs.len(),
         csv,
