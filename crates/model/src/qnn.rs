@@ -221,3 +221,64 @@ impl Qnn {
             .sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    fn tracked(v: &[f64], device: &Device) -> Tensor<1> {
+        let v: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+        let n = v.len();
+        Tensor::from_data(TensorData::new(v, [n]), device).require_grad()
+    }
+
+    fn bce(q: f64, t: f64) -> f64 {
+        -(t * q.ln() + (1.0 - t) * (1.0 - q).ln())
+    }
+
+    /// The two distillation terms act only when the dropout passes disagree (p₁ ≠ p₂), so a
+    /// replay without dropout cannot check them: their value and gradient, by hand.
+    #[test]
+    fn self_ensemble_loss_and_gradient_when_the_passes_disagree() {
+        let device = Device::flex().autodiff();
+        let (p1v, p2v, y) = ([0.2, 0.7, 0.9], [0.4, 0.5, 0.6], [0.0, 1.0, 1.0]);
+        let p1 = tracked(&p1v, &device);
+        let p2 = tracked(&p2v, &device);
+        let labels = Tensor::from_data(
+            TensorData::new(y.iter().map(|&x| x as f32).collect::<Vec<_>>(), [3]),
+            &device,
+        );
+        let loss = self_ensemble_loss(p1.clone(), p2.clone(), labels);
+        let n = 3.0;
+        let m: Vec<f64> = (0..3).map(|i| (p1v[i] + p2v[i]) / 2.0).collect();
+        let expected: f64 = (0..3)
+            .map(|i| bce(m[i], y[i]) + bce(p1v[i], m[i]) + bce(p2v[i], m[i]))
+            .sum::<f64>()
+            / n;
+        let value = loss.clone().into_data().try_to_vec::<f32>().unwrap()[0] as f64;
+        assert!((value - expected).abs() < 1e-5, "{value} vs {expected}");
+
+        let grads = loss.backward();
+        // ∂/∂pₖ = [½·(m−y)/(m(1−m)) + (pₖ−m)/(pₖ(1−pₖ))] / n, with m a constant in the second term.
+        let by_hand = |p: &[f64; 3], i: usize| {
+            (0.5 * (m[i] - y[i]) / (m[i] * (1.0 - m[i])) + (p[i] - m[i]) / (p[i] * (1.0 - p[i])))
+                / n
+        };
+        for (p, pv) in [(&p1, &p1v), (&p2, &p2v)] {
+            let g = p
+                .grad(&grads)
+                .unwrap()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            for (i, &got) in g.iter().enumerate() {
+                let want = by_hand(pv, i);
+                assert!(
+                    (got as f64 - want).abs() < 1e-5,
+                    "grad {i}: {got} vs {want}"
+                );
+            }
+        }
+    }
+}
