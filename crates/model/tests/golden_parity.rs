@@ -280,3 +280,11 @@ fn golden_cases_match_pytorch_on_cpu() {
 fn golden_cases_match_pytorch_on_wgpu() {
     check_all_cases(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff());
 }
+
+/// With the `cuda` feature: the same values on an NVIDIA GPU (needs the driver; build with
+/// `crates/model/cuda-llvm.sh` first, see the README).
+#[cfg(feature = "cuda")]
+#[test]
+fn golden_cases_match_pytorch_on_cuda() {
+    check_all_cases(Device::cuda(0).autodiff());
+}

@@ -1,11 +1,13 @@
-//! With the `wgpu` feature: the training loop gives the CPU backend's numbers on wgpu (in CI,
-//! Mesa's software Vulkan). Dropout masks come from the run's own seeded stream, so both
-//! backends see the same masks and only float rounding differs.
-#![cfg(feature = "wgpu")]
+//! With the `wgpu` or `cuda` feature: the training loop gives the CPU backend's numbers on that
+//! GPU backend (wgpu in CI: Mesa's software Vulkan). Dropout masks come from the run's own seeded
+//! stream, so both backends see the same masks and only float rounding differs.
+#![cfg(any(feature = "wgpu", feature = "cuda"))]
 
 mod common;
 
-use burn::tensor::{Device, DeviceKind};
+use burn::tensor::Device;
+#[cfg(feature = "wgpu")]
+use burn::tensor::DeviceKind;
 use common::{quick, small_model, splits};
 use qnn_model::QnnConfig;
 use qnn_train::{TrainEvent, Trainer};
@@ -29,14 +31,25 @@ fn step_losses(device: Device) -> Vec<f64> {
     losses
 }
 
-#[test]
-fn wgpu_training_steps_match_cpu() {
+fn assert_steps_match_cpu(gpu_device: Device) {
     let cpu = step_losses(Device::flex().autodiff());
-    let gpu = step_losses(Device::wgpu(DeviceKind::DefaultDevice).autodiff());
+    let gpu = step_losses(gpu_device);
     for (c, g) in cpu.iter().zip(&gpu) {
         assert!(
             (c - g).abs() <= 1e-4 * c.abs(),
-            "cpu {cpu:?} vs wgpu {gpu:?}"
+            "cpu {cpu:?} vs gpu {gpu:?}"
         );
     }
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_training_steps_match_cpu() {
+    assert_steps_match_cpu(Device::wgpu(DeviceKind::DefaultDevice).autodiff());
+}
+
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_training_steps_match_cpu() {
+    assert_steps_match_cpu(Device::cuda(0).autodiff());
 }
