@@ -67,7 +67,7 @@ pub struct RunRecord<'a> {
 }
 
 /// Metrics as a JSON object keyed by FuxiCTR's metric names.
-pub fn metrics_json(metrics: &[(Metric, f64)]) -> serde_json::Value {
+fn metrics_json(metrics: &[(Metric, f64)]) -> serde_json::Value {
     serde_json::Value::Object(
         metrics
             .iter()
