@@ -1,11 +1,10 @@
 //! Encoded, columnar datasets and their batching.
 
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 
 use crate::DataError;
 use crate::feature_map::{FeatureKind, FeatureMap};
+use crate::random::{self, Purpose};
 
 /// One encoded model field, one entry (or `max_len` entries) per row.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,10 +186,7 @@ impl EpochOrder {
     pub fn new(len: usize, batch_size: usize, shuffle: Option<(u64, usize)>) -> Self {
         let mut rows: Vec<usize> = (0..len).collect();
         if let Some((seed, epoch)) = shuffle {
-            // One stream per (seed, epoch) so that resuming at an epoch reproduces its order.
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(epoch as u64);
-            rows.shuffle(&mut rng);
+            rows.shuffle(&mut random::stream(seed, Purpose::Shuffle { epoch }));
         }
         Self {
             rows,

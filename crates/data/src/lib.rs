@@ -11,6 +11,7 @@ pub mod feature_map;
 pub mod metrics;
 pub mod pipeline;
 pub mod processor;
+pub mod random;
 pub mod schema;
 pub mod synthetic;
 pub mod yaml;

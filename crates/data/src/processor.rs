@@ -3,9 +3,7 @@
 
 use std::collections::HashMap;
 
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 
 use crate::csv_table::{
     ColumnData, CsvError, RawTable, ReadColumn, Role, TokenColumn, canonical_token,
@@ -15,6 +13,7 @@ use crate::dataset_config::{ColumnKind, DatasetSpec, NormalizerKind, SplitType};
 use crate::feature_map::{
     Dtype, Feature, FeatureKind, FeatureMap, Normalizer, PADDING_ID, Padding, RawColumn, Vocabulary,
 };
+use crate::random::{self, Purpose};
 
 /// Columns to read for training: every configured column, then the label.
 pub fn training_columns(spec: &DatasetSpec) -> Vec<ReadColumn> {
@@ -321,7 +320,7 @@ pub fn split_rows(
 ) -> (Vec<usize>, Option<Vec<usize>>, Option<Vec<usize>>) {
     let mut ids: Vec<usize> = (0..total).collect();
     if spec.split_type == SplitType::Random {
-        ids.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        ids.shuffle(&mut random::stream(seed, Purpose::Split));
     }
     let mut carve = |size: Option<crate::dataset_config::SplitSize>| {
         let n = size?.rows(total).min(ids.len());

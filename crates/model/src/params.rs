@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::SeedableRng;
+use qnn_data::random::{self, Purpose};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
@@ -79,7 +79,7 @@ impl ParamStore {
     /// FuxiCTR 2.0.1's initialisation (spec §A.6) from a seeded host RNG, so that the same seed
     /// gives the same weights natively and in the browser.
     pub fn init(config: &QnnConfig, layout: &InputLayout, seed: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut rng = random::stream(seed, Purpose::Init);
         let e = config.embedding_dim;
         let mut store = ParamStore::default();
         for (name, shape) in Self::shapes(config, layout) {

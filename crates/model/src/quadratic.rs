@@ -8,7 +8,8 @@ use std::cell::RefCell;
 use burn::module::{Module, Param, RunningState};
 use burn::tensor::module::batch_norm;
 use burn::tensor::{Int, Tensor, TensorData, activation::relu};
-use rand::{Rng, SeedableRng};
+use qnn_data::random::{self, Purpose};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::Mode;
@@ -189,7 +190,7 @@ pub struct DropoutRng {
 impl DropoutRng {
     pub fn new(seed: u64) -> Self {
         Self {
-            rng: RefCell::new(ChaCha8Rng::seed_from_u64(seed)),
+            rng: RefCell::new(random::stream(seed, Purpose::Dropout)),
         }
     }
 
