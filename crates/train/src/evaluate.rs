@@ -93,8 +93,8 @@ impl FinalReport {
 }
 
 /// The end of `run_expid.py`: one validation pass (monitor and reported metrics together), then
-/// the test split when there is one. The CLI and the browser both report through this.
-pub async fn final_report(
+/// the test split when there is one.
+pub(crate) async fn final_report(
     model: &Qnn,
     layout: &InputLayout,
     valid: &EncodedDataset,

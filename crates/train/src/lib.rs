@@ -11,7 +11,7 @@ pub mod plateau;
 pub mod trainer;
 
 pub use config::{Monitor, MonitorMode, TrainConfig};
-pub use evaluate::{FinalReport, RunRecord, evaluate, final_report, predict};
+pub use evaluate::{FinalReport, RunRecord, evaluate, predict};
 pub use trainer::{TrainEvent, TrainedModel, Trainer, clip_grad_norm};
 
 /// Errors of the training loop.

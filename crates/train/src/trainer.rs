@@ -13,7 +13,7 @@ use web_time::Instant;
 
 use crate::TrainError;
 use crate::config::TrainConfig;
-use crate::evaluate::evaluate;
+use crate::evaluate::{FinalReport, evaluate, final_report};
 use crate::plateau::PlateauTracker;
 
 /// Adam's ε as PyTorch sets it (Burn's default is 1e-5).
@@ -66,6 +66,8 @@ pub enum TrainEvent {
 pub struct TrainedModel {
     pub model: Qnn,
     pub weights: ParamStore,
+    /// The feature map's layout the model was built for (maps and predictions need it).
+    pub layout: InputLayout,
     /// Epochs started (the last one possibly cut short by early stopping).
     pub epochs_run: usize,
     pub best_monitor: Option<f64>,
@@ -376,6 +378,31 @@ impl Trainer {
     /// Reloads the saved checkpoint (the best one under `save_best_only`) onto the plain device.
     /// Without any evaluation yet, the current weights are kept.
     pub async fn finish(mut self) -> Result<TrainedModel, TrainError> {
+        self.reload_best().await
+    }
+
+    /// [`Trainer::finish`], then the end of FuxiCTR's `run_expid.py` on the reloaded weights:
+    /// validation metrics, and test metrics when a test split is given. The CLI and the browser
+    /// both end a run through this.
+    pub async fn finish_with_report(
+        mut self,
+        test: Option<&EncodedDataset>,
+    ) -> Result<(TrainedModel, FinalReport), TrainError> {
+        let trained = self.reload_best().await?;
+        let device = self.device.clone().without_autodiff();
+        let report = final_report(
+            &trained.model,
+            &trained.layout,
+            &self.valid,
+            test,
+            &self.config,
+            &device,
+        )
+        .await?;
+        Ok((trained, report))
+    }
+
+    async fn reload_best(&mut self) -> Result<TrainedModel, TrainError> {
         let weights = match self.checkpoint.take() {
             Some(store) => store,
             None => self.model().to_store().await?,
@@ -385,6 +412,7 @@ impl Trainer {
         Ok(TrainedModel {
             model,
             weights,
+            layout: self.layout.clone(),
             epochs_run: self.epoch,
             best_monitor: self.plateau.best(),
         })

@@ -6,7 +6,7 @@ use burn::tensor::Device;
 use common::{evaluations, metric_of, quick, small_model, splits, train};
 use qnn_data::Metric;
 use qnn_model::{InputLayout, Mode, ModelInput, ParamRef, Qnn};
-use qnn_train::{Monitor, MonitorMode, TrainConfig, TrainEvent, clip_grad_norm};
+use qnn_train::{Monitor, MonitorMode, TrainConfig, TrainEvent, Trainer, clip_grad_norm};
 
 #[test]
 fn learns_the_planted_interaction_and_reloads_the_best_checkpoint() {
@@ -197,4 +197,41 @@ fn without_save_best_only_the_last_evaluation_is_kept() {
         metric_of(&trained, &map, &valid, Metric::Logloss),
         last_logloss
     );
+}
+
+#[test]
+fn finish_with_report_scores_the_best_weights_on_valid_and_test() {
+    let (map, train, held_out) = splits(5000);
+    let (valid, test) = (held_out.slice(0, 500), held_out.slice(500, held_out.len()));
+    let mut trainer = Trainer::new(
+        small_model(),
+        quick(3),
+        &map,
+        train,
+        valid.clone(),
+        Device::flex().autodiff(),
+    )
+    .unwrap();
+    let mut best_auc = f64::MIN;
+    while !trainer.is_finished() {
+        for event in pollster::block_on(trainer.step()).unwrap() {
+            if let TrainEvent::Evaluated { metrics, .. } = event {
+                let auc = metrics.iter().find(|(k, _)| *k == Metric::Auc).unwrap().1;
+                best_auc = best_auc.max(auc);
+            }
+        }
+    }
+    let (trained, report) = pollster::block_on(trainer.finish_with_report(Some(&test))).unwrap();
+    // Reported in the config's metric order, on the reloaded best weights.
+    let names: Vec<Metric> = report.valid.iter().map(|(k, _)| *k).collect();
+    assert_eq!(names, [Metric::Logloss, Metric::Auc]);
+    assert_eq!(report.valid[1].1, best_auc);
+    assert_eq!(report.monitor_score, best_auc);
+    let on_test = report.test.expect("a test split was given");
+    assert_eq!(
+        on_test[0].1,
+        metric_of(&trained, &map, &test, Metric::Logloss)
+    );
+    assert_eq!(on_test[1].1, metric_of(&trained, &map, &test, Metric::Auc));
+    assert_eq!(trained.layout, InputLayout::new(&map).unwrap());
 }

@@ -9,7 +9,7 @@ use js_sys::{Array, Uint8Array};
 use qnn_data::processor::{encode, model_columns};
 use qnn_data::{ConfigFile, DatasetSpec, EncodedDataset, Experiment, MemoryFiles, RawTable};
 use qnn_model::{DropoutRng, InputLayout, Mode, ModelFile, ModelInput, interaction_maps};
-use qnn_train::{RunRecord, TrainEvent, Trainer, final_report, fuxictr, predict};
+use qnn_train::{RunRecord, TrainEvent, Trainer, fuxictr, predict};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -219,24 +219,34 @@ async fn train(
     state.status("reading and encoding the data…");
     let splits = qnn_data::build_splits(&spec, train_config.seed, &mut &*files)
         .map_err(|e| e.to_string())?;
-    let Some(valid) = splits.valid.clone() else {
+    let qnn_data::Splits {
+        feature_map,
+        train,
+        valid,
+        test,
+    } = splits;
+    let Some(valid) = valid else {
         return Err("there is no validation split: give a validation fraction or file".into());
     };
+    // Maps and sample rows are shown on the test split, else on validation (which the trainer
+    // takes).
+    let valid_shown = test.is_none().then(|| valid.clone());
+    let (train_rows, valid_rows) = (train.len(), valid.len());
     let device = state.device(backend).await?;
     let mut trainer = Trainer::new(
         model_config.clone(),
         train_config.clone(),
-        &splits.feature_map,
-        splits.train.clone(),
-        valid.clone(),
+        &feature_map,
+        train,
+        valid,
         device.clone().autodiff(),
     )
     .map_err(|e| e.to_string())?;
     state.send(&FromWorker::Started {
         backend: backend.label().into(),
-        train_rows: splits.train.len(),
-        valid_rows: valid.len(),
-        test_rows: splits.test.as_ref().map_or(0, EncodedDataset::len),
+        train_rows,
+        valid_rows,
+        test_rows: test.as_ref().map_or(0, EncodedDataset::len),
         batches_per_epoch: trainer.batches_per_epoch(),
         parameters: trainer.model().num_parameters(),
         notes,
@@ -328,24 +338,20 @@ async fn train(
     } else {
         "training finished; evaluating…"
     });
-    let trained = trainer.finish().await.map_err(|e| e.to_string())?;
-    let layout = InputLayout::new(&splits.feature_map).map_err(|e| e.to_string())?;
-    let report = final_report(
-        &trained.model,
-        &layout,
-        &valid,
-        splits.test.as_ref(),
-        &train_config,
-        &device,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let shown = splits.test.as_ref().unwrap_or(&valid);
-    let maps = maps_json(&trained.model, &layout, Some(shown), &device).await?;
-    let samples = sample_rows(&trained.model, &layout, shown, &device, train_config.seed).await?;
+    let (trained, report) = trainer
+        .finish_with_report(test.as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    let layout = &trained.layout;
+    let shown = test
+        .as_ref()
+        .or(valid_shown.as_ref())
+        .ok_or("there is neither a test nor a validation split to show")?;
+    let maps = maps_json(&trained.model, layout, Some(shown), &device).await?;
+    let samples = sample_rows(&trained.model, layout, shown, &device, train_config.seed).await?;
     let file = ModelFile {
         config: model_config,
-        feature_map: splits.feature_map.clone(),
+        feature_map,
         weights: trained.weights,
         info: report.model_info(RunRecord {
             expid,

@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use qnn_data::{DatasetSpec, Experiment, Metric};
 use qnn_model::ModelFile;
-use qnn_train::{RunRecord, TrainEvent, Trainer, final_report, fuxictr};
+use qnn_train::{RunRecord, TrainEvent, Trainer, fuxictr};
 use tracing::{info, warn};
 
 use crate::device::DeviceArg;
@@ -141,7 +141,7 @@ pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg) -> Result<Outcome
             train_config.clone(),
             &splits.feature_map,
             splits.train,
-            valid.clone(),
+            valid,
             device.clone().autodiff(),
         )?;
         info!(
@@ -151,17 +151,9 @@ pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg) -> Result<Outcome
         let batches = trainer.batches_per_epoch();
         info!("Start training: {batches} batches/epoch");
         drive(&mut trainer, train_len)?;
-        let trained = pollster::block_on(trainer.finish())?;
+        let (trained, report) =
+            pollster::block_on(trainer.finish_with_report(splits.test.as_ref()))?;
         info!("Training finished.");
-        let layout = qnn_model::InputLayout::new(&splits.feature_map)?;
-        let report = pollster::block_on(final_report(
-            &trained.model,
-            &layout,
-            &valid,
-            splits.test.as_ref(),
-            &train_config,
-            &device,
-        ))?;
         info!("[Metrics] {}", metric_line(&report.valid));
         if let Some(test) = &report.test {
             info!("******** Test evaluation ********");
