@@ -9,6 +9,9 @@ mod logging;
 
 use std::process::ExitCode;
 
+// jemalloc, tuned for training's large tensors (see the crate).
+use qnn_alloc as _;
+
 use clap::{Parser, Subcommand};
 
 /// QNN Lab: quadratic neural networks for CTR prediction, with FuxiCTR's configs.

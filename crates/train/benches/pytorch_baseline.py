@@ -2,7 +2,7 @@
 ../shared/docs/qnn-spec.md §A and §C (one nn.Embedding per field, QuadraticLayer with BN,
 two dropouts, Self-Ensemble loss, embedding L2 0.1 over whole tables, Adam, clip_grad_norm_ 10).
 
-Usage: python pytorch_baseline.py [--steps N]
+Usage: python pytorch_baseline.py [--steps N] [--label NAME]
 Prints the same BENCH_JSON line as the Rust benchmark.
 """
 
@@ -57,6 +57,7 @@ class QNN(nn.Module):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--label", default="pytorch", help="the name in the BENCH_JSON line")
     args = parser.parse_args()
     torch.manual_seed(1)
     model = QNN()
@@ -88,7 +89,7 @@ def main():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     print(f"seconds per step {secs:.3f}, samples/s {BATCH / secs:.0f}, peak RSS {peak:.0f} MiB")
-    print(f'BENCH_JSON {{"impl":"pytorch","samples_per_sec":{BATCH / secs:.1f},"peak_rss_mib":{peak:.1f}}}')
+    print(f'BENCH_JSON {{"impl":"{args.label}","samples_per_sec":{BATCH / secs:.1f},"peak_rss_mib":{peak:.1f}}}')
 
 
 if __name__ == "__main__":
