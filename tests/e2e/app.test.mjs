@@ -325,11 +325,16 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await pickExample(page, 'planted');
         await page.selectOption('#backend', 'cpu');
         // Native flex fuses multiply-adds and uses the system libm; wasm does neither, so the two
-        // differ in the last bits and Adam carries that forward. At the paper's learning rate
-        // the drift stays far below 1e-4 in AUC (with lr 1e-2 it reached 1.6e-4 in 3 epochs; with 1e-3, 8e-5 on 500 test rows
-        // and 1.2e-5 on 1,500).
+        // differ in the last bits, and Adam turns sign flips of near-zero gradients into
+        // lr-sized steps. After one epoch at lr 1e-3 the planted run is still early in its
+        // learning: browser and `qnn train` agreed to 5e-6 in test AUC, while changing any one
+        // exported key moved it by 1.2e-3 (embedding_regularizer ×2) to 8e-2 (batch_norm off);
+        // seed + 1: 2.4e-2. Later the runs converge to the same plateau whatever the config
+        // (after 2 epochs seed + 1 differed by 8e-5 while float drift alone reached 2e-4), so
+        // the comparison is made after one epoch (measured 2026-11-29 with a throwaway copy of
+        // this test that edited one key of the exported model_config.yaml at a time).
         await setParam(page, 'learning_rate', 0.001);
-        await setParam(page, 'epochs', 2);
+        await setParam(page, 'epochs', 1);
         // A larger test split: each AUC step (one swapped pair) is smaller.
         await page.fill('#test-fraction', '0.3');
         await page.dispatchEvent('#test-fraction', 'change');
