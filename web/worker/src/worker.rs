@@ -1,6 +1,7 @@
 //! Receives configs and files from the page, runs the shared pipeline and training loop, and
 //! streams progress back.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -228,9 +229,12 @@ async fn train(
     let Some(valid) = valid else {
         return Err("there is no validation split: give a validation fraction or file".into());
     };
-    // Maps and sample rows are shown on the test split, else on validation (which the trainer
-    // takes).
-    let valid_shown = test.is_none().then(|| valid.clone());
+    // Maps and sample rows are shown on the test split, else on validation (a copy: the trainer
+    // takes the split itself).
+    let shown = match &test {
+        Some(t) => Cow::Borrowed(t),
+        None => Cow::Owned(valid.clone()),
+    };
     let (train_rows, valid_rows) = (train.len(), valid.len());
     let device = state.device(backend).await?;
     let mut trainer = Trainer::new(
@@ -343,12 +347,8 @@ async fn train(
         .await
         .map_err(|e| e.to_string())?;
     let layout = &trained.layout;
-    let shown = test
-        .as_ref()
-        .or(valid_shown.as_ref())
-        .ok_or("there is neither a test nor a validation split to show")?;
-    let maps = maps_json(&trained.model, layout, Some(shown), &device).await?;
-    let samples = sample_rows(&trained.model, layout, shown, &device, train_config.seed).await?;
+    let maps = maps_json(&trained.model, layout, Some(&shown), &device).await?;
+    let samples = sample_rows(&trained.model, layout, &shown, &device, train_config.seed).await?;
     let file = ModelFile {
         config: model_config,
         feature_map,
