@@ -62,6 +62,8 @@ mod tests {
             Purpose::Shuffle { epoch: 1 },
         ];
         let words: Vec<Vec<u32>> = purposes.iter().map(|&p| first_words(2024, p)).collect();
+        let mut bare = ChaCha8Rng::seed_from_u64(2024);
+        let bare: Vec<u32> = (0..64).map(|_| bare.next_u32()).collect();
         for i in 0..words.len() {
             for j in i + 1..words.len() {
                 assert_ne!(
@@ -71,11 +73,7 @@ mod tests {
                 );
             }
             assert_ne!(
-                words[i],
-                {
-                    let mut bare = ChaCha8Rng::seed_from_u64(2024);
-                    (0..64).map(|_| bare.next_u32()).collect::<Vec<_>>()
-                },
+                words[i], bare,
                 "{:?} reads the bare seed's stream",
                 purposes[i]
             );

@@ -227,10 +227,10 @@ mod tests {
     use super::*;
     use burn::tensor::{Device, TensorData};
 
-    fn tracked(v: &[f64], device: &Device) -> Tensor<1> {
+    fn vector(v: &[f64], device: &Device) -> Tensor<1> {
         let v: Vec<f32> = v.iter().map(|&x| x as f32).collect();
         let n = v.len();
-        Tensor::from_data(TensorData::new(v, [n]), device).require_grad()
+        Tensor::from_data(TensorData::new(v, [n]), device)
     }
 
     fn bce(q: f64, t: f64) -> f64 {
@@ -243,12 +243,9 @@ mod tests {
     fn self_ensemble_loss_and_gradient_when_the_passes_disagree() {
         let device = Device::flex().autodiff();
         let (p1v, p2v, y) = ([0.2, 0.7, 0.9], [0.4, 0.5, 0.6], [0.0, 1.0, 1.0]);
-        let p1 = tracked(&p1v, &device);
-        let p2 = tracked(&p2v, &device);
-        let labels = Tensor::from_data(
-            TensorData::new(y.iter().map(|&x| x as f32).collect::<Vec<_>>(), [3]),
-            &device,
-        );
+        let p1 = vector(&p1v, &device).require_grad();
+        let p2 = vector(&p2v, &device).require_grad();
+        let labels = vector(&y, &device);
         let loss = self_ensemble_loss(p1.clone(), p2.clone(), labels);
         let n = 3.0;
         let m: Vec<f64> = (0..3).map(|i| (p1v[i] + p2v[i]) / 2.0).collect();
