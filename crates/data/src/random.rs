@@ -1,10 +1,11 @@
 //! One run seed, one independent random stream per purpose.
 //!
-//! A run's seed decides the row split, each epoch's shuffle, the initial weights and the dropout
-//! masks. Seeding each of them with the bare seed would make them all read the same ChaCha8
-//! keystream: the first epoch's order, the first weights and the first dropout masks would be
-//! drawn from the same bits, so they would be correlated. ChaCha8 gives every key 2⁶⁴ streams
-//! that do not overlap; each purpose takes its own.
+//! A run's seed decides the row split, each epoch's shuffle and the initial weights. Seeding each
+//! of them with the bare seed would make them all read the same ChaCha8 keystream: the first
+//! epoch's order and the first weights would be drawn from the same bits, so they would be
+//! correlated. ChaCha8 gives every key 2⁶⁴ streams that do not overlap; each purpose takes its
+//! own. (Dropout masks come from a counter-based generator keyed by the seed and the step,
+//! `qnn_model::dropout`, so that GPU kernels can draw them too.)
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -16,8 +17,6 @@ pub enum Purpose {
     Split,
     /// The model's initial weights.
     Init,
-    /// Dropout masks during training.
-    Dropout,
     /// The row order of one epoch; one stream per epoch so that resuming at an epoch
     /// reproduces its order.
     Shuffle { epoch: usize },
@@ -29,7 +28,6 @@ impl Purpose {
         match self {
             Purpose::Split => 1,
             Purpose::Init => 2,
-            Purpose::Dropout => 3,
             Purpose::Shuffle { epoch } => (1 << 32) + epoch as u64,
         }
     }
@@ -57,7 +55,6 @@ mod tests {
         let purposes = [
             Purpose::Split,
             Purpose::Init,
-            Purpose::Dropout,
             Purpose::Shuffle { epoch: 0 },
             Purpose::Shuffle { epoch: 1 },
         ];
@@ -82,13 +79,7 @@ mod tests {
 
     #[test]
     fn a_purpose_is_reproducible_and_depends_on_the_seed() {
-        assert_eq!(
-            first_words(7, Purpose::Dropout),
-            first_words(7, Purpose::Dropout)
-        );
-        assert_ne!(
-            first_words(7, Purpose::Dropout),
-            first_words(8, Purpose::Dropout)
-        );
+        assert_eq!(first_words(7, Purpose::Init), first_words(7, Purpose::Init));
+        assert_ne!(first_words(7, Purpose::Init), first_words(8, Purpose::Init));
     }
 }

@@ -16,7 +16,7 @@ use burn::tensor::Tensor;
 
 use crate::input::ModelInput;
 use crate::params::{HostTensor, read, read_transposed};
-use crate::quadratic::{BatchNorm, QuadraticLayer};
+use crate::quadratic::{BatchNorm, LayerCall, QuadraticLayer};
 use crate::{Mode, ModelError, Qnn};
 
 pub use qnn_maps::{FieldMatrix, HeadMaps, InteractionMaps, LayerMaps, MapView};
@@ -82,7 +82,10 @@ pub fn product_pieces(
     let [_, d] = x.dims();
     let weight = layer.weight.val(); // [D, D·R]
     // ReLU is active exactly where its output is positive.
-    let mask = layer.gates(x.clone(), Mode::Eval).greater_elem(0.0).float(); // m
+    let mask = layer
+        .gates(x.clone(), Mode::Eval, 1)
+        .greater_elem(0.0)
+        .float(); // m
     // Batch norm in eval mode is affine per channel: BN(z) = scale·z + shift.
     let affine = layer.batch_norm.as_ref().map(BatchNorm::eval_affine);
     let gate = match &affine {
@@ -121,7 +124,7 @@ pub async fn interaction_maps(
     let (f, heads, s) = (g.fields, g.heads, g.slice());
     let mut x = input.map(|i| model.embed(i));
     let mut layers = Vec::with_capacity(model.layers.len());
-    for layer in &model.layers {
+    for (index, layer) in model.layers.iter().enumerate() {
         let w = read_transposed(layer.weight.val()).await?;
         let weight = weight_maps(&w, &g);
         let activation = match x.take() {
@@ -141,7 +144,13 @@ pub async fn interaction_maps(
                     .collect();
                 let stacked = Tensor::stack::<3>(cells, 2); // [H, F(a), F(b)]
                 let host = read(stacked).await?;
-                x = Some(layer.forward(xl, Mode::Eval, 0.0));
+                let call = LayerCall {
+                    layer: index,
+                    passes: &[0],
+                    mode: Mode::Eval,
+                    dropout: 0.0,
+                };
+                x = layer.forward(xl, call, model.kernel).pop();
                 Some(host)
             }
             None => None,
@@ -227,7 +236,7 @@ mod tests {
         let (pieces, bias) = product_pieces(layer, x.clone(), 4);
         assert_eq!(pieces.len(), 3);
         let total = pieces.into_iter().fold(bias, |a, b| a + b);
-        let product = layer.head_view(x.clone()) * layer.row_sum(layer.gates(x, Mode::Eval));
+        let product = layer.head_view(x.clone()) * layer.row_sum(layer.gates(x, Mode::Eval, 1));
         let (got, want) = (values(total), values(product));
         let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
         assert!(scale > 0.1);

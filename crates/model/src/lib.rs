@@ -6,8 +6,10 @@
 //! [`Device`]: burn::tensor::Device
 
 pub mod config;
+pub mod dropout;
 pub mod embedding;
 pub mod file;
+pub mod fused;
 pub mod input;
 pub mod interaction;
 pub mod params;
@@ -16,6 +18,7 @@ pub mod quadratic;
 pub mod regularizer;
 
 pub use config::{MODEL_NAMES, QnnConfig};
+pub use dropout::DropoutKey;
 pub use file::ModelFile;
 pub use input::{InputLayout, ModelInput};
 pub use interaction::{
@@ -23,14 +26,14 @@ pub use interaction::{
 };
 pub use params::{HostTensor, ParamStore, read_values};
 pub use qnn::{ParamRef, Qnn, SelfEnsembleOutput, bce, self_ensemble_loss};
-pub use quadratic::DropoutRng;
+pub use quadratic::LayerKernel;
 pub use regularizer::Regularizer;
 
 /// Training or evaluation behaviour of dropout and batch norm (PyTorch's `train()`/`eval()`).
-/// Training draws dropout masks from the given stream.
-#[derive(Debug, Clone, Copy)]
-pub enum Mode<'r> {
-    Train(&'r DropoutRng),
+/// Training takes its dropout masks from the step's key (see [`dropout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Train(DropoutKey),
     Eval,
 }
 

@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor, activation::sigmoid};
 use crate::embedding::FeatureEmbedding;
 use crate::input::{InputLayout, ModelInput};
 use crate::params::ParamStore;
-use crate::quadratic::{BatchNorm, QuadraticLayer, dropout_forward};
+use crate::quadratic::{BatchNorm, LayerCall, LayerKernel, QuadraticLayer};
 use crate::regularizer::Regularizer;
 use crate::{Mode, ModelError, QnnConfig};
 
@@ -25,6 +25,9 @@ pub struct Qnn {
     pub fc_bias: Param<Tensor<1>>,
     #[module(skip)]
     pub net_dropout: f64,
+    /// Fused layers (the default) or the composed reference.
+    #[module(skip)]
+    pub kernel: LayerKernel,
 }
 
 /// The Self-Ensemble loss of one batch and the two passes' probabilities.
@@ -96,6 +99,7 @@ impl Qnn {
             fc_weight: Param::from_tensor(store.tensor2_transposed("fc.weight", [1, d], device)?),
             fc_bias: Param::from_tensor(store.tensor1("fc.bias", 1, device)?),
             net_dropout: config.net_dropout,
+            kernel: LayerKernel::default(),
         })
     }
 
@@ -104,18 +108,44 @@ impl Qnn {
         self.embedding.forward(input)
     }
 
-    /// Logits of the quadratic stack and head on x₀, [B].
-    pub fn logits_from(&self, x0: Tensor<2>, mode: Mode) -> Tensor<1> {
-        let mut x = x0;
-        for layer in &self.layers {
-            x = dropout_forward(
-                layer.forward(x, mode, self.net_dropout),
-                mode,
-                self.net_dropout,
-            );
+    /// Logits of the quadratic stack and head on x₀ for each Self-Ensemble pass, [B] each.
+    /// The passes share layer 0's input, so its matmul, batch norm and ReLU run once for all of
+    /// them; each pass then has its own dropout masks (and the batch-norm running statistics are
+    /// still updated once per pass, as in PyTorch).
+    pub fn pass_logits(&self, x0: Tensor<2>, mode: Mode, passes: &[u32]) -> Vec<Tensor<1>> {
+        let call = |layer, passes| LayerCall {
+            layer,
+            passes,
+            mode,
+            dropout: self.net_dropout,
+        };
+        let mut xs = match self.layers.first() {
+            Some(first) => first.forward(x0, call(0, passes), self.kernel),
+            None => vec![x0; passes.len()],
+        };
+        for (i, layer) in self.layers.iter().enumerate().skip(1) {
+            xs = xs
+                .into_iter()
+                .zip(passes)
+                .flat_map(|(x, pass)| {
+                    layer.forward(x, call(i, std::slice::from_ref(pass)), self.kernel)
+                })
+                .collect();
         }
-        let b = x.dims()[0];
-        (x.matmul(self.fc_weight.val()) + self.fc_bias.val().unsqueeze_dim::<2>(0)).reshape([b])
+        xs.into_iter()
+            .map(|x| {
+                let b = x.dims()[0];
+                (x.matmul(self.fc_weight.val()) + self.fc_bias.val().unsqueeze_dim::<2>(0))
+                    .reshape([b])
+            })
+            .collect()
+    }
+
+    /// Logits of one pass of the quadratic stack and head on x₀, [B].
+    pub fn logits_from(&self, x0: Tensor<2>, mode: Mode) -> Tensor<1> {
+        self.pass_logits(x0, mode, &[0])
+            .pop()
+            .expect("one pass gives one output")
     }
 
     /// One pass: logits, [B].
@@ -128,11 +158,22 @@ impl Qnn {
         sigmoid(self.logits(input, Mode::Eval))
     }
 
-    /// The Self-Ensemble loss (spec §A.5): one embedding lookup, two passes of the stack.
+    /// The Self-Ensemble loss (spec §A.5): one embedding lookup, two passes of the stack (in
+    /// eval mode the two passes are the same computation, done once).
     pub fn self_ensemble(&self, input: &ModelInput, mode: Mode) -> SelfEnsembleOutput {
         let x0 = self.embed(input);
-        let p1 = sigmoid(self.logits_from(x0.clone(), mode));
-        let p2 = sigmoid(self.logits_from(x0, mode));
+        let (p1, p2) = match mode {
+            Mode::Eval => {
+                let p = sigmoid(self.logits_from(x0, mode));
+                (p.clone(), p)
+            }
+            Mode::Train(_) => {
+                let mut logits = self.pass_logits(x0, mode, &[0, 1]).into_iter().map(sigmoid);
+                let p1 = logits.next().expect("two passes");
+                let p2 = logits.next().expect("two passes");
+                (p1, p2)
+            }
+        };
         let loss = self_ensemble_loss(p1.clone(), p2.clone(), input.labels.clone());
         SelfEnsembleOutput { loss, p1, p2 }
     }

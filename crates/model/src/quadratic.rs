@@ -1,18 +1,17 @@
-//! One quadratic layer (spec §A.3): y = x_π ⊙ Σ_r ReLU(BN(W x + b))_r + x.
+//! One quadratic layer (spec §A.3): y = x_π ⊙ Σ_r ReLU(BN(W x + b))_r + x, with dropout on the
+//! gates and on the output.
 //!
-//! The whole layer is one function of (x, parameters, dropout mask), so that a fused kernel with its
-//! own backward can replace [`QuadraticLayer::forward`] without touching the rest of the model.
-
-use std::cell::RefCell;
+//! Two implementations of the same function: the fused backend operation ([`crate::fused`], with
+//! its own backward) where the device has it, and the composed Burn version, which is the oracle
+//! the fused one is tested against.
 
 use burn::module::{Module, Param, RunningState};
 use burn::tensor::module::batch_norm;
 use burn::tensor::{Int, Tensor, TensorData, activation::relu};
-use qnn_data::random::{self, Purpose};
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
 
 use crate::Mode;
+use crate::dropout::{MaskSpec, MaskStream, Site};
+use crate::fused::{self, Norm, PassMasks, QuadraticSpec};
 
 pub const BATCH_NORM_EPS: f64 = 1e-5;
 pub const BATCH_NORM_MOMENTUM: f64 = 0.1;
@@ -44,7 +43,26 @@ impl BatchNorm {
         (scale, shift)
     }
 
-    pub fn forward(&self, h: Tensor<2>, mode: Mode) -> Tensor<2> {
+    /// Records one training pass's batch statistics (mean and biased variance of `n` rows) in
+    /// the running estimates, as PyTorch does: momentum 0.1, unbiased variance.
+    pub fn update_running(&self, batch_mean: Tensor<1>, batch_var: Tensor<1>, n: usize) {
+        let unbiased = if n > 1 {
+            n as f64 / (n as f64 - 1.0)
+        } else {
+            1.0
+        };
+        let m = BATCH_NORM_MOMENTUM;
+        let mean =
+            self.running_mean.value_sync().mul_scalar(1.0 - m) + batch_mean.detach().mul_scalar(m);
+        let var = self.running_var.value_sync().mul_scalar(1.0 - m)
+            + batch_var.detach().mul_scalar(m * unbiased);
+        self.running_mean.update(mean.detach());
+        self.running_var.update(var.detach());
+    }
+
+    /// Batch norm of `h`; in training mode the running estimates are updated `passes` times
+    /// (once per Self-Ensemble pass that shares this computation).
+    pub fn forward(&self, h: Tensor<2>, mode: Mode, passes: usize) -> Tensor<2> {
         match mode {
             Mode::Eval => batch_norm(
                 h,
@@ -55,7 +73,7 @@ impl BatchNorm {
                 BATCH_NORM_EPS,
             ),
             Mode::Train(_) => {
-                let n = h.dims()[0] as f64;
+                let n = h.dims()[0];
                 // Composed from row reductions and broadcasts: on the CPU backend this is ~3× faster
                 // forward and ~1.7× faster with its backward than Burn's `batch_norm_train`, which
                 // transposes the activations to reduce them.
@@ -65,19 +83,14 @@ impl BatchNorm {
                 let scale = batch_var.clone().add_scalar(BATCH_NORM_EPS).sqrt().recip()
                     * self.gamma.val().unsqueeze_dim::<2>(0);
                 let out = centered * scale + self.beta.val().unsqueeze_dim::<2>(0);
-
                 let channels = batch_mean.dims()[1];
-                let unbiased = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
-                let m = BATCH_NORM_MOMENTUM;
-                let mean = self.running_mean.value_sync().mul_scalar(1.0 - m)
-                    + batch_mean.detach().reshape([channels]).mul_scalar(m);
-                let var = self.running_var.value_sync().mul_scalar(1.0 - m)
-                    + batch_var
-                        .detach()
-                        .reshape([channels])
-                        .mul_scalar(m * unbiased);
-                self.running_mean.update(mean.detach());
-                self.running_var.update(var.detach());
+                for _ in 0..passes {
+                    self.update_running(
+                        batch_mean.clone().reshape([channels]),
+                        batch_var.clone().reshape([channels]),
+                        n,
+                    );
+                }
                 out
             }
         }
@@ -99,6 +112,44 @@ pub fn head_permutation(num_fields: usize, embedding_dim: usize, num_heads: usiz
     perm
 }
 
+/// How the layers of a model are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LayerKernel {
+    /// One fused operation with its own backward ([`crate::fused`]) where the device has it,
+    /// else [`LayerKernel::Composed`].
+    #[default]
+    Fused,
+    /// Burn tensor operations differentiated by Burn's autodiff: the reference implementation.
+    Composed,
+}
+
+/// One call of a layer: where it sits in the stack, the Self-Ensemble passes that share its input
+/// (so that the gates are computed once for all of them), the mode and the dropout rate.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerCall<'a> {
+    pub layer: usize,
+    pub passes: &'a [u32],
+    pub mode: Mode,
+    pub dropout: f64,
+}
+
+impl LayerCall<'_> {
+    /// The mask of one pass at one site, when dropout is active.
+    fn mask(&self, pass: u32, site: Site) -> Option<MaskSpec> {
+        match self.mode {
+            Mode::Train(key) if self.dropout > 0.0 => Some(key.mask(
+                MaskStream {
+                    layer: self.layer as u32,
+                    pass,
+                    site,
+                },
+                self.dropout,
+            )),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Module, Debug)]
 pub struct QuadraticLayer {
     /// [D, D·R] (the transpose of PyTorch's Linear weight); column (h, r, j) ↦ h·R·d + r·d + j.
@@ -107,6 +158,10 @@ pub struct QuadraticLayer {
     pub batch_norm: Option<BatchNorm>,
     /// π as an index tensor; `None` for one head (identity).
     pub head_inputs: Option<Tensor<1, Int>>,
+    #[module(skip)]
+    pub num_fields: usize,
+    #[module(skip)]
+    pub embedding_dim: usize,
     #[module(skip)]
     pub num_heads: usize,
     #[module(skip)]
@@ -137,16 +192,19 @@ impl QuadraticLayer {
             bias: Param::from_tensor(bias),
             batch_norm,
             head_inputs,
+            num_fields,
+            embedding_dim,
             num_heads,
             num_row,
         }
     }
 
     /// ReLU(BN(W x + b)) before dropout, [B, D·R]: the gates whose row sums multiply x_π.
-    pub fn gates(&self, x: Tensor<2>, mode: Mode) -> Tensor<2> {
+    /// Training mode updates the batch-norm running estimates `passes` times.
+    pub fn gates(&self, x: Tensor<2>, mode: Mode, passes: usize) -> Tensor<2> {
         let h = x.matmul(self.weight.val()) + self.bias.val().unsqueeze_dim::<2>(0);
         let h = match &self.batch_norm {
-            Some(bn) => bn.forward(h, mode),
+            Some(bn) => bn.forward(h, mode, passes),
             None => h,
         };
         relu(h)
@@ -170,54 +228,85 @@ impl QuadraticLayer {
             .reshape([b, d])
     }
 
-    pub fn forward(&self, x: Tensor<2>, mode: Mode, dropout: f64) -> Tensor<2> {
-        let u = dropout_forward(self.gates(x.clone(), mode), mode, dropout);
-        self.head_view(x.clone()) * self.row_sum(u) + x
-    }
-}
-
-/// Source of dropout masks: a seeded ChaCha8 stream owned by whoever trains.
-///
-/// Masks are drawn on the host rather than by the backend's RNG: the stream belongs to one
-/// training run (Burn's CPU backend has a single process-wide RNG that concurrent runs would
-/// share), is the same natively and in wasm, and is ~3× faster than `random_like` on the CPU
-/// backend.
-#[derive(Debug)]
-pub struct DropoutRng {
-    rng: RefCell<ChaCha8Rng>,
-}
-
-impl DropoutRng {
-    pub fn new(seed: u64) -> Self {
-        Self {
-            rng: RefCell::new(random::stream(seed, Purpose::Dropout)),
+    /// The layer's output for each pass of `call` (gate dropout, product, residual, output
+    /// dropout), [B, D] each.
+    pub fn forward(&self, x: Tensor<2>, call: LayerCall, kernel: LayerKernel) -> Vec<Tensor<2>> {
+        if kernel == LayerKernel::Fused && fused::is_supported(&x.device()) {
+            self.forward_fused(x, call)
+        } else {
+            self.forward_composed(x, call)
         }
     }
 
-    /// Inverted-dropout mask: 1/(1−p) with probability 1−p, else 0.
-    pub fn mask(&self, shape: [usize; 2], p: f64, device: &burn::tensor::Device) -> Tensor<2> {
-        let keep = 1.0 - p;
-        // P(u32 < threshold) = keep, exact to 2⁻³².
-        let threshold = (keep * 4_294_967_296.0).round().min(u32::MAX as f64) as u32;
-        let scale = (1.0 / keep) as f32;
-        let mut bits = vec![0u32; shape[0] * shape[1]];
-        self.rng.borrow_mut().fill(&mut bits[..]);
-        let values: Vec<f32> = bits
-            .into_iter()
-            .map(|r| if r < threshold { scale } else { 0.0 })
-            .collect();
-        Tensor::from_data(TensorData::new(values, shape), device)
+    /// [`QuadraticLayer::forward`] from Burn tensor operations.
+    pub fn forward_composed(&self, x: Tensor<2>, call: LayerCall) -> Vec<Tensor<2>> {
+        let gates = self.gates(x.clone(), call.mode, call.passes.len());
+        let [b, dr] = gates.dims();
+        let d = x.dims()[1];
+        let device = x.device();
+        call.passes
+            .iter()
+            .map(|&pass| {
+                let u = match call.mask(pass, Site::Gates) {
+                    Some(m) => gates.clone() * m.tensor(b, dr, &device),
+                    None => gates.clone(),
+                };
+                let y = self.head_view(x.clone()) * self.row_sum(u) + x.clone();
+                match call.mask(pass, Site::Output) {
+                    Some(m) => y * m.tensor(b, d, &device),
+                    None => y,
+                }
+            })
+            .collect()
     }
-}
 
-/// Inverted dropout, active in training only.
-pub fn dropout_forward(x: Tensor<2>, mode: Mode, p: f64) -> Tensor<2> {
-    match mode {
-        Mode::Train(rng) if p > 0.0 => {
-            let mask = rng.mask(x.dims(), p, &x.device());
-            x * mask
+    /// [`QuadraticLayer::forward`] as one fused operation.
+    pub fn forward_fused(&self, x: Tensor<2>, call: LayerCall) -> Vec<Tensor<2>> {
+        let [b, d] = x.dims();
+        let dr = d * self.num_row;
+        let device = x.device();
+        let (norm, gamma, beta) = match (&self.batch_norm, call.mode) {
+            (None, _) => (
+                Norm::None,
+                Tensor::ones([dr], &device),
+                Tensor::zeros([dr], &device),
+            ),
+            (Some(bn), Mode::Eval) => {
+                let (scale, shift) = bn.eval_affine();
+                (Norm::Affine, scale, shift)
+            }
+            (Some(bn), Mode::Train(_)) => (Norm::Batch, bn.gamma.val(), bn.beta.val()),
+        };
+        let spec = QuadraticSpec {
+            num_fields: self.num_fields,
+            embedding_dim: self.embedding_dim,
+            num_heads: self.num_heads,
+            num_row: self.num_row,
+            norm,
+            passes: call
+                .passes
+                .iter()
+                .map(|&pass| PassMasks {
+                    gates: call.mask(pass, Site::Gates),
+                    output: call.mask(pass, Site::Output),
+                })
+                .collect(),
+        };
+        let passes = spec.passes.len();
+        let (y, stats) =
+            fused::quadratic_layer(x, self.weight.val(), self.bias.val(), gamma, beta, spec);
+        if let (Some(bn), Norm::Batch) = (&self.batch_norm, norm) {
+            let mean = stats.clone().slice([0..1, 0..dr]).reshape([dr]);
+            let var = stats.slice([1..2, 0..dr]).reshape([dr]);
+            for _ in 0..passes {
+                bn.update_running(mean.clone(), var.clone(), b);
+            }
         }
-        _ => x,
+        if passes == 1 {
+            vec![y]
+        } else {
+            y.chunk(passes, 0)
+        }
     }
 }
 
@@ -242,8 +331,8 @@ mod tests {
             Tensor::zeros([5], &device),
             Tensor::ones([5], &device),
         );
-        let rng = DropoutRng::new(0);
-        let ours = values(bn.forward(h.clone(), Mode::Train(&rng)));
+        let mode = Mode::Train(crate::dropout::DropoutKey::new(0, 0));
+        let ours = values(bn.forward(h.clone(), mode, 1));
         let reference =
             burn::tensor::module::batch_norm_train(h.clone(), gamma, beta, BATCH_NORM_EPS);
         for (a, b) in ours.iter().zip(values(reference.output)) {
@@ -263,20 +352,6 @@ mod tests {
                 running_var[c]
             );
         }
-    }
-
-    #[test]
-    fn dropout_masks_keep_the_expected_fraction_and_are_seeded() {
-        let device = Device::flex();
-        let rng = DropoutRng::new(42);
-        let m = values(rng.mask([100, 100], 0.1, &device));
-        let kept = m.iter().filter(|&&v| v != 0.0).count() as f64 / 1e4;
-        assert!((kept - 0.9).abs() < 0.02, "{kept}");
-        assert!(m.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.9).abs() < 1e-6));
-        let again = values(DropoutRng::new(42).mask([100, 100], 0.1, &device));
-        assert_eq!(m, again);
-        let next = values(rng.mask([100, 100], 0.1, &device));
-        assert_ne!(m, next);
     }
 
     #[test]

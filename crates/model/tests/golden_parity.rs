@@ -1,25 +1,32 @@
-//! Parity with the authors' PyTorch code: `../shared/golden/qnn_t26_golden.json` holds
-//! forward values, BCE gradients and the Self-Ensemble loss for three small configurations.
+//! Parity with the authors' PyTorch code, on both layer kernels (fused and composed):
+//! `../shared/golden/qnn_t26_golden.json` holds eval-mode forward values, BCE gradients and the
+//! Self-Ensemble loss for three small configurations; `qnn_t26_train_golden.json` holds one
+//! training-mode forward (batch norm on batch statistics, the running-statistics update) with
+//! the gradients of every parameter and of the input.
 
 use std::path::PathBuf;
 
 use burn::tensor::{Device, Tensor};
 use qnn_data::{Batch, Column, Feature, FeatureKind, FeatureMap, Vocabulary};
 use qnn_model::{
-    InputLayout, Mode, ModelInput, ParamStore, Qnn, QnnConfig, bce, self_ensemble_loss,
+    DropoutKey, InputLayout, LayerKernel, Mode, ModelInput, ParamStore, Qnn, QnnConfig, bce,
+    self_ensemble_loss,
 };
 use serde_json::Value;
 
-fn golden() -> Option<Value> {
+/// A golden file of `../shared/golden`. Missing: a failure under `CI=true`, else a skip that says
+/// so.
+fn golden(file: &str) -> Option<Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/golden/qnn_t26_golden.json");
+        .join("../../../shared/golden")
+        .join(file);
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(serde_json::from_str(&text).expect("golden file is JSON")),
-        Err(_) => {
-            eprintln!(
-                "SKIPPED: {} is absent (it is present in CI)",
-                path.display()
-            );
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{}: {e} (CI must have ../shared)", path.display())
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: {}: {e} (it is present in CI)", path.display());
             None
         }
     }
@@ -138,16 +145,17 @@ fn case(g: &Value) -> Case {
     }
 }
 
-fn run_case(g: &Value, device: &Device) {
+fn run_case(g: &Value, device: &Device, kernel: LayerKernel) {
     let device = device.clone();
-    let name = g["name"].as_str().unwrap();
+    let name = &format!("{} ({kernel:?})", g["name"].as_str().unwrap());
     let case = case(g);
     assert_eq!(
         case.golden["config"]["mode"], "eval",
         "golden values are eval-mode"
     );
     let layout = InputLayout::new(&case.map).unwrap();
-    let model = Qnn::from_store(&case.config, &layout, &case.store, &device).unwrap();
+    let mut model = Qnn::from_store(&case.config, &layout, &case.store, &device).unwrap();
+    model.kernel = kernel;
     let input = ModelInput::new(&case.batch, &layout, &device).unwrap();
 
     let x0 = model.embed(&input);
@@ -260,11 +268,167 @@ impl GradsByName for Qnn {
 }
 
 fn check_all_cases(device: Device) {
-    let Some(g) = golden() else { return };
+    let Some(g) = golden("qnn_t26_golden.json") else {
+        return;
+    };
     let cases = g["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 3);
-    for c in cases {
-        run_case(c, &device);
+    for kernel in [LayerKernel::Fused, LayerKernel::Composed] {
+        for c in cases {
+            run_case(c, &device, kernel);
+        }
+    }
+    check_train_cases(&device);
+}
+
+/// A model whose layers and head come from a training-mode golden case (its input is given as
+/// the concatenated embeddings, so the embedding table is a placeholder).
+fn train_model(g: &Value, device: &Device) -> (Qnn, QnnConfig) {
+    let c = &g["config"];
+    let int = |k: &str| c[k].as_u64().unwrap() as usize;
+    let config = QnnConfig {
+        embedding_dim: int("embedding_dim"),
+        num_layers: int("num_layers"),
+        num_row: int("num_row"),
+        num_heads: int("num_heads"),
+        batch_norm: c["batch_norm"].as_bool().unwrap(),
+        net_dropout: c["net_dropout"].as_f64().unwrap(),
+    };
+    let features = (0..int("num_fields"))
+        .map(|f| {
+            Feature::new(
+                format!("f{f}"),
+                FeatureKind::Categorical {
+                    vocab: Vocabulary::anonymous(1),
+                },
+            )
+        })
+        .collect();
+    let map = FeatureMap {
+        dataset_id: "golden".into(),
+        features,
+        labels: vec!["y".into()],
+    };
+    let layout = InputLayout::new(&map).unwrap();
+    let mut store = ParamStore::default();
+    let e = config.embedding_dim;
+    store.insert(
+        "embedding.table",
+        vec![layout.table_rows, e],
+        vec![0.0; layout.table_rows * e],
+    );
+    for source in ["params", "buffers_before"] {
+        for (name, value) in g[source].as_object().unwrap() {
+            let values = floats(value);
+            let shape = match value {
+                Value::Array(rows) if rows.first().is_some_and(Value::is_array) => {
+                    vec![rows.len(), values.len() / rows.len()]
+                }
+                _ => vec![values.len()],
+            };
+            store.insert(name.clone(), shape, values);
+        }
+    }
+    (
+        Qnn::from_store(&config, &layout, &store, device).unwrap(),
+        config,
+    )
+}
+
+fn run_train_case(g: &Value, device: &Device, kernel: LayerKernel) {
+    let name = &format!("{} ({kernel:?})", g["name"].as_str().unwrap());
+    assert_eq!(g["config"]["mode"], "train");
+    let (mut model, config) = train_model(g, device);
+    model.kernel = kernel;
+    let input = floats(&g["input_flat"]);
+    let b = g["labels"].as_array().unwrap().len();
+    let d = input.len() / b;
+    let x0 =
+        Tensor::<2>::from_data(burn::tensor::TensorData::new(input, [b, d]), device).require_grad();
+    let labels = floats(&g["labels"]);
+    let labels = Tensor::<1>::from_data(burn::tensor::TensorData::new(labels, [b]), device);
+    // One training-mode forward (dropout 0 in every case, so the key draws nothing).
+    assert_eq!(config.net_dropout, 0.0);
+    let logits = model.logits_from(x0.clone(), Mode::Train(DropoutKey::new(0, 0)));
+    assert_close(
+        &format!("{name}: logits"),
+        &read(logits.clone()),
+        &floats(&g["logits"]),
+        1e-4,
+    );
+    let probs = burn::tensor::activation::sigmoid(logits);
+    assert_close(
+        &format!("{name}: probs"),
+        &read(probs.clone()),
+        &floats(&g["probs"]),
+        1e-4,
+    );
+    let loss = bce(probs, labels);
+    let want = g["bce_mean"].as_f64().unwrap() as f32;
+    assert_close(
+        &format!("{name}: bce_mean"),
+        &read(loss.clone()),
+        &[want],
+        1e-4,
+    );
+    let grads = loss.backward();
+    let got = model.to_store_grads(&grads);
+    let max_abs = |v: &[f32]| v.iter().fold(0f32, |m, x| m.max(x.abs()));
+    for (param, want) in g["grads_of_bce_mean"].as_object().unwrap() {
+        let got = got
+            .get(param)
+            .unwrap_or_else(|| panic!("{name}: no gradient for {param}"));
+        match param.strip_suffix("linear.0.bias") {
+            // Training-mode batch norm subtracts the batch mean, so the linear bias cancels out
+            // and its gradient is zero; PyTorch's golden values are rounding noise (~1e-8).
+            // Both must be zero on the scale of the batch-norm shift's gradient.
+            Some(layer) => {
+                let beta = floats(&g["grads_of_bce_mean"][format!("{layer}linear.1.bias")]);
+                let scale = max_abs(&beta);
+                for (who, v) in [("ours", got.as_slice()), ("PyTorch", &floats(want))] {
+                    assert!(
+                        max_abs(v) <= 1e-5 * scale,
+                        "{name}: {who} grad {param} is not zero: {} (scale {scale})",
+                        max_abs(v)
+                    );
+                }
+            }
+            None => assert_close(&format!("{name}: grad {param}"), got, &floats(want), 1e-3),
+        }
+    }
+    assert_close(
+        &format!("{name}: grad input_flat"),
+        &read(x0.grad(&grads).unwrap()),
+        &floats(&g["grad_input_flat"]),
+        1e-3,
+    );
+    for (i, layer) in model.layers.iter().enumerate() {
+        let bn = layer.batch_norm.as_ref().expect("batch norm cases");
+        for (buffer, value) in [
+            ("running_mean", bn.running_mean.value_sync()),
+            ("running_var", bn.running_var.value_sync()),
+        ] {
+            let key = format!("layer.{i}.linear.1.{buffer}");
+            assert_close(
+                &format!("{name}: {key} after"),
+                &read(value),
+                &floats(&g["buffers_after"][&key]),
+                1e-4,
+            );
+        }
+    }
+}
+
+fn check_train_cases(device: &Device) {
+    let Some(g) = golden("qnn_t26_train_golden.json") else {
+        return;
+    };
+    let cases = g["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 3);
+    for kernel in [LayerKernel::Fused, LayerKernel::Composed] {
+        for c in cases {
+            run_train_case(c, device, kernel);
+        }
     }
 }
 
@@ -272,7 +436,6 @@ fn check_all_cases(device: Device) {
 fn golden_cases_match_pytorch_on_cpu() {
     check_all_cases(Device::flex().autodiff());
 }
-
 /// With the `wgpu` feature: the same values on the wgpu backend (any adapter; in CI Mesa's
 /// software Vulkan, lavapipe).
 #[cfg(feature = "wgpu")]

@@ -1,29 +1,92 @@
-//! Training throughput at the paper's Frappe configuration (spec §B.1) on synthetic data:
-//! 10 categorical fields with Frappe's vocabulary sizes, E = 16, L = 2, R = 13, batch norm,
-//! dropout 0.1, batch 4096, Self-Ensemble loss, Adam, clipping, embedding L2 0.1.
+//! Training throughput of whole QNN steps (Self-Ensemble loss, Adam, clipping) on synthetic data,
+//! and where a step's time goes.
 //!
-//! Reports samples/s of whole training steps, peak resident memory, and where the time of a step
-//! goes: each forward operation timed on its own on the same shapes (without graph recording),
-//! the rest of the forward, graph recording and backward together, clipping, Adam.
-//! The parts are measured separately, so their sum is close to, not exactly, a step.
+//! Configurations: `frappe` (default; the paper's Frappe setting, spec §B.1: 10 categorical
+//! fields with Frappe's vocabulary sizes, E 16, L 2, R 13, batch norm, dropout 0.1, batch 4096,
+//! embedding L2 0.1) and `quick-demo` (the browser's preset on the planted example: 6 fields,
+//! E 8, L 2, R 4, batch norm, dropout 0.1, batch 128, lr 1e-2, embedding L2 1e-5).
 //!
-//! `cargo bench -p qnn-train --bench frappe_step` (`-- --steps N` to change the timed steps).
-//! `crates/train/benches/compare_pytorch.sh` runs this and the PyTorch baseline side by side.
+//! The profile times, on the same shapes as a step: the fused quadratic layers' forward and
+//! backward kernels (the calls a step makes: layer 0 once for both passes, every later layer once
+//! per pass), and inside them the matrix products alone; clipping and Adam are timed inside real
+//! steps. The rest of a step (embedding, head, losses, regulariser, autodiff bookkeeping) is the
+//! remainder, so the parts add up to the measured step.
+//!
+//! `cargo bench -p qnn-train --bench frappe_step -- [--config frappe|quick-demo]
+//! [--device cpu|wgpu|cuda] [--steps N]` (wgpu and cuda need the crate features of the same
+//! name). `crates/train/benches/compare_pytorch.sh` runs it beside the PyTorch baseline.
 
 use std::time::Instant;
 
 // The allocator `qnn` runs with, so that the figures are the CLI's.
 use qnn_alloc as _;
 
-use burn::module::Module;
-use burn::tensor::module::embedding;
-use burn::tensor::{Device, Distribution, Tensor, activation::relu};
+use burn::backend::Flex;
+use burn::backend::flex::FlexTensor;
+use burn::optim::AdamConfig;
+use burn::tensor::{Device, TensorData};
 use qnn_data::synthetic::SyntheticSpec;
-use qnn_model::quadratic::dropout_forward;
-use qnn_model::{DropoutRng, InputLayout, Mode, ModelInput, Qnn, QnnConfig, Regularizer};
+use qnn_model::dropout::{MaskStream, Site};
+use qnn_model::fused::{Norm, PassMasks, QuadraticKernels, QuadraticSpec, gemm};
+use qnn_model::{DropoutKey, InputLayout, Mode, ModelInput, Qnn, QnnConfig, Regularizer};
 use qnn_train::{TrainConfig, Trainer, clip_grad_norm};
 
-const BATCH: usize = 4096;
+struct Setup {
+    name: &'static str,
+    model: QnnConfig,
+    train: TrainConfig,
+    data: fn(usize, u64) -> SyntheticSpec,
+}
+
+fn setup(name: &str) -> Setup {
+    match name {
+        "frappe" => Setup {
+            name: "paper's Frappe configuration",
+            model: QnnConfig::default(),
+            train: TrainConfig {
+                batch_size: 4096,
+                learning_rate: 1e-3,
+                embedding_regularizer: Regularizer::l2(0.1),
+                ..TrainConfig::default()
+            },
+            data: SyntheticSpec::frappe_shaped,
+        },
+        "quick-demo" => Setup {
+            name: "browser's quick demo on the planted example",
+            model: QnnConfig {
+                embedding_dim: 8,
+                num_layers: 2,
+                num_row: 4,
+                num_heads: 1,
+                batch_norm: true,
+                net_dropout: 0.1,
+            },
+            train: TrainConfig {
+                batch_size: 128,
+                learning_rate: 1e-2,
+                embedding_regularizer: Regularizer::l2(1e-5),
+                ..TrainConfig::default()
+            },
+            data: SyntheticSpec::planted,
+        },
+        other => panic!("unknown --config {other} (frappe, quick-demo)"),
+    }
+}
+
+fn device(name: &str) -> Device {
+    match name {
+        "cpu" => Device::flex(),
+        #[cfg(feature = "wgpu")]
+        "wgpu" => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+        #[cfg(feature = "cuda")]
+        "cuda" => Device::cuda(0),
+        other => panic!("--device {other} is not built in (cpu; wgpu, cuda with their features)"),
+    }
+}
+
+fn arg(name: &str) -> Option<String> {
+    std::env::args().skip_while(|a| a != name).nth(1)
+}
 
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -32,177 +95,244 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-fn time<T>(device: &Device, reps: usize, mut f: impl FnMut() -> T) -> f64 {
-    let out = f(); // warm-up
-    drop(out);
-    device.sync().expect("device sync");
+/// Mean seconds of `f` over `reps` calls after one warm-up call.
+fn time<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
+    drop(f());
     let start = Instant::now();
     for _ in 0..reps {
-        let out = f();
-        device.sync().expect("device sync");
-        drop(out);
+        drop(f());
     }
     start.elapsed().as_secs_f64() / reps as f64
 }
 
-fn main() {
-    let steps: usize = std::env::args()
-        .skip_while(|a| a != "--steps")
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(6);
-    let model_config = QnnConfig::default();
-    let spec = SyntheticSpec::frappe_shaped(BATCH * (steps + 1), 1);
-    let (map, data) = spec.generate();
-    let device = Device::flex().autodiff();
-    let config = TrainConfig {
-        batch_size: BATCH,
-        epochs: 1,
-        loss_read_interval: 1,
-        ..TrainConfig::default()
-    };
+fn values(t: &FlexTensor) -> Vec<f32> {
+    t.clone().into_data().try_into_vec::<f32>().expect("f32")
+}
 
-    // Whole training steps through the real loop (the first one is warm-up).
-    let valid = data.slice(0, BATCH);
+fn random(shape: [usize; 2], seed: u64) -> FlexTensor {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let values: Vec<f32> = (0..shape[0] * shape[1])
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect();
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// Milliseconds per step of the fused layer kernels (forward, backward) and of the matrix
+/// products inside them, on the shapes of one training step.
+fn layer_profile(setup: &Setup) -> [f64; 4] {
+    let config = &setup.model;
+    let fields = (setup.data)(1, 0).vocab_sizes.len();
+    let (b, d) = (setup.train.batch_size, fields * config.embedding_dim);
+    let dr = d * config.num_row;
+    let key = DropoutKey::new(1, 1);
+    let call = |layer: u32, passes: &[u32]| QuadraticSpec {
+        num_fields: fields,
+        embedding_dim: config.embedding_dim,
+        num_heads: config.num_heads,
+        num_row: config.num_row,
+        norm: if config.batch_norm {
+            Norm::Batch
+        } else {
+            Norm::None
+        },
+        passes: passes
+            .iter()
+            .map(|&pass| {
+                let mask = |site| {
+                    (config.net_dropout > 0.0)
+                        .then(|| key.mask(MaskStream { layer, pass, site }, config.net_dropout))
+                };
+                PassMasks {
+                    gates: mask(Site::Gates),
+                    output: mask(Site::Output),
+                }
+            })
+            .collect(),
+    };
+    // A step's calls: layer 0 once for both passes, each later layer once per pass.
+    let mut calls = vec![call(0, &[0, 1])];
+    for layer in 1..config.num_layers as u32 {
+        calls.extend([call(layer, &[0]), call(layer, &[1])]);
+    }
+    let x = random([b, d], 1);
+    let w = random([d, dr], 2);
+    let vector = |seed| random([1, dr], seed).reshape([dr].into());
+    let (bias, gamma, beta) = (vector(3), vector(4), vector(5));
+    let (mut forward, mut backward, mut gemm_forward, mut gemm_backward) = (0.0, 0.0, 0.0, 0.0);
+    let dh = random([b, dr], 6);
+    for spec in &calls {
+        let passes = spec.passes.len();
+        let run = || {
+            Flex::quadratic_forward(
+                x.clone(),
+                w.clone(),
+                bias.clone(),
+                gamma.clone(),
+                beta.clone(),
+                spec,
+                true,
+            )
+        };
+        forward += time(3, run);
+        let (_, _, saved) = run();
+        let saved = saved.expect("saved");
+        let grad = random([passes * b, d], 7);
+        backward += time(3, || {
+            Flex::quadratic_backward(
+                x.clone(),
+                w.clone(),
+                gamma.clone(),
+                &saved,
+                spec,
+                grad.clone(),
+            )
+        });
+        let (xv, wv, dhv) = (values(&x), values(&w), values(&dh));
+        let mut out = vec![0f32; b * dr];
+        gemm_forward += time(3, || gemm::matmul(&mut out, &xv, &wv, [b, d, dr]));
+        let (mut dw, mut dx) = (vec![0f32; d * dr], vec![0f32; b * d]);
+        gemm_backward += time(3, || {
+            gemm::matmul_lhs_transposed(&mut dw, &xv, &dhv, [d, b, dr]);
+            gemm::add_matmul_rhs_transposed(&mut dx, &dhv, &wv, [b, dr, d]);
+        });
+    }
+    [forward, backward, gemm_forward, gemm_backward].map(|s| s * 1e3)
+}
+
+/// Milliseconds of gradient clipping and of the Adam update after a real step's backward.
+fn update_profile(setup: &Setup, map: &qnn_data::FeatureMap, device: &Device) -> (f64, f64) {
+    let layout = InputLayout::new(map).expect("layout");
+    let (_, data) = (setup.data)(setup.train.batch_size, 2).generate();
+    let input = ModelInput::new(&data.range(0, data.len()), &layout, device).expect("input");
+    let mut model = Some(Qnn::init(&setup.model, &layout, 1, device).expect("model"));
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let reg = setup.train.embedding_regularizer;
+    let (mut clip, mut adam) = (0.0, 0.0);
+    let reps = 4;
+    for step in 0..=reps {
+        let m = model.take().expect("model");
+        let mode = Mode::Train(DropoutKey::new(1, step as u64));
+        let loss = m.self_ensemble(&input, mode).loss
+            + m.regularization(&reg, &Regularizer::NONE)
+                .expect("regulariser");
+        let grads = loss.backward();
+        device.sync().expect("sync");
+        let t0 = Instant::now();
+        let grads = clip_grad_norm(&m, grads, 10.0);
+        device.sync().expect("sync");
+        let t1 = Instant::now();
+        model = Some(optimizer.step(1e-3, m, grads));
+        device.sync().expect("sync");
+        if step > 0 {
+            clip += (t1 - t0).as_secs_f64() * 1e3 / reps as f64;
+            adam += t1.elapsed().as_secs_f64() * 1e3 / reps as f64;
+        }
+    }
+    (clip, adam)
+}
+
+fn main() {
+    let steps: usize = arg("--steps").and_then(|s| s.parse().ok()).unwrap_or(6);
+    let config_name = arg("--config").unwrap_or_else(|| "frappe".into());
+    let device_name = arg("--device").unwrap_or_else(|| "cpu".into());
+    let setup = setup(&config_name);
+    let batch = setup.train.batch_size;
+    let (map, data) = (setup.data)(batch * (steps + 2), 1).generate();
+    let device = device(&device_name).autodiff();
+    let train = TrainConfig {
+        epochs: 1,
+        loss_read_interval: steps + 2,
+        ..setup.train.clone()
+    };
+    let valid = data.slice(0, batch);
     let mut trainer = Trainer::new(
-        model_config.clone(),
-        config,
+        setup.model.clone(),
+        train,
         &map,
         data,
         valid,
         device.clone(),
     )
     .expect("trainer");
+    // Whole training steps through the real loop (the first one is warm-up; the loss is read
+    // back once, after the timed steps, as the CLI does between reads).
     pollster::block_on(trainer.step()).expect("warm-up step");
+    device.sync().expect("device sync");
     let start = Instant::now();
     for _ in 0..steps {
         pollster::block_on(trainer.step()).expect("step");
     }
+    device.sync().expect("device sync");
     let step_secs = start.elapsed().as_secs_f64() / steps as f64;
-    let samples_per_sec = BATCH as f64 / step_secs;
-    // Peak of the training run itself, before the profiling below allocates more.
+    let samples_per_sec = batch as f64 / step_secs;
     let peak = peak_rss_mib();
     drop(trainer);
 
-    // Where the time goes.
-    let layout = InputLayout::new(&map).unwrap();
-    let model = Qnn::init(&model_config, &layout, 1, &device).unwrap();
-    let (_, batch_data) = SyntheticSpec::frappe_shaped(BATCH, 2).generate();
-    let input = ModelInput::new(&batch_data.range(0, BATCH), &layout, &device).unwrap();
-    let plain = device.clone().without_autodiff();
-    let x = Tensor::<2>::random([BATCH, 160], Distribution::Normal(0.0, 1.0), &plain);
-    let w = Tensor::<2>::random([160, 2080], Distribution::Normal(0.0, 0.1), &plain);
-    let h = x.clone().matmul(w.clone());
-    let ones = Tensor::<1>::ones([2080], &plain);
-    let zeros = Tensor::<1>::zeros([2080], &plain);
-    let table = Tensor::<2>::random([5383, 16], Distribution::Normal(0.0, 1.0), &plain);
-    let rows = input.categorical.clone().unwrap().to_device(&plain);
-    let layer = &model.layers[0];
-    let rng = DropoutRng::new(3);
-    let train_mode = Mode::Train(&rng);
-    let bn = qnn_model::quadratic::BatchNorm::new(
-        ones.clone(),
-        zeros.clone(),
-        zeros.clone(),
-        ones.clone(),
-    );
-    // Per step: 2 passes × 2 layers of each layer op; one embedding lookup.
-    let per_step = 4.0;
-    let mut ops: Vec<(&str, f64)> = vec![
-        (
-            "embedding lookup (×1)",
-            time(&plain, 5, || embedding(table.clone(), rows.clone())),
-        ),
-        (
-            "linear W·x + b (×4)",
-            per_step
-                * time(&plain, 5, || {
-                    x.clone().matmul(w.clone()) + zeros.clone().unsqueeze_dim::<2>(0)
-                }),
-        ),
-        (
-            "batch norm, train (×4)",
-            per_step * time(&plain, 5, || bn.forward(h.clone(), train_mode)),
-        ),
-        ("ReLU (×4)", per_step * time(&plain, 5, || relu(h.clone()))),
-        (
-            "dropout on u, D·R wide (×4)",
-            per_step * time(&plain, 5, || dropout_forward(h.clone(), train_mode, 0.1)),
-        ),
-        (
-            "row sum + product + residual (×4)",
-            per_step
-                * time(&plain, 5, || {
-                    layer.head_view(x.clone()) * layer.row_sum(h.clone()) + x.clone()
-                }),
-        ),
-        (
-            "dropout on layer output (×4)",
-            per_step * time(&plain, 5, || dropout_forward(x.clone(), train_mode, 0.1)),
-        ),
-    ];
-    // The whole forward (SE loss + regularizer) without autodiff, then forward with graph
-    // recording and backward together (a recorded forward whose graph is dropped unused is not
-    // what a step does: Burn keeps such graphs' buffers around, so timing it alone misleads), and
-    // the update split into clipping and Adam.
-    let reg = Regularizer::l2(0.1);
-    let full_loss = |m: &Qnn, input: &ModelInput| {
-        m.self_ensemble(input, train_mode).loss
-            + m.regularization(&reg, &Regularizer::NONE).unwrap()
-    };
-    let plain_model = model.valid();
-    let plain_input = ModelInput::new(&batch_data.range(0, BATCH), &layout, &plain).unwrap();
-    let forward_plain = time(&plain, 3, || full_loss(&plain_model, &plain_input));
-    let forward_backward = time(&device, 3, || full_loss(&model, &input).backward());
-    let mut optim = burn::optim::AdamConfig::new().with_epsilon(1e-8).init();
-    let mut owned = Some(model.clone());
-    let (mut clip_secs, mut adam_secs) = (0.0, 0.0);
-    for _ in 0..3 {
-        let m = owned.take().unwrap();
-        let grads = full_loss(&m, &input).backward();
-        device.sync().unwrap();
-        let t0 = Instant::now();
-        let grads = clip_grad_norm(&m, grads, 10.0);
-        device.sync().unwrap();
-        let t1 = Instant::now();
-        owned = Some(optim.step(1e-3, m, grads));
-        device.sync().unwrap();
-        clip_secs += (t1 - t0).as_secs_f64() / 3.0;
-        adam_secs += t1.elapsed().as_secs_f64() / 3.0;
-    }
-    let op_sum: f64 = ops.iter().map(|(_, t)| t).sum();
-    ops.push((
-        "rest of forward: head, losses, regularizer, glue",
-        (forward_plain - op_sum).max(0.0),
-    ));
-    ops.push((
-        "autodiff: graph recording during forward + backward",
-        forward_backward - forward_plain,
-    ));
-    ops.push(("global gradient-norm clipping", clip_secs));
-    ops.push(("Adam update", adam_secs));
-
-    println!("## QNN training step, Frappe configuration, CPU backend (flex)\n");
     println!(
-        "threads: {}",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
+        "## QNN training step, {} ({}), device {device_name}\n",
+        setup.name, config_name
     );
-    println!("timed steps: {steps} (after 1 warm-up), batch {BATCH}\n");
+    println!(
+        "threads: {}; timed steps: {steps} after 1 warm-up; batch {batch}\n",
+        rayon::current_num_threads()
+    );
     println!("| measure | value |\n|---|---|");
-    println!("| seconds per step | {step_secs:.3} |");
+    println!("| seconds per step | {step_secs:.4} |");
     println!("| training samples/s | {samples_per_sec:.0} |");
     if let Some(p) = peak {
         println!("| peak resident memory (MiB) | {p:.0} |");
     }
-    println!("\n| operation (per step) | ms | share |\n|---|---:|---:|");
-    let total: f64 = ops.iter().map(|(_, t)| t).sum();
-    for (name, t) in &ops {
-        println!("| {name} | {:.1} | {:.0}% |", t * 1e3, 100.0 * t / total);
+    if device_name == "cpu" {
+        let [forward, backward, gemm_forward, gemm_backward] = layer_profile(&setup);
+        let step_ms = step_secs * 1e3;
+        let (clip, adam) = update_profile(&setup, &map, &device);
+        let rest = step_ms - forward - backward - clip - adam;
+        println!("\n| part of a step | ms | share |\n|---|---:|---:|");
+        let rows = [
+            (
+                "quadratic layers, forward (fused kernels)".to_string(),
+                forward,
+            ),
+            (
+                format!("  of which matrix products x·W ({gemm_forward:.1} ms)"),
+                f64::NAN,
+            ),
+            (
+                "quadratic layers, backward (fused kernels)".to_string(),
+                backward,
+            ),
+            (
+                format!("  of which matrix products xᵀ·∂h, ∂h·Wᵀ ({gemm_backward:.1} ms)"),
+                f64::NAN,
+            ),
+            ("global gradient-norm clipping".to_string(), clip),
+            ("Adam update".to_string(), adam),
+            (
+                "rest: embedding, head, losses, regulariser, autodiff bookkeeping".to_string(),
+                rest,
+            ),
+        ];
+        for (name, ms) in rows {
+            if ms.is_nan() {
+                println!("| {name} | | |");
+            } else {
+                println!("| {name} | {ms:.1} | {:.0}% |", 100.0 * ms / step_ms);
+            }
+        }
+        let gemm = gemm_forward + gemm_backward;
+        println!(
+            "\nmatrix products: {gemm:.1} ms of {step_ms:.1} ({:.0}%); everything else {:.1} ms",
+            100.0 * gemm / step_ms,
+            step_ms - gemm
+        );
     }
     println!(
-        "\nBENCH_JSON {{\"impl\":\"qnn-lab\",\"samples_per_sec\":{samples_per_sec:.1},\"peak_rss_mib\":{:.1}}}",
+        "\nBENCH_JSON {{\"impl\":\"qnn-lab\",\"config\":\"{config_name}\",\"device\":\"{device_name}\",\"samples_per_sec\":{samples_per_sec:.1},\"peak_rss_mib\":{:.1}}}",
         peak.unwrap_or(f64::NAN)
     );
 }

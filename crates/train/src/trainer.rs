@@ -7,7 +7,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Gradients, Tensor};
 use qnn_data::{EncodedDataset, EpochOrder, FeatureMap, Metric};
 use qnn_model::{
-    DropoutRng, InputLayout, Mode, ModelInput, ParamRef, ParamStore, Qnn, QnnConfig, read_values,
+    DropoutKey, InputLayout, Mode, ModelInput, ParamRef, ParamStore, Qnn, QnnConfig, read_values,
 };
 use web_time::Instant;
 
@@ -81,7 +81,6 @@ pub struct Trainer {
     device: Device,
     model: Option<Qnn>,
     optimizer: ModuleOptimizer,
-    dropout: DropoutRng,
     train: EncodedDataset,
     valid: EncodedDataset,
     learning_rate: f64,
@@ -143,7 +142,6 @@ impl Trainer {
         let layout = InputLayout::new(feature_map)?;
         let model = Qnn::init(&model_config, &layout, config.seed, &device)?;
         let optimizer = AdamConfig::new().with_epsilon(ADAM_EPSILON).init();
-        let dropout = DropoutRng::new(config.seed);
         Ok(Self {
             learning_rate: config.learning_rate,
             plateau: PlateauTracker::new(
@@ -157,7 +155,6 @@ impl Trainer {
             device,
             model: Some(model),
             optimizer,
-            dropout,
             train,
             valid,
             epoch: 0,
@@ -316,7 +313,10 @@ impl Trainer {
             .model
             .take()
             .expect("the model is only taken out by finish");
-        let output = model.self_ensemble(input, Mode::Train(&self.dropout));
+        // Step-keyed masks: a step's dropout depends only on (seed, step), never on the steps
+        // before it.
+        let key = DropoutKey::new(self.config.seed, self.global_step as u64);
+        let output = model.self_ensemble(input, Mode::Train(key));
         let gap = (output.p1.clone().detach() - output.p2.clone().detach())
             .abs()
             .mean();

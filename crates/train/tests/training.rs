@@ -115,28 +115,44 @@ fn clipping_scales_the_global_norm() {
     );
 }
 
+/// Over five seeds (how clearly the pair wins is a draw of the dropout masks and the batch order:
+/// over seeds 1-10 the margin over the runner-up ranged from 1.45× to 11×).
 #[test]
 fn activation_map_finds_the_planted_pair() {
-    let model = qnn_model::QnnConfig {
-        num_layers: 1,
-        ..small_model()
-    };
-    let (_, trained, map, valid) = train(model, quick(6), 6000);
-    let layout = InputLayout::new(&map).unwrap();
-    let input = ModelInput::new(&valid.range(0, 1000), &layout, &Device::flex()).unwrap();
-    let maps =
-        pollster::block_on(qnn_model::interaction_maps(&trained.model, Some(&input))).unwrap();
-    let activation = maps.total_activation().unwrap();
-    let (a, b, top) = activation.top_off_diagonal().unwrap();
-    let pair = (a.min(b), a.max(b));
-    assert_eq!(pair, (2, 5), "top cell {a},{b} = {top}; map {activation:?}");
-    // Clearly on top, not by a hair: the runner-up among other pairs is well below.
-    let runner_up = (0..6)
-        .flat_map(|a| (0..6).map(move |b| (a, b)))
-        .filter(|&(a, b)| a != b && (a.min(b), a.max(b)) != (2, 5))
-        .map(|(a, b)| activation.get(a, b))
-        .fold(0.0, f64::max);
-    assert!(top > 2.0 * runner_up, "top {top}, runner-up {runner_up}");
+    let mut margins = Vec::new();
+    for seed in 1..=5 {
+        let model = qnn_model::QnnConfig {
+            num_layers: 1,
+            ..small_model()
+        };
+        let config = TrainConfig { seed, ..quick(6) };
+        let (_, trained, map, valid) = train(model, config, 6000);
+        let layout = InputLayout::new(&map).unwrap();
+        let input = ModelInput::new(&valid.range(0, 1000), &layout, &Device::flex()).unwrap();
+        let maps =
+            pollster::block_on(qnn_model::interaction_maps(&trained.model, Some(&input))).unwrap();
+        let activation = maps.total_activation().unwrap();
+        let (a, b, top) = activation.top_off_diagonal().unwrap();
+        let pair = (a.min(b), a.max(b));
+        assert_eq!(
+            pair,
+            (2, 5),
+            "seed {seed}: top cell {a},{b} = {top}; map {activation:?}"
+        );
+        let runner_up = (0..6)
+            .flat_map(|a| (0..6).map(move |b| (a, b)))
+            .filter(|&(a, b)| a != b && (a.min(b), a.max(b)) != (2, 5))
+            .map(|(a, b)| activation.get(a, b))
+            .fold(0.0, f64::max);
+        assert!(
+            top > 1.3 * runner_up,
+            "seed {seed}: top {top}, runner-up {runner_up}"
+        );
+        margins.push(top / runner_up);
+    }
+    // Clearly on top, not by a hair: the median margin over the seeds.
+    margins.sort_by(f64::total_cmp);
+    assert!(margins[2] > 2.0, "margins {margins:?}");
 }
 
 #[test]

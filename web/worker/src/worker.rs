@@ -9,7 +9,7 @@ use burn::tensor::Device;
 use js_sys::{Array, Uint8Array};
 use qnn_data::processor::{encode, model_columns};
 use qnn_data::{ConfigFile, DatasetSpec, EncodedDataset, Experiment, MemoryFiles, RawTable};
-use qnn_model::{DropoutRng, InputLayout, Mode, ModelFile, ModelInput, interaction_maps};
+use qnn_model::{DropoutKey, InputLayout, Mode, ModelFile, ModelInput, interaction_maps};
 use qnn_train::{RunRecord, TrainEvent, Trainer, fuxictr, predict};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -418,8 +418,8 @@ async fn sample_rows(
         return Ok(Vec::new());
     }
     let input = ModelInput::new(&data.range(0, n), layout, device).map_err(|e| e.to_string())?;
-    let rng = DropoutRng::new(seed ^ 0x5e1f);
-    let passes = model.self_ensemble(&input, Mode::Train(&rng));
+    let key = DropoutKey::new(seed ^ 0x5e1f, 0);
+    let passes = model.self_ensemble(&input, Mode::Train(key));
     let read = |t| async move { qnn_model::read_values(t).await.map_err(|e| e.to_string()) };
     let p1 = read(passes.p1).await?;
     let p2 = read(passes.p2).await?;
