@@ -8,10 +8,21 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
 fi
 
+# Both tools compile from source. They get their own target dir (shared between the two, so
+# their common dependencies build once; separate from the project's, so that this can run
+# beside a project build) and a cheaper release profile: no LTO, opt-level 1. Neither tool's
+# speed matters here (wasm-bindgen takes seconds on the worker either way); compiling them is
+# what takes the time.
+export CARGO_TARGET_DIR="${QNN_TOOLS_TARGET_DIR:-$HOME/.cache/qnn-lab/tools-target}"
+export CARGO_PROFILE_RELEASE_LTO=false
+export CARGO_PROFILE_RELEASE_OPT_LEVEL=1
+export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+export CARGO_PROFILE_RELEASE_DEBUG=false
+
 # Trunk 0.22 needs a newer rustc than this toolchain; 0.21.14 is the newest that builds here.
 trunk_version=0.21.14
 if ! trunk --version 2>/dev/null | grep -q "trunk $trunk_version"; then
-    echo "installing trunk $trunk_version (10-30 minutes on 2 cores, once)"
+    echo "installing trunk $trunk_version (compiles from source, once)"
     cargo install trunk --locked --version "$trunk_version"
 fi
 
@@ -19,7 +30,7 @@ fi
 # lockfile pins a webpki-roots release the registry lacks (recipe.md).
 bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -q "wasm-bindgen $bindgen_version"; then
-    echo "installing wasm-bindgen-cli $bindgen_version (about 8 minutes, once)"
+    echo "installing wasm-bindgen-cli $bindgen_version (compiles from source, once)"
     cargo install wasm-bindgen-cli --version "$bindgen_version"
 fi
 if ! grep -q "wasm_bindgen = \"$bindgen_version\"" Trunk.toml; then
