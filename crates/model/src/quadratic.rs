@@ -10,7 +10,7 @@ use burn::tensor::module::batch_norm;
 use burn::tensor::{Int, Tensor, TensorData, activation::relu};
 
 use crate::Mode;
-use crate::dropout::{MaskSpec, MaskStream, Site};
+use crate::dropout::{MaskSpec, MaskStream, Site, mask_like};
 use crate::fused::{self, Norm, PassMasks, QuadraticSpec};
 
 pub const BATCH_NORM_EPS: f64 = 1e-5;
@@ -202,7 +202,14 @@ impl QuadraticLayer {
     /// ReLU(BN(W x + b)) before dropout, [B, D·R]: the gates whose row sums multiply x_π.
     /// Training mode updates the batch-norm running estimates `passes` times.
     pub fn gates(&self, x: Tensor<2>, mode: Mode, passes: usize) -> Tensor<2> {
-        let h = x.matmul(self.weight.val()) + self.bias.val().unsqueeze_dim::<2>(0);
+        // Under training-mode batch norm b cancels out (it shifts the batch mean), so its exact
+        // gradient is zero; autodiff would give rounding noise that Adam turns into lr-sized
+        // random steps (see the fused backward). b still enters the running mean.
+        let bias = match (&self.batch_norm, mode) {
+            (Some(_), Mode::Train(_)) => self.bias.val().detach(),
+            _ => self.bias.val(),
+        };
+        let h = x.matmul(self.weight.val()) + bias.unsqueeze_dim::<2>(0);
         let h = match &self.batch_norm {
             Some(bn) => bn.forward(h, mode, passes),
             None => h,
@@ -243,17 +250,19 @@ impl QuadraticLayer {
         let gates = self.gates(x.clone(), call.mode, call.passes.len());
         let [b, dr] = gates.dims();
         let d = x.dims()[1];
-        let device = x.device();
         call.passes
             .iter()
             .map(|&pass| {
                 let u = match call.mask(pass, Site::Gates) {
-                    Some(m) => gates.clone() * m.tensor(b, dr, &device),
+                    Some(m) => gates.clone() * mask_like(m, b, dr, &gates),
                     None => gates.clone(),
                 };
                 let y = self.head_view(x.clone()) * self.row_sum(u) + x.clone();
                 match call.mask(pass, Site::Output) {
-                    Some(m) => y * m.tensor(b, d, &device),
+                    Some(m) => {
+                        let mask = mask_like(m, b, d, &y);
+                        y * mask
+                    }
                     None => y,
                 }
             })

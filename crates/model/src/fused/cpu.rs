@@ -548,16 +548,25 @@ pub fn backward(
                         for (z, &k) in dz_row.iter_mut().zip(&coef) {
                             *z *= k;
                         }
+                        add_into(&mut sum, dz_row);
                     }
-                    add_into(&mut sum, dz_row);
                 }
                 sum
             },
         );
-        combine(partials, dr)
-            .into_iter()
-            .map(|s| s as f32)
-            .collect()
+        if spec.norm == Norm::Batch {
+            // Training-mode batch norm subtracts the batch mean, so b cancels out of the layer
+            // and ∂b is exactly zero. Summing ∂h would give rounding noise instead, which Adam
+            // (ε = 1e-8) turns into lr-sized steps of random sign: b would drift differently on
+            // every platform and summation order, and with it (through the running mean's lag)
+            // the evaluation outputs.
+            vec![0.0; dr]
+        } else {
+            combine(partials, dr)
+                .into_iter()
+                .map(|s| s as f32)
+                .collect()
+        }
     };
     Grads {
         x: dx,

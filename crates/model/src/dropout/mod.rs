@@ -10,7 +10,9 @@
 //! constant for "dropout"); counter = (column / 4, row, step, stream). Element (row, column) takes
 //! word `column % 4` of the output and is kept when that word is below `keep · 2³²`.
 
-use burn::tensor::{Device, Tensor, TensorData};
+mod device;
+
+pub use device::{MaskOps, mask_like};
 
 /// Philox4x32 round multipliers and Weyl key increments (Random123).
 const M0: u32 = 0xD251_1F53;
@@ -193,14 +195,13 @@ impl MaskSpec {
         keys
     }
 
-    /// The whole mask, [rows, cols], as a tensor (the composed layer's path; the fused kernels
-    /// generate it where they use it).
-    pub fn tensor(&self, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+    /// The whole mask, [rows, cols], as host values (row-major).
+    pub fn host_values(&self, rows: usize, cols: usize) -> Vec<f32> {
         let mut values = vec![0f32; rows * cols];
         for (row, out) in values.chunks_mut(cols.max(1)).enumerate() {
             self.fill_row(row, out);
         }
-        Tensor::from_data(TensorData::new(values, [rows, cols]), device)
+        values
     }
 }
 
