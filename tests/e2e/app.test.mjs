@@ -324,15 +324,15 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         const page = await newPage();
         await pickExample(page, 'planted');
         await page.selectOption('#backend', 'cpu');
-        // Native flex fuses multiply-adds and uses the system libm; wasm does neither, so the two
-        // differ in the last bits, and Adam turns sign flips of near-zero gradients into
-        // lr-sized steps. After one epoch at lr 1e-3 the planted run is still early in its
-        // learning: browser and `qnn train` agreed to 5e-6 in test AUC, while changing any one
-        // exported key moved it by 1.2e-3 (embedding_regularizer ×2) to 8e-2 (batch_norm off);
-        // seed + 1: 2.4e-2. Later the runs converge to the same plateau whatever the config
-        // (after 2 epochs seed + 1 differed by 8e-5 while float drift alone reached 2e-4), so
-        // the comparison is made after one epoch (measured 2026-11-29 with a throwaway copy of
-        // this test that edited one key of the exported model_config.yaml at a time).
+        // Native and wasm builds differ in the last bits (native multiplies with faer's FMA
+        // kernels and the system libm; wasm with Flex's matmul, no FMA). After one epoch at lr
+        // 1e-3 the planted run is still early in its learning, where changing any one exported
+        // key moves the test AUC by 1.2e-3 (embedding_regularizer ×2) to 8e-2 (batch_norm off);
+        // seed + 1: 2.4e-2 (measured 2026-11-29 with a throwaway copy of this test that edited one
+        // key of the exported model_config.yaml at a time). Browser and `qnn train` agree to 4e-7
+        // (2026-12-01). They differed by 1.6e-3 while the bias before a training-mode batch norm
+        // got its rounding-noise gradient, which Adam turns into lr-sized steps of random sign;
+        // it is now exactly zero, as the mathematics says.
         await setParam(page, 'learning_rate', 0.001);
         await setParam(page, 'epochs', 1);
         // A larger test split: each AUC step (one swapped pair) is smaller.
