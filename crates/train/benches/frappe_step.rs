@@ -278,9 +278,13 @@ fn main() {
         setup.name, config_name
     );
     println!(
-        "threads: {}; timed steps: {steps} after 1 warm-up; batch {batch}\n",
+        "threads: {}; timed steps: {steps} after 1 warm-up; batch {batch}",
         rayon::current_num_threads()
     );
+    if cfg!(target_os = "linux") {
+        println!("allocator: jemalloc ({})", qnn_alloc::MALLOC_CONF);
+    }
+    println!();
     println!("| measure | value |\n|---|---|");
     println!("| seconds per step | {step_secs:.4} |");
     println!("| training samples/s | {samples_per_sec:.0} |");

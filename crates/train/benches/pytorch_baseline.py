@@ -2,8 +2,9 @@
 ../shared/docs/qnn-spec.md §A and §C (one nn.Embedding per field, QuadraticLayer with BN,
 two dropouts, Self-Ensemble loss, embedding L2 0.1 over whole tables, Adam, clip_grad_norm_ 10).
 
-Usage: python pytorch_baseline.py [--steps N] [--label NAME]
-Prints the same BENCH_JSON line as the Rust benchmark.
+Usage: python pytorch_baseline.py [--steps N] [--label NAME] [--device cpu|cuda]
+Prints the same BENCH_JSON line as the Rust benchmark. As there, the loss is read back once,
+after the timed steps (on CUDA the clock stops after a synchronize).
 """
 
 import argparse
@@ -58,13 +59,20 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--label", default="pytorch", help="the name in the BENCH_JSON line")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
+    device = torch.device(args.device)
     torch.manual_seed(1)
-    model = QNN()
+    model = QNN().to(device)
     optim = torch.optim.Adam(model.parameters(), lr=1e-3)
     bce = nn.BCELoss()
     ids = torch.stack([torch.randint(1, v - 1, (BATCH * (args.steps + 1),)) for v in VOCAB], dim=1)
-    labels = torch.randint(0, 2, (BATCH * (args.steps + 1),)).float()
+    ids = ids.to(device)
+    labels = torch.randint(0, 2, (BATCH * (args.steps + 1),)).float().to(device)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
 
     def step(i):
         x_ids, y = ids[i * BATCH:(i + 1) * BATCH], labels[i * BATCH:(i + 1) * BATCH]
@@ -78,18 +86,25 @@ def main():
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 10.0)
         optim.step()
-        return loss.item()
+        return loss.detach()
 
     model.train()
-    step(0)  # warm-up
+    step(0).item()  # warm-up
+    sync()
     start = time.perf_counter()
-    for i in range(1, args.steps + 1):
-        step(i)
+    losses = [step(i) for i in range(1, args.steps + 1)]
+    torch.stack(losses).sum().item()
+    sync()
     secs = (time.perf_counter() - start) / args.steps
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}")
     print(f"seconds per step {secs:.3f}, samples/s {BATCH / secs:.0f}, peak RSS {peak:.0f} MiB")
-    print(f'BENCH_JSON {{"impl":"{args.label}","samples_per_sec":{BATCH / secs:.1f},"peak_rss_mib":{peak:.1f}}}')
+    extra = ""
+    if device.type == "cuda":
+        gpu = torch.cuda.max_memory_allocated() / 2**20
+        print(f"peak CUDA memory allocated {gpu:.0f} MiB on {torch.cuda.get_device_name()}")
+        extra = f',"peak_device_mib":{gpu:.1f}'
+    print(f'BENCH_JSON {{"impl":"{args.label}","samples_per_sec":{BATCH / secs:.1f},"peak_rss_mib":{peak:.1f}{extra}}}')
 
 
 if __name__ == "__main__":
