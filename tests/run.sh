@@ -49,27 +49,34 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 step "format"
 cargo fmt --all -- --check
 
-# The wgpu feature in every native build, so that Burn is compiled once for lint and once for
-# tests, and the wgpu code is linted too.
+# The wgpu feature in the native build, so that Burn is compiled once natively and the wgpu code
+# is linted and tested too.
 features=(--features qnn-cli/wgpu)
 
-step "lint (native, all targets, with wgpu)"
-cargo clippy --workspace --all-targets --locked "${features[@]}" -- -D warnings
+# Clippy lints the workspace crates while they compile for the tests (clippy-driver as the
+# workspace's compiler, what `cargo clippy` does for its check-only build), so that the
+# dependencies are compiled once, not once to check and once to test. The arguments are what
+# `cargo clippy -- -D warnings` hands clippy-driver.
+lint=(env RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
+    CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
+
+step "lint and build (native, all targets, with wgpu)"
+"${lint[@]}" cargo test --workspace --all-targets --locked --no-run "${features[@]}"
 
 step "tests (CPU backend, and wgpu on Mesa's software Vulkan when there is no GPU)"
-cargo test --workspace --locked "${features[@]}"
+"${lint[@]}" cargo test --workspace --locked "${features[@]}"
 
-step "browser trainer: tools (waiting for the background install), lint for wasm32, build"
+step "browser trainer: tools (waiting for the background install), build for wasm32 and lint"
 if ! wait "$tools_pid"; then
     cat "$tools_log"
     echo "installing the browser tools failed" >&2
     exit 1
 fi
 cat "$tools_log"
-cargo clippy --locked -p qnn-web -p qnn-web-worker --target wasm32-unknown-unknown -- -D warnings
-# The dev profile (dependencies at opt-level 2) keeps CI's one wasm build short; the
-# size-optimised release build (`trunk build --release`) is measured separately (README).
-trunk build
+# Linted while it compiles, as above: every workspace crate as built for wasm32. The dev profile
+# (dependencies at opt-level 2) keeps CI's one wasm build short; the size-optimised release build
+# (`trunk build --release`) is measured separately (README).
+"${lint[@]}" trunk build
 
 step "browser trainer end to end (headless Chromium, without and with WebGPU)"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
