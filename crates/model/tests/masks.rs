@@ -37,7 +37,7 @@ fn mask_on(device: &Device, spec: MaskSpec, rows: usize, cols: usize) -> Vec<u32
     let like = Tensor::<2>::zeros([1, 1], device);
     mask_like(spec, rows, cols, &like)
         .into_data()
-        .to_vec::<f32>()
+        .try_to_vec::<f32>()
         .unwrap()
         .into_iter()
         .map(f32::to_bits)
