@@ -11,7 +11,7 @@ use super::MaskSpec;
 
 /// Mask creation as a backend operation: the inverted-dropout mask of `spec`, [rows, cols], on
 /// the device of `like` (which is only read for its device).
-#[backend_extension(Autodiff, Flex, Cube: cfg(any(feature = "wgpu", feature = "cuda")))]
+#[backend_extension(Autodiff, Flex, Cube: cfg(feature = "gpu-kernels"))]
 pub trait MaskOps: Backend {
     fn dropout_mask(
         like: FloatTensor<Self>,
@@ -50,7 +50,7 @@ impl<B: MaskOps, C: burn::backend::autodiff::checkpoint::strategy::CheckpointStr
     }
 }
 
-#[cfg(any(feature = "wgpu", feature = "cuda"))]
+#[cfg(feature = "gpu-kernels")]
 mod cube {
     use burn::backend::Cube;
     use burn::tensor::{DType, Shape};
