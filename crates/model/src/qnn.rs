@@ -1,7 +1,7 @@
 //! The QNN network (spec §A.4–A.5): embedding, L quadratic layers each followed by dropout, a
 //! linear head, and the Self-Ensemble loss.
 
-use burn::module::{Module, Param};
+use burn::module::{Module, Param, ParamId};
 use burn::tensor::{Device, Tensor, activation::sigmoid};
 
 use crate::embedding::FeatureEmbedding;
@@ -244,6 +244,49 @@ impl Qnn {
         out.push(ParamRef::Matrix(&self.fc_weight));
         out.push(ParamRef::Vector(&self.fc_bias));
         out
+    }
+
+    /// The optimizer's key of each parameter, in [`Qnn::params`] order. A saved training state
+    /// stores them so that the optimizer's moments find their parameters again after a resume.
+    pub fn param_ids(&self) -> Vec<u64> {
+        self.params()
+            .iter()
+            .map(|p| match p {
+                ParamRef::Vector(p) => p.id.val(),
+                ParamRef::Matrix(p) => p.id.val(),
+            })
+            .collect()
+    }
+
+    /// The same model with the parameters keyed by `ids` (from [`Qnn::param_ids`] of the model
+    /// whose optimizer state is being restored). Values and gradient settings are unchanged.
+    pub fn with_param_ids(mut self, ids: &[u64]) -> Result<Self, ModelError> {
+        let expected = self.params().len();
+        if ids.len() != expected {
+            return Err(ModelError::Weights(format!(
+                "{} parameter ids for a model with {expected} parameters",
+                ids.len()
+            )));
+        }
+        fn rekey<const D: usize>(p: Param<Tensor<D>>, id: u64) -> Param<Tensor<D>> {
+            let (_, value, mapper) = p.consume();
+            Param::from_mapped_value(ParamId::from(id), value, mapper)
+        }
+        let mut ids = ids.iter().copied();
+        let mut next = || ids.next().expect("length checked above");
+        self.embedding.table = rekey(self.embedding.table, next());
+        self.embedding.numeric = self.embedding.numeric.map(|w| rekey(w, next()));
+        for layer in &mut self.layers {
+            layer.weight = rekey(layer.weight.clone(), next());
+            layer.bias = rekey(layer.bias.clone(), next());
+            if let Some(bn) = &mut layer.batch_norm {
+                bn.gamma = rekey(bn.gamma.clone(), next());
+                bn.beta = rekey(bn.beta.clone(), next());
+            }
+        }
+        self.fc_weight = rekey(self.fc_weight, next());
+        self.fc_bias = rekey(self.fc_bias, next());
+        Ok(self)
     }
 
     /// F: number of model fields.

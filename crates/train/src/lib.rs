@@ -4,12 +4,14 @@
 //!
 //! Shared by the CLI and the browser app: one loop, one set of numerics.
 
+pub mod checkpoint;
 pub mod config;
 pub mod evaluate;
 pub mod fuxictr;
 pub mod plateau;
 pub mod trainer;
 
+pub use checkpoint::{Progress, RunIdentity, StateError, TrainState};
 pub use config::{Monitor, MonitorMode, TrainConfig};
 pub use evaluate::{FinalReport, RunRecord, evaluate, predict};
 pub use trainer::{TrainEvent, TrainedModel, Trainer, clip_grad_norm};
@@ -27,6 +29,8 @@ pub enum TrainError {
     Data(String),
     #[error("device error: {0}")]
     Device(String),
+    #[error(transparent)]
+    State(#[from] StateError),
     #[error("training diverged: the loss is not finite at epoch {epoch}, batch {batch}")]
     Diverged { epoch: usize, batch: usize },
 }

@@ -41,6 +41,17 @@ impl PlateauTracker {
         self.best
     }
 
+    /// Evaluations since the last improvement.
+    pub fn counter(&self) -> usize {
+        self.counter
+    }
+
+    /// Continues a tracked run (a resumed training state).
+    pub fn restore(&mut self, best: Option<f64>, counter: usize) {
+        self.best = best;
+        self.counter = counter;
+    }
+
     pub fn update(&mut self, monitor: f64, learning_rate: f64) -> Decision {
         let improved = match (self.best, self.mode) {
             (None, _) => true,

@@ -12,6 +12,7 @@ use qnn_model::{
 use web_time::Instant;
 
 use crate::TrainError;
+use crate::checkpoint::{Progress, RunIdentity, StateError, TrainState};
 use crate::config::TrainConfig;
 use crate::evaluate::{FinalReport, evaluate, final_report};
 use crate::plateau::PlateauTracker;
@@ -48,6 +49,9 @@ pub enum TrainEvent {
         metrics: Vec<(Metric, f64)>,
         monitor: f64,
         improved: bool,
+        /// The weights kept as the run's result changed (the best ones under
+        /// `save_best_only`): a caller that saves checkpoints writes them now.
+        checkpointed: bool,
     },
     LearningRateReduced {
         learning_rate: f64,
@@ -77,6 +81,7 @@ pub struct TrainedModel {
 pub struct Trainer {
     config: TrainConfig,
     model_config: QnnConfig,
+    identity: RunIdentity,
     layout: InputLayout,
     device: Device,
     model: Option<Qnn>,
@@ -142,7 +147,15 @@ impl Trainer {
         let layout = InputLayout::new(feature_map)?;
         let model = Qnn::init(&model_config, &layout, config.seed, &device)?;
         let optimizer = AdamConfig::new().with_epsilon(ADAM_EPSILON).init();
+        let identity = RunIdentity::new(
+            &model_config,
+            &config,
+            feature_map,
+            train.len(),
+            valid.len(),
+        );
         Ok(Self {
+            identity,
             learning_rate: config.learning_rate,
             plateau: PlateauTracker::new(
                 config.monitor_mode,
@@ -171,6 +184,75 @@ impl Trainer {
             checkpoint: None,
             finished: false,
         })
+    }
+
+    /// Continues a run from a state saved after one of its evaluations (on a trainer just made
+    /// by [`Trainer::new`] with the run's settings and data), with `best` the weights the run had
+    /// kept as its result by then. A state of other settings or data is refused, naming the first
+    /// thing that differs.
+    pub fn restore(
+        &mut self,
+        state: TrainState,
+        best: Option<ParamStore>,
+    ) -> Result<(), TrainError> {
+        state.identity.check_matches(&self.identity)?;
+        let model = Qnn::from_store(
+            &self.model_config,
+            &self.layout,
+            &state.weights,
+            &self.device,
+        )?
+        .with_param_ids(&state.param_ids)?;
+        let optimizer = AdamConfig::new()
+            .with_epsilon(ADAM_EPSILON)
+            .init()
+            .from_bytes(burn::tensor::Bytes::from_bytes_vec(state.optimizer))
+            .map_err(|e| {
+                StateError::Invalid(format!("the optimizer state cannot be read: {e:?}"))
+            })?;
+        let p = state.progress;
+        self.model = Some(model);
+        self.optimizer = optimizer;
+        self.epoch = p.epoch;
+        self.batch = p.batch;
+        self.global_step = p.global_step;
+        self.learning_rate = p.learning_rate;
+        self.plateau.restore(p.best_monitor, p.plateau_counter);
+        self.finished = p.finished;
+        self.order = p.in_epoch.then(|| self.epoch_order());
+        self.checkpoint = best;
+        Ok(())
+    }
+
+    /// The state to resume from, taken right after an evaluation (the loss accumulators are
+    /// empty then, so nothing else is lost). The optimizer's moments are read synchronously.
+    pub async fn state(&self) -> Result<TrainState, TrainError> {
+        let optimizer = self
+            .optimizer
+            .into_bytes()
+            .map_err(|e| TrainError::Device(format!("cannot read the optimizer state: {e:?}")))?;
+        Ok(TrainState {
+            identity: self.identity.clone(),
+            progress: Progress {
+                epoch: self.epoch,
+                batch: self.batch,
+                in_epoch: self.order.is_some(),
+                global_step: self.global_step,
+                learning_rate: self.learning_rate,
+                best_monitor: self.plateau.best(),
+                plateau_counter: self.plateau.counter(),
+                finished: self.finished,
+            },
+            weights: self.model().to_store().await?,
+            param_ids: self.model().param_ids(),
+            optimizer: optimizer.to_vec(),
+        })
+    }
+
+    /// The weights kept as the run's result so far (see `checkpointed` in
+    /// [`TrainEvent::Evaluated`]).
+    pub fn checkpoint(&self) -> Option<&ParamStore> {
+        self.checkpoint.as_ref()
     }
 
     pub fn is_finished(&self) -> bool {
@@ -288,11 +370,7 @@ impl Trainer {
 
     fn start_epoch(&mut self, events: &mut Vec<TrainEvent>) {
         self.epoch += 1;
-        let shuffle = self
-            .config
-            .shuffle
-            .then_some((self.config.seed, self.epoch));
-        let order = EpochOrder::new(self.train.len(), self.config.batch_size, shuffle);
+        let order = self.epoch_order();
         events.push(TrainEvent::EpochStarted {
             epoch: self.epoch,
             batches: order.num_batches(),
@@ -304,6 +382,15 @@ impl Trainer {
         // FuxiCTR resets the train-loss accumulator at each epoch start.
         self.loss_sum = None;
         self.loss_steps = 0;
+    }
+
+    /// The current epoch's row order (a function of the seed and the epoch alone).
+    fn epoch_order(&self) -> EpochOrder {
+        let shuffle = self
+            .config
+            .shuffle
+            .then_some((self.config.seed, self.epoch));
+        EpochOrder::new(self.train.len(), self.config.batch_size, shuffle)
     }
 
     /// Forward, backward, clipping and Adam update; returns the step's total loss and the mean
@@ -353,6 +440,10 @@ impl Trainer {
         .await?;
         let monitor = self.config.monitor.value(&metrics);
         let decision = self.plateau.update(monitor, self.learning_rate);
+        let checkpointed = decision.improved || !self.config.save_best_only;
+        if checkpointed {
+            self.checkpoint = Some(self.model().to_store().await?);
+        }
         events.push(TrainEvent::Evaluated {
             epoch: self.epoch,
             batch: self.batch,
@@ -360,13 +451,11 @@ impl Trainer {
             metrics,
             monitor,
             improved: decision.improved,
+            checkpointed,
         });
         if let Some(lr) = decision.reduced_lr {
             self.learning_rate = lr;
             events.push(TrainEvent::LearningRateReduced { learning_rate: lr });
-        }
-        if decision.improved || !self.config.save_best_only {
-            self.checkpoint = Some(self.model().to_store().await?);
         }
         if decision.stop {
             events.push(TrainEvent::EarlyStopped { epoch: self.epoch });
