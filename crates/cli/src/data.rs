@@ -9,12 +9,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use qnn_data::cache::{self, feature_map_json, feature_vocab_json, read_feature_map_json};
 use qnn_data::processor::{self, encode};
 use qnn_data::{
-    CsvSource, DataFormat, DatasetSpec, EncodedDataset, FeatureMap, RawTable, ReadColumn, Splits,
-    build_splits,
+    CsvSource, DataFormat, DatasetSpec, EncodedDataset, FeatureMap, RawTable, ReadColumn,
+    SplitType, Splits, build_splits,
 };
 use tracing::{info, warn};
 
-use crate::files::write_atomic;
+use crate::files::{lock, try_lock, write_atomic};
 use crate::logging;
 
 /// Reads a CSV file into a table with a byte progress bar.
@@ -43,9 +43,10 @@ fn byte_bar(path: &str, size: u64) -> ProgressBar {
     bar
 }
 
-/// What the cache was built from: the dataset settings and the size and modification time of
-/// every input file. A different fingerprint means the cache is stale.
-fn fingerprint(spec: &DatasetSpec) -> String {
+/// What the cache was built from: the program version (the encoding may change between
+/// versions), the dataset settings, the seed when it picks the split, and the size and
+/// modification time of every input file. A different fingerprint means the cache is stale.
+fn fingerprint(spec: &DatasetSpec, seed: u64) -> String {
     let files = [&spec.train_data, &spec.valid_data, &spec.test_data]
         .into_iter()
         .flatten()
@@ -59,7 +60,19 @@ fn fingerprint(spec: &DatasetSpec) -> String {
             format!("{p}:{size}:{modified}")
         })
         .collect::<Vec<_>>();
-    format!("{spec:?}|{}", files.join("|")).replace(&format!("rebuild: {}", spec.rebuild), "")
+    let random_split = spec.split_type == SplitType::Random
+        && (spec.valid_size.is_some() || spec.test_size.is_some());
+    let seed = if random_split {
+        format!("split seed {seed}")
+    } else {
+        String::new()
+    };
+    let settings = format!("{spec:?}").replace(&format!("rebuild: {}", spec.rebuild), "");
+    format!(
+        "qnn {}|{settings}|{seed}|{}",
+        env!("CARGO_PKG_VERSION"),
+        files.join("|")
+    )
 }
 
 fn cache_dir(spec: &DatasetSpec) -> PathBuf {
@@ -125,7 +138,20 @@ pub fn prepare(spec: &DatasetSpec, seed: u64) -> Result<Splits> {
             spec.dataset_id
         );
     }
-    let fp = fingerprint(spec);
+    let fp = fingerprint(spec, seed);
+    // One process at a time checks, builds or reads the cache: runs started together share one
+    // build, and none reads a cache another is writing.
+    let lock_path = cache_dir(spec).join(".lock");
+    let _lock = match try_lock(&lock_path)? {
+        Some(held) => held,
+        None => {
+            info!(
+                "Waiting for another qnn process to finish with {}",
+                cache_dir(spec).display()
+            );
+            lock(&lock_path)?
+        }
+    };
     if !spec.rebuild
         && let Some(splits) = load_cache(spec, &fp)?
     {

@@ -1,7 +1,7 @@
 //! Writes that never leave a half-written file behind: write a sibling temp file, then rename.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -32,19 +32,73 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Appends one line to a text file, atomically (the old content plus the line, then rename).
+/// Appends one line to a text file. Safe with other processes appending to the same file (an
+/// exclusive lock around one write at the end), and all or nothing: a failed write is cut back.
 pub fn append_line(path: &Path, line: &str) -> Result<()> {
-    let mut text = match fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
+    let context = || format!("cannot append to {}", path.display());
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)
+        .with_context(context)?;
+    file.lock().with_context(context)?;
+    let len = file.metadata().with_context(context)?.len();
+    let mut text = String::with_capacity(line.len() + 2);
+    if len > 0 {
+        let mut last = [0u8];
+        file.seek(SeekFrom::Start(len - 1)).with_context(context)?;
+        file.read_exact(&mut last).with_context(context)?;
+        if last[0] != b'\n' {
+            text.push('\n');
+        }
     }
     text.push_str(line);
     text.push('\n');
-    write_atomic(path, text.as_bytes())
+    if let Err(e) = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_data())
+    {
+        let _ = file.set_len(len);
+        return Err(e).with_context(context);
+    }
+    Ok(())
+}
+
+/// An exclusive lock on `path` (created if needed), held until the returned file is dropped.
+/// The system releases it when the process dies, so a killed run never leaves it held.
+pub fn lock(path: &Path) -> Result<fs::File> {
+    let file = open_lock_file(path)?;
+    file.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(file)
+}
+
+/// [`lock`] without waiting: `Ok(None)` when another process holds it.
+pub fn try_lock(path: &Path) -> Result<Option<fs::File>> {
+    let file = open_lock_file(path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
+fn open_lock_file(path: &Path) -> Result<fs::File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))
 }
 
 /// `YYYYmmdd-HHMMSS` in UTC, FuxiCTR's results-line timestamp.
@@ -82,8 +136,43 @@ mod tests {
         append_line(&path, "a").unwrap();
         append_line(&path, "b").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "a\nb\n");
+        // A file whose last line has no end of line gets one before the new line.
+        fs::write(&path, "a").unwrap();
+        append_line(&path, "b").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "a\nb\n");
         let leftovers = fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(leftovers, 1, "no temp file stays behind");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn concurrent_appends_keep_every_line() {
+        let dir = std::env::temp_dir().join(format!("qnn-append-{}", std::process::id()));
+        let path = dir.join("results.csv");
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let path = &path;
+                s.spawn(move || {
+                    for i in 0..50 {
+                        append_line(path, &format!("thread {t} line {i}")).unwrap();
+                    }
+                });
+            }
+        });
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 200);
+        assert!(text.lines().all(|l| l.starts_with("thread ")));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_held_lock_is_reported_and_released_on_drop() {
+        let dir = std::env::temp_dir().join(format!("qnn-lock-{}", std::process::id()));
+        let path = dir.join(".E.lock");
+        let held = lock(&path).unwrap();
+        assert!(try_lock(&path).unwrap().is_none());
+        drop(held);
+        assert!(try_lock(&path).unwrap().is_some());
         fs::remove_dir_all(dir).unwrap();
     }
 

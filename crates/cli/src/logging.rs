@@ -105,16 +105,23 @@ pub fn progress() -> &'static MultiProgress {
     &logging().progress
 }
 
-/// Sends log lines to `path` (overwritten, as FuxiCTR does) as well as the console; `None` stops.
-pub fn log_to(path: Option<&Path>) -> Result<()> {
+/// Sends log lines to `path` (overwritten as FuxiCTR does, or appended to) as well as the
+/// console; `None` stops.
+pub fn log_to(path: Option<&Path>, append: bool) -> Result<()> {
     let file = match path {
         Some(p) => {
             if let Some(dir) = p.parent() {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
             }
+            // A resumed run continues its log; a new run starts a new one (as FuxiCTR).
             Some(
-                File::create(p)
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .append(append)
+                    .truncate(!append)
+                    .open(p)
                     .with_context(|| format!("cannot create log file {}", p.display()))?,
             )
         }

@@ -514,6 +514,251 @@ fn cache_is_rebuilt_when_the_data_or_settings_change() {
     assert!(log().contains("rebuilding"), "{}", log());
 }
 
+/// The outcome lines `qnn train` prints: validation and test metrics, epochs.
+fn outcome(o: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| {
+            l.starts_with("validation:") || l.starts_with("test:") || l.contains(" epochs in ")
+        })
+        .map(|l| l.split(" epochs in ").next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_run_killed_mid_epoch_resumes_to_the_same_result() {
+    let s = Scratch::new("resume");
+    let planted = repo_root()
+        .join("static/examples/planted/planted.csv")
+        .canonicalize()
+        .unwrap();
+    // A test file apart from the train file (the same path would be skipped as FuxiCTR does).
+    let test = s.write("test.csv", &fs::read_to_string(&planted).unwrap());
+    // 4,000 training rows in batches of 64: 63 steps per epoch, evaluated every 20 steps, so
+    // most evaluations (and the state they save) fall inside an epoch.
+    s.write(
+        "config/model_config.yaml",
+        "E:\n  model: QNN\n  dataset_id: P\n  model_root: ./checkpoints/\n  batch_size: 64\n  \
+         embedding_dim: 8\n  num_layers: 2\n  num_row: 4\n  net_dropout: 0.1\n  batch_norm: true\n  \
+         learning_rate: 0.01\n  epochs: 10\n  eval_steps: 20\n  early_stop_patience: 100\n  \
+         monitor: AUC\n  seed: 5\n",
+    );
+    s.write(
+        "config/dataset_config.yaml",
+        &format!(
+            "P:\n  data_root: ./data/\n  data_format: csv\n  train_data: {p}\n  valid_size: 1000\n  \
+             split_type: sequential\n  test_data: {t}\n  \
+             feature_cols: [{{name: [f0, f1, f2, f3, f4, f5], active: True, dtype: str, type: categorical}}]\n  \
+             label_col: {{name: label, dtype: float}}\n",
+            p = planted.display(),
+            t = test.display()
+        ),
+    );
+    let whole = s.train();
+    assert!(whole.status.success(), "{}", text(&whole));
+    let expected = outcome(&whole);
+    assert_eq!(expected.len(), 3, "{}", text(&whole));
+    let model = s.path("checkpoints/P/E.qnn");
+    let state = s.path("checkpoints/P/E.state");
+    let log = s.path("checkpoints/P/E.log");
+    let whole_model = qnn_model::ModelFile::load(&model).unwrap();
+    assert!(!state.exists(), "a finished run removes its training state");
+    fs::remove_dir_all(s.path("checkpoints")).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qnn"))
+        .args(["train", "--config", "config", "--expid", "E"])
+        .current_dir(&s.0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once epoch 3 has started and a state from an evaluation exists.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    loop {
+        let started = fs::read_to_string(&log).is_ok_and(|l| l.contains("Epoch=3 start"));
+        if started && state.exists() {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached epoch 3"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let killed_log = fs::read_to_string(&log).unwrap();
+    assert!(!killed_log.contains("Training finished"), "{killed_log}");
+    // The best model so far is a complete model file while the run is away.
+    let partial = qnn_model::ModelFile::load(&model).unwrap();
+    assert_eq!(partial.info["in_progress"], true);
+
+    let resumed = s.qnn(&["train", "--config", "config", "--expid", "E", "--resume"]);
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    let log = fs::read_to_string(&log).unwrap();
+    assert!(log.contains("Resuming from"), "{log}");
+    assert_eq!(outcome(&resumed), expected);
+    let resumed_model = qnn_model::ModelFile::load(&model).unwrap();
+    assert!(
+        resumed_model.weights == whole_model.weights,
+        "the resumed run's final weights differ from the uninterrupted run's"
+    );
+    assert!(!state.exists());
+
+    // Without a saved state, --resume starts over (a restarted job script needs no special case).
+    fs::remove_dir_all(s.path("checkpoints")).unwrap();
+    let fresh = s.qnn(&["train", "--config", "config", "--expid", "E", "--resume"]);
+    assert!(fresh.status.success(), "{}", text(&fresh));
+    assert_eq!(outcome(&fresh), expected);
+
+    // A damaged state is a one-line error naming the file, not a fresh start over it.
+    fs::create_dir_all(s.path("checkpoints/P")).unwrap();
+    fs::write(&state, b"not a state").unwrap();
+    let o = s.qnn(&["train", "--config", "config", "--expid", "E", "--resume"]);
+    assert_fails(&o, &["E.state", "not a valid QNN Lab training state"]);
+}
+
+#[test]
+fn a_random_split_is_cached_per_seed() {
+    let s = Scratch::new("split-seed");
+    let planted = repo_root().join("static/examples/planted/planted.csv");
+    let write = |seed: u32| {
+        s.model_config(&format!("  seed: {seed}\n"));
+        s.write(
+            "config/dataset_config.yaml",
+            &format!(
+                "D:\n  data_root: ./data/\n  data_format: csv\n  train_data: {}\n  valid_size: 0.2\n  \
+                 split_type: random\n  \
+                 feature_cols: [{{name: [f0, f1, f2, f3, f4, f5], active: True, dtype: str, type: categorical}}]\n  \
+                 label_col: {{name: label, dtype: float}}\n",
+                planted.canonicalize().unwrap().display()
+            ),
+        );
+    };
+    let valid = || fs::read(s.path("data/D/valid.safetensors")).unwrap();
+    write(1);
+    assert!(s.train().status.success());
+    let first = valid();
+    write(2);
+    let o = s.train();
+    assert!(o.status.success(), "{}", text(&o));
+    let log = fs::read_to_string(s.path("checkpoints/D/E.log")).unwrap();
+    assert!(log.contains("rebuilding"), "{log}");
+    assert_ne!(valid(), first, "seed 2 has its own validation rows");
+    write(1);
+    assert!(s.train().status.success());
+    assert_eq!(valid(), first, "seed 1 gets its split back");
+
+    // `qnn tune` over seeds: every experiment builds the split of its own seed.
+    s.write(
+        "tuner.yaml",
+        "base_config: ./config/\nbase_expid: E\ndataset_id: D\ntuner_space:\n  seed: [3, 4]\n",
+    );
+    let o = s.qnn(&["tune", "--config", "tuner.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let logs: Vec<String> = fs::read_dir(s.path("checkpoints/D"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("E_00"))
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .map(|p| fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(logs.len(), 2);
+    for log in logs {
+        assert!(log.contains("Fit feature processor"), "{log}");
+    }
+}
+
+#[test]
+fn four_runs_started_together_share_one_cache_and_keep_every_result() {
+    let s = Scratch::new("concurrent");
+    let experiments: String = (1..=4)
+        .map(|i| {
+            format!(
+                "E{i}:\n  model: QNN\n  dataset_id: D\n  batch_size: 32\n  embedding_dim: 4\n  \
+                 num_layers: 1\n  num_row: {i}\n  epochs: 2\n  seed: {i}\n"
+            )
+        })
+        .collect();
+    s.write(
+        "config/model_config.yaml",
+        &format!("Base:\n  model_root: ./checkpoints/\n{experiments}"),
+    );
+    s.dataset_config(
+        &tiny("train_sample.csv"),
+        &tiny("valid_sample.csv"),
+        TINY_COLS,
+    );
+    let children: Vec<_> = (1..=4)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_qnn"))
+                .args(["train", "--config", "config", "--expid", &format!("E{i}")])
+                .current_dir(&s.0)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let results = fs::read_to_string(s.path("config.csv")).unwrap();
+    for i in 1..=4 {
+        let lines = results
+            .lines()
+            .filter(|l| l.contains(&format!(",[exp_id] E{i},")) && l.contains(",[test] logloss: "))
+            .count();
+        assert_eq!(lines, 1, "E{i}:\n{results}");
+    }
+    assert_eq!(results.lines().count(), 4, "{results}");
+    let mut builds = 0;
+    for i in 1..=4 {
+        let log = fs::read_to_string(s.path(&format!("checkpoints/D/E{i}.log"))).unwrap();
+        assert!(log.contains("Training finished."), "{log}");
+        assert!(
+            log.contains("Load feature_map from json") || log.contains("Fit feature processor"),
+            "{log}"
+        );
+        builds += usize::from(log.contains("Fit feature processor"));
+        qnn_model::ModelFile::load(&s.path(&format!("checkpoints/D/E{i}.qnn"))).unwrap();
+    }
+    assert_eq!(
+        builds, 1,
+        "the cache is built by one run and read by the others"
+    );
+}
+
+#[test]
+fn the_same_experiment_cannot_run_twice_at_once() {
+    let s = Scratch::new("same-expid");
+    s.model_config("");
+    s.dataset_config(
+        &tiny("train_sample.csv"),
+        &tiny("valid_sample.csv"),
+        TINY_COLS,
+    );
+    // Hold the run's lock as a running `qnn train` would.
+    let lock = fs::File::create({
+        fs::create_dir_all(s.path("checkpoints/D")).unwrap();
+        s.path("checkpoints/D/.E.lock")
+    })
+    .unwrap();
+    lock.lock().unwrap();
+    let o = s.train();
+    assert_fails(
+        &o,
+        &["`E` is being trained by another qnn process", ".E.lock"],
+    );
+    drop(lock);
+    assert!(s.train().status.success());
+}
+
 /// `--device wgpu` end to end (Mesa's lavapipe in CI): `cargo test -p qnn-cli --features wgpu`.
 #[cfg(feature = "wgpu")]
 #[test]

@@ -19,7 +19,7 @@ pub mod yaml;
 pub use config::{ConfigError, ConfigFile, Experiment};
 pub use csv_table::{CsvError, RawTable, ReadColumn};
 pub use dataset::{Batch, Column, EncodedDataset, EpochOrder};
-pub use dataset_config::{DataFormat, DatasetSpec};
+pub use dataset_config::{DataFormat, DatasetSpec, SplitType};
 pub use feature_map::{
     Dtype, Feature, FeatureKind, FeatureMap, Normalizer, Padding, Preprocess, RawColumn, Vocabulary,
 };

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use qnn_data::{DatasetSpec, Experiment, Metric};
-use qnn_model::ModelFile;
-use qnn_train::{RunRecord, TrainEvent, Trainer, fuxictr};
+use qnn_model::{ModelFile, ParamStore};
+use qnn_train::{RunRecord, TrainEvent, TrainState, Trainer, checkpoint, fuxictr};
 use tracing::{info, warn};
 
 use crate::device::DeviceArg;
-use crate::files::{append_line, timestamp};
+use crate::files::{append_line, timestamp, try_lock, write_atomic};
 use crate::{config_dir, data, logging};
 
 #[derive(Debug, clap::Args)]
@@ -23,6 +23,10 @@ pub struct Args {
     pub expid: String,
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
+    /// Continue the run from its last saved training state (`model_root/dataset_id/EXPID.state`,
+    /// written at every evaluation) instead of starting over; starts over when there is none.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// What one experiment produced.
@@ -48,7 +52,7 @@ pub fn run(args: Args) -> Result<()> {
         args.expid,
         format!("{:?}", args.device).to_lowercase()
     );
-    let outcome = run_experiment(&exp, args.device)?;
+    let outcome = run_experiment(&exp, args.device, args.resume)?;
     record_result(&args.config, &command, &outcome)?;
     println!("validation: {}", metric_line(&outcome.valid));
     if let Some(test) = &outcome.test {
@@ -94,8 +98,9 @@ pub fn record_result(config: &Path, command: &str, o: &Outcome) -> Result<()> {
 }
 
 /// Runs one experiment end to end: data, training, best-model reload, valid/test metrics, model
-/// file. Logs go to `model_root/dataset_id/model_id.log`.
-pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg) -> Result<Outcome> {
+/// file. Logs go to `model_root/dataset_id/model_id.log`; at every evaluation the best model so
+/// far and the training state are written beside it (see [`Checkpoints`]).
+pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg, resume: bool) -> Result<Outcome> {
     let started = web_time::Instant::now();
     let (model_config, train_config) = fuxictr::configs(exp)?;
     let (spec, dataset_notes) = DatasetSpec::from_experiment(exp)?;
@@ -103,8 +108,18 @@ pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg) -> Result<Outcome
         .string("model_root")?
         .unwrap_or_else(|| "./checkpoints/".into());
     let run_dir = Path::new(&model_root).join(&spec.dataset_id);
+    // Two processes training the same experiment would overwrite each other's model and state.
+    let lock_path = run_dir.join(format!(".{}.lock", exp.expid));
+    let Some(_run_lock) = try_lock(&lock_path)? else {
+        bail!(
+            "experiment `{}` is being trained by another qnn process (it holds {}); give this \
+             run another --expid or wait for that one",
+            exp.expid,
+            lock_path.display()
+        );
+    };
     let log_path = run_dir.join(format!("{}.log", exp.expid));
-    logging::log_to(Some(&log_path))?;
+    logging::log_to(Some(&log_path), resume)?;
     let result = (|| {
         let mut params: Vec<(String, String)> = exp
             .params()
@@ -136,6 +151,15 @@ pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg) -> Result<Outcome
             splits.test.as_ref().map_or(0, |t| t.len())
         );
         let train_len = splits.train.len();
+        let checkpoints = Checkpoints {
+            best: run_dir.join(format!("{}.{}", exp.expid, qnn_model::file::EXTENSION)),
+            state: run_dir.join(format!("{}.{}", exp.expid, checkpoint::EXTENSION)),
+            config: model_config.clone(),
+            feature_map: splits.feature_map.clone(),
+            expid: exp.expid.clone(),
+            dataset_id: spec.dataset_id.clone(),
+        };
+        let saved = if resume { checkpoints.load()? } else { None };
         let mut trainer = Trainer::new(
             model_config.clone(),
             train_config.clone(),
@@ -144,13 +168,26 @@ pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg) -> Result<Outcome
             valid,
             device.clone().autodiff(),
         )?;
+        if let Some((state, best)) = saved {
+            let p = &state.progress;
+            info!(
+                "Resuming from {} (epoch {}, batch {}, step {})",
+                checkpoints.state.display(),
+                p.epoch,
+                p.batch,
+                p.global_step
+            );
+            trainer
+                .restore(state, best)
+                .with_context(|| format!("cannot resume from {}", checkpoints.state.display()))?;
+        }
         info!(
             "Total number of parameters: {}.",
             trainer.model().num_parameters()
         );
         let batches = trainer.batches_per_epoch();
         info!("Start training: {batches} batches/epoch");
-        drive(&mut trainer, train_len)?;
+        drive(&mut trainer, train_len, &checkpoints)?;
         let (trained, report) =
             pollster::block_on(trainer.finish_with_report(splits.test.as_ref()))?;
         info!("Training finished.");
@@ -159,7 +196,7 @@ pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg) -> Result<Outcome
             info!("******** Test evaluation ********");
             info!("[Metrics] {}", metric_line(test));
         }
-        let model_path = run_dir.join(format!("{}.{}", exp.expid, qnn_model::file::EXTENSION));
+        let model_path = checkpoints.best.clone();
         let info = report.model_info(RunRecord {
             expid: &exp.expid,
             dataset_id: &spec.dataset_id,
@@ -176,6 +213,7 @@ pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg) -> Result<Outcome
         .save(&model_path)
         .with_context(|| format!("cannot save the model to {}", model_path.display()))?;
         info!("Model saved to {}", model_path.display());
+        checkpoints.remove_state()?;
         let (valid_metrics, test_metrics, monitor_score) =
             (report.valid, report.test, report.monitor_score);
         Ok(Outcome {
@@ -192,12 +230,106 @@ pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg) -> Result<Outcome
     if let Err(e) = &result {
         tracing::error!(target: logging::LOG_FILE_ONLY, "{e:#}");
     }
-    logging::log_to(None)?;
+    logging::log_to(None, false)?;
     result
 }
 
-/// Steps the trainer to the end, logging FuxiCTR's lines and drawing a bar per epoch.
-fn drive(trainer: &mut Trainer, train_len: usize) -> Result<()> {
+/// Where a run keeps what survives its process: the best model so far (a complete model file,
+/// usable by `qnn evaluate` and `predict` while training goes on; the final one replaces it) and
+/// the latest training state. Both are replaced atomically at each evaluation, the model first,
+/// so that a state never points at a best model that is not on disk yet.
+struct Checkpoints {
+    best: PathBuf,
+    state: PathBuf,
+    config: qnn_model::QnnConfig,
+    feature_map: qnn_data::FeatureMap,
+    expid: String,
+    dataset_id: String,
+}
+
+impl Checkpoints {
+    fn save_best(&self, weights: &ParamStore, epoch: usize, monitor: f64) -> Result<()> {
+        ModelFile {
+            config: self.config.clone(),
+            feature_map: self.feature_map.clone(),
+            weights: weights.clone(),
+            info: serde_json::json!({
+                "expid": self.expid,
+                "dataset_id": self.dataset_id,
+                "in_progress": true,
+                "epoch": epoch,
+                "monitor": monitor,
+            }),
+        }
+        .save(&self.best)
+        .with_context(|| format!("cannot save the best model to {}", self.best.display()))
+    }
+
+    fn save_state(&self, trainer: &Trainer) -> Result<()> {
+        let started = web_time::Instant::now();
+        let bytes = pollster::block_on(trainer.state())?.to_bytes()?;
+        write_atomic(&self.state, &bytes)?;
+        info!(
+            "Training state saved to {} ({:.1} MB in {:.2} s)",
+            self.state.display(),
+            bytes.len() as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+
+    /// The saved state and the best weights it goes with; `None` when there is no state.
+    fn load(&self) -> Result<Option<(TrainState, Option<ParamStore>)>> {
+        let bytes = match std::fs::read(&self.state) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                info!(
+                    "No training state at {}: starting from the beginning",
+                    self.state.display()
+                );
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read {}", self.state.display()));
+            }
+        };
+        let state = TrainState::from_bytes(&bytes)
+            .with_context(|| format!("cannot resume from {}", self.state.display()))?;
+        let best = if state.progress.best_monitor.is_some() {
+            let file = ModelFile::load(&self.best).with_context(|| {
+                format!(
+                    "the best model of the saved run is unreadable; resume needs it beside {}",
+                    self.state.display()
+                )
+            })?;
+            if file.config != self.config || file.feature_map != self.feature_map {
+                bail!(
+                    "{} belongs to another run than {} (its config or feature map differs)",
+                    self.best.display(),
+                    self.state.display()
+                );
+            }
+            Some(file.weights)
+        } else {
+            None
+        };
+        Ok(Some((state, best)))
+    }
+
+    /// A finished run needs no state (at Criteo scale it is several GB).
+    fn remove_state(&self) -> Result<()> {
+        match std::fs::remove_file(&self.state) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("cannot remove {}", self.state.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Steps the trainer to the end, logging FuxiCTR's lines, drawing a bar per epoch and saving the
+/// checkpoints at each evaluation.
+fn drive(trainer: &mut Trainer, train_len: usize, checkpoints: &Checkpoints) -> Result<()> {
     let style = ProgressStyle::with_template(
         "epoch {prefix} [{bar:30}] {pos}/{len} batches, {msg} (eta {eta})",
     )
@@ -206,6 +338,7 @@ fn drive(trainer: &mut Trainer, train_len: usize) -> Result<()> {
     let mut bar: Option<ProgressBar> = None;
     let mut last_rate = 0.0;
     while !trainer.is_finished() {
+        let mut evaluated = false;
         for event in pollster::block_on(trainer.step())? {
             match event {
                 TrainEvent::EpochStarted { epoch, batches } => {
@@ -235,10 +368,15 @@ fn drive(trainer: &mut Trainer, train_len: usize) -> Result<()> {
                     metrics,
                     monitor,
                     improved,
+                    checkpointed,
                 } => {
+                    evaluated = true;
                     info!("Train loss: {train_loss:.6}");
                     info!("Evaluation @epoch {epoch} - batch {batch}: ");
                     info!("[Metrics] {}", metric_line(&metrics));
+                    if let (true, Some(weights)) = (checkpointed, trainer.checkpoint()) {
+                        checkpoints.save_best(weights, epoch, monitor)?;
+                    }
                     if improved {
                         info!("Save best model: monitor={monitor:.6}");
                     } else {
@@ -261,6 +399,9 @@ fn drive(trainer: &mut Trainer, train_len: usize) -> Result<()> {
                     }
                 }
             }
+        }
+        if evaluated {
+            checkpoints.save_state(trainer)?;
         }
     }
     Ok(())
