@@ -759,6 +759,47 @@ fn the_same_experiment_cannot_run_twice_at_once() {
     assert!(s.train().status.success());
 }
 
+#[test]
+fn results_never_go_into_a_data_file_of_the_same_name() {
+    // The config dir is named `planted` and the working directory holds the data `planted.csv`:
+    // FuxiCTR's results file name would append to the data.
+    let s = Scratch::new("results-name");
+    let data = fs::read_to_string(repo_root().join("static/examples/planted/planted.csv")).unwrap();
+    let csv = s.write("planted.csv", &data);
+    s.write(
+        "planted/model_config.yaml",
+        "E:\n  model: QNN\n  dataset_id: P\n  epochs: 1\n  embedding_dim: 4\n  num_row: 2\n",
+    );
+    s.write(
+        "planted/dataset_config.yaml",
+        &format!(
+            "P:\n  train_data: {}\n  valid_size: 1000\n  \
+             feature_cols: [{{name: [f0, f1, f2, f3, f4, f5], active: True, dtype: str, type: categorical}}]\n  \
+             label_col: {{name: label, dtype: float}}\n",
+            csv.display()
+        ),
+    );
+    let o = s.qnn(&["train", "--config", "planted", "--expid", "E"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("planted.csv is not a results file"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        fs::read_to_string(&csv).unwrap(),
+        data,
+        "the data file is untouched"
+    );
+    let results = fs::read_to_string(s.path("planted.results.csv")).unwrap();
+    assert!(results.contains(",[exp_id] E,"), "{results}");
+    // A real results file keeps getting the lines.
+    let o = s.qnn(&["train", "--config", "planted", "--expid", "E"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let results = fs::read_to_string(s.path("planted.results.csv")).unwrap();
+    assert_eq!(results.lines().count(), 2, "{results}");
+}
+
 /// `--device wgpu` end to end (Mesa's lavapipe in CI): `cargo test -p qnn-cli --features wgpu`.
 #[cfg(feature = "wgpu")]
 #[test]

@@ -91,10 +91,48 @@ pub fn record_result(config: &Path, command: &str, o: &Outcome) -> Result<()> {
         metric_line(&o.valid),
         o.test.as_deref().map_or("N.A.".into(), metric_line)
     );
-    let path = PathBuf::from(format!("{base}.csv"));
+    let mut path = PathBuf::from(format!("{base}.csv"));
+    if holds_other_data(&path) {
+        // FuxiCTR's name would append to a user's file (a config dir named like the data).
+        let other = PathBuf::from(format!("{base}.results.csv"));
+        warn!(
+            "{} is not a results file (its first line is not a results line); appending the \
+             results to {} instead",
+            path.display(),
+            other.display()
+        );
+        path = other;
+        if holds_other_data(&path) {
+            bail!(
+                "cannot record the results: {base}.csv and {} both hold other data",
+                path.display()
+            );
+        }
+    }
     append_line(&path, &line)?;
     info!("Results appended to {}", path.display());
     Ok(())
+}
+
+/// Whether `path` exists with content that is not FuxiCTR results lines
+/// (`20261129-083412,[command] …`).
+fn holds_other_data(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = Vec::new();
+    if file.take(64).read_to_end(&mut head).is_err() || head.is_empty() {
+        return false;
+    }
+    let head = String::from_utf8_lossy(&head);
+    let stamp = head.get(..15).unwrap_or("");
+    let looks_like_stamp = stamp.len() == 15
+        && stamp.bytes().enumerate().all(|(i, b)| match i {
+            8 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    !(looks_like_stamp && head[15..].starts_with(",[command] "))
 }
 
 /// Runs one experiment end to end: data, training, best-model reload, valid/test metrics, model
