@@ -800,6 +800,37 @@ fn results_never_go_into_a_data_file_of_the_same_name() {
     assert_eq!(results.lines().count(), 2, "{results}");
 }
 
+#[test]
+fn a_truncated_or_damaged_cache_is_rebuilt() {
+    let s = Scratch::new("truncated-cache");
+    s.model_config("");
+    s.dataset_config(
+        &tiny("train_sample.csv"),
+        &tiny("valid_sample.csv"),
+        TINY_COLS,
+    );
+    let first = s.train();
+    assert!(first.status.success(), "{}", text(&first));
+    let log = || fs::read_to_string(s.path("checkpoints/D/E.log")).unwrap();
+    let split = s.path("data/D/train.safetensors");
+    let bytes = fs::read(&split).unwrap();
+    // Cut short (a copy interrupted, a full disk), then garbage of the same length.
+    for damaged in [bytes[..bytes.len() / 2].to_vec(), vec![b'x'; bytes.len()]] {
+        fs::write(&split, &damaged).unwrap();
+        let o = s.train();
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(log().contains("train.safetensors"), "{}", log());
+        assert!(log().contains("rebuilding the dataset"), "{}", log());
+        assert!(log().contains("Fit feature processor"), "{}", log());
+        assert_eq!(
+            outcome(&o),
+            outcome(&first),
+            "the rebuilt cache trains the same"
+        );
+        assert_eq!(fs::read(&split).unwrap(), bytes, "the cache is whole again");
+    }
+}
+
 /// `--device wgpu` end to end (Mesa's lavapipe in CI): `cargo test -p qnn-cli --features wgpu`.
 #[cfg(feature = "wgpu")]
 #[test]
