@@ -16,9 +16,7 @@ fn temp_path(path: &Path) -> PathBuf {
 
 /// Replaces `path` with `bytes` atomically (readers see the old or the new file, never a part).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    create_parent(path)?;
     let tmp = temp_path(path);
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
@@ -36,9 +34,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// exclusive lock around one write at the end), and all or nothing: a failed write is cut back.
 pub fn append_line(path: &Path, line: &str) -> Result<()> {
     let context = || format!("cannot append to {}", path.display());
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    create_parent(path)?;
     let mut file = fs::OpenOptions::new()
         .create(true)
         .read(true)
@@ -89,10 +85,15 @@ pub fn try_lock(path: &Path) -> Result<Option<fs::File>> {
     }
 }
 
-fn open_lock_file(path: &Path) -> Result<fs::File> {
+fn create_parent(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
+    Ok(())
+}
+
+fn open_lock_file(path: &Path) -> Result<fs::File> {
+    create_parent(path)?;
     fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -75,10 +75,7 @@ impl ModelFile {
             .weights
             .tensors
             .iter()
-            .map(|(name, t)| {
-                let raw = t.values.iter().flat_map(|v| v.to_le_bytes()).collect();
-                (name.clone(), t.shape.clone(), raw)
-            })
+            .map(|(name, t)| (name.clone(), t.shape.clone(), t.le_bytes()))
             .collect();
         let views = bytes
             .iter()
@@ -146,17 +143,9 @@ impl ModelFile {
                     view.dtype()
                 )));
             }
-            let values = view
-                .data()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
             weights.tensors.insert(
                 name.to_string(),
-                HostTensor {
-                    shape: view.shape().to_vec(),
-                    values,
-                },
+                HostTensor::from_le_bytes(view.shape().to_vec(), view.data()),
             );
         }
         if format!("{:08x}", checksum(&weights)) != expected_sum {

@@ -44,6 +44,22 @@ fn normal(rng: &mut ChaCha8Rng, std: f64, n: usize) -> Vec<f32> {
     (0..n).map(|_| dist.sample(rng) as f32).collect()
 }
 
+impl HostTensor {
+    /// The values as little-endian f32 bytes (the layout of an F32 safetensors tensor).
+    pub fn le_bytes(&self) -> Vec<u8> {
+        self.values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    /// A tensor from little-endian f32 bytes (an F32 safetensors tensor's data).
+    pub fn from_le_bytes(shape: Vec<usize>, bytes: &[u8]) -> Self {
+        let values = bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        Self { shape, values }
+    }
+}
+
 impl ParamStore {
     pub fn insert(&mut self, name: impl Into<String>, shape: Vec<usize>, values: Vec<f32>) {
         debug_assert_eq!(shape.iter().product::<usize>(), values.len());

@@ -162,12 +162,11 @@ impl TrainState {
             .tensors
             .iter()
             .map(|(name, t)| {
-                let raw = t.values.iter().flat_map(|v| v.to_le_bytes()).collect();
                 (
                     format!("{WEIGHT_PREFIX}{name}"),
                     Dtype::F32,
                     t.shape.clone(),
-                    raw,
+                    t.le_bytes(),
                 )
             })
             .collect();
@@ -251,17 +250,9 @@ impl TrainState {
                         view.dtype()
                     )));
                 }
-                let values = view
-                    .data()
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
                 weights.tensors.insert(
                     param.to_string(),
-                    HostTensor {
-                        shape: view.shape().to_vec(),
-                        values,
-                    },
+                    HostTensor::from_le_bytes(view.shape().to_vec(), view.data()),
                 );
             } else {
                 return Err(invalid(format!("unexpected tensor `{name}`")));
