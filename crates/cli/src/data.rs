@@ -3,25 +3,27 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use qnn_data::cache::{self, feature_map_json, feature_vocab_json, read_feature_map_json};
 use qnn_data::processor::{self, encode};
 use qnn_data::{
-    CsvSource, DataFormat, DatasetSpec, EncodedDataset, FeatureMap, RawTable, ReadColumn,
-    SplitType, Splits, build_splits,
+    CsvSource, DataFormat, DatasetSpec, EncodedDataset, FeatureMap, Part, Pass, RawTable,
+    ReadColumn, SharedBytes, SplitStore, SplitType, Splits, prepare_splits,
 };
+use qnn_mmap::{MappedFile, MappedFileMut};
 use tracing::{info, warn};
 
-use crate::files::{lock, try_lock, write_atomic};
+use crate::files::{lock, temp_path, try_lock, write_atomic};
 use crate::logging;
 
 /// Reads a CSV file into a table with a byte progress bar.
 pub fn read_csv(path: &Path, columns: &[ReadColumn]) -> Result<RawTable> {
     let file = fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = byte_bar(&path.display().to_string(), size);
+    let bar = byte_bar(&format!("reading {}", path.display()), size);
     let table = RawTable::read(
         std::io::BufReader::with_capacity(1 << 20, file),
         &path.display().to_string(),
@@ -32,14 +34,14 @@ pub fn read_csv(path: &Path, columns: &[ReadColumn]) -> Result<RawTable> {
     Ok(table?)
 }
 
-fn byte_bar(path: &str, size: u64) -> ProgressBar {
+fn byte_bar(message: &str, size: u64) -> ProgressBar {
     let bar = logging::progress().add(ProgressBar::new(size));
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})")
             .expect("a valid template")
             .progress_chars("=> "),
     );
-    bar.set_message(format!("reading {path}"));
+    bar.set_message(message.to_string());
     bar
 }
 
@@ -81,6 +83,68 @@ fn cache_dir(spec: &DatasetSpec) -> PathBuf {
 
 const SPLITS: [&str; 3] = ["train", "valid", "test"];
 
+/// The cache's split files, written in place through a mapping under a temporary name and
+/// renamed when complete; an unfinished one is deleted.
+struct CacheFiles {
+    dir: PathBuf,
+}
+
+struct PendingSplit {
+    path: PathBuf,
+    map: Option<MappedFileMut>,
+}
+
+impl AsMut<[u8]> for PendingSplit {
+    fn as_mut(&mut self) -> &mut [u8] {
+        self.map.as_mut().expect("mapped until finished").as_mut()
+    }
+}
+
+impl Drop for PendingSplit {
+    fn drop(&mut self) {
+        if self.map.take().is_some() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl SplitStore for CacheFiles {
+    type File = PendingSplit;
+
+    fn create(&mut self, part: Part, len: usize) -> Result<PendingSplit, String> {
+        let path = temp_path(&self.dir.join(format!("{}.safetensors", part.name())));
+        let file = fs::File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut pending = PendingSplit { path, map: None };
+        pending.map = Some(
+            MappedFileMut::create(&file, len as u64)
+                .map_err(|e| format!("{} ({len} bytes): {e}", pending.path.display()))?,
+        );
+        Ok(pending)
+    }
+
+    fn finish(&mut self, part: Part, mut file: PendingSplit) -> Result<SharedBytes, String> {
+        let done = self.dir.join(format!("{}.safetensors", part.name()));
+        let map = file.map.take().expect("mapped until finished");
+        let flushed = map.flush();
+        drop(map);
+        let renamed = flushed.and_then(|()| fs::rename(&file.path, &done));
+        if let Err(e) = renamed {
+            let _ = fs::remove_file(&file.path);
+            return Err(format!("{}: {e}", file.path.display()));
+        }
+        let read = fs::File::open(&done).and_then(|f| MappedFile::open(&f));
+        Ok(Arc::new(
+            read.map_err(|e| format!("{}: {e}", done.display()))?,
+        ))
+    }
+}
+
 fn load_cache(spec: &DatasetSpec, fingerprint: &str) -> Result<Option<Splits>> {
     let dir = cache_dir(spec);
     let map_path = dir.join("feature_map.json");
@@ -104,15 +168,21 @@ fn load_cache(spec: &DatasetSpec, fingerprint: &str) -> Result<Option<Splits>> {
     let mut splits = Vec::new();
     for name in SPLITS {
         let path = dir.join(format!("{name}.safetensors"));
-        match fs::read(&path) {
-            Ok(bytes) => match cache::split_from_bytes(&feature_map, &bytes) {
-                Ok(d) => splits.push(Some(d)),
-                Err(e) => {
-                    warn!("{}: {e}; rebuilding the dataset", path.display());
-                    return Ok(None);
-                }
-            },
-            Err(_) => splits.push(None),
+        let Ok(file) = fs::File::open(&path) else {
+            splits.push(None);
+            continue;
+        };
+        let read = MappedFile::open(&file)
+            .map_err(|e| e.to_string())
+            .and_then(|map| {
+                cache::split_from_shared(&feature_map, Arc::new(map)).map_err(|e| e.to_string())
+            });
+        match read {
+            Ok(d) => splits.push(Some(d)),
+            Err(e) => {
+                warn!("{}: {e}; rebuilding the dataset", path.display());
+                return Ok(None);
+            }
         }
     }
     let mut splits = splits.into_iter();
@@ -157,24 +227,33 @@ pub fn prepare(spec: &DatasetSpec, seed: u64) -> Result<Splits> {
     {
         return Ok(splits);
     }
-    let splits = build(spec, seed)?;
-    write_cache(spec, &splits, &fp)?;
-    Ok(splits)
+    build(spec, seed, &fp)
 }
 
-/// Opens config paths from disk, one byte progress bar per file.
+/// Opens config paths from disk, one byte progress bar per pass over a file, and logs each
+/// pass's throughput.
 #[derive(Default)]
 struct DiskFiles {
     bar: Option<(String, ProgressBar)>,
+    started: Option<web_time::Instant>,
 }
 
 impl CsvSource for DiskFiles {
     type Reader = std::io::BufReader<fs::File>;
 
-    fn open(&mut self, path: &str) -> Result<Self::Reader, String> {
+    fn open(&mut self, path: &str, pass: Pass) -> Result<Self::Reader, String> {
         let file = fs::File::open(path).map_err(|e| e.to_string())?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        self.bar = Some((path.to_string(), byte_bar(path, size)));
+        if let Some((_, bar)) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        let verb = match pass {
+            Pass::Count => "counting rows of",
+            Pass::Fit => "fitting on",
+            Pass::Encode => "encoding",
+        };
+        self.bar = Some((path.to_string(), byte_bar(&format!("{verb} {path}"), size)));
+        self.started = Some(web_time::Instant::now());
         Ok(std::io::BufReader::with_capacity(1 << 20, file))
     }
 
@@ -184,6 +263,19 @@ impl CsvSource for DiskFiles {
         {
             bar.set_position(bytes);
         }
+    }
+
+    fn finished(&mut self, path: &str, pass: Pass, rows: usize) {
+        let seconds = self.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        let what = match pass {
+            Pass::Count => "Counted",
+            Pass::Fit => "Fitting pass read",
+            Pass::Encode => "Encoded",
+        };
+        info!(
+            "{what} {rows} rows of {path} in {seconds:.1} s ({:.0} rows/s)",
+            rows as f64 / seconds.max(1e-9)
+        );
     }
 }
 
@@ -195,9 +287,22 @@ impl Drop for DiskFiles {
     }
 }
 
-fn build(spec: &DatasetSpec, seed: u64) -> Result<Splits> {
+/// Builds the cache: each split straight into its file, then `feature_vocab.json`, then
+/// `feature_map.json` (written last: it is what marks the cache complete).
+fn build(spec: &DatasetSpec, seed: u64, fp: &str) -> Result<Splits> {
+    let dir = cache_dir(spec);
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let _ = fs::remove_file(dir.join("feature_map.json"));
+    for name in SPLITS {
+        let _ = fs::remove_file(dir.join(format!("{name}.safetensors")));
+    }
     let started = web_time::Instant::now();
-    let splits = build_splits(spec, seed, &mut DiskFiles::default())?;
+    let splits = prepare_splits(
+        spec,
+        seed,
+        &mut DiskFiles::default(),
+        &mut CacheFiles { dir: dir.clone() },
+    )?;
     info!(
         "Fit feature processor on {} train rows of {}",
         splits.train.len(),
@@ -208,27 +313,6 @@ fn build(spec: &DatasetSpec, seed: u64) -> Result<Splits> {
         splits.rows(),
         started.elapsed().as_secs_f64()
     );
-    Ok(splits)
-}
-
-fn write_cache(spec: &DatasetSpec, splits: &Splits, fp: &str) -> Result<()> {
-    let dir = cache_dir(spec);
-    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    // feature_map.json is written last: it is what marks the cache complete.
-    let _ = fs::remove_file(dir.join("feature_map.json"));
-    for (name, data) in SPLITS.iter().zip([
-        Some(&splits.train),
-        splits.valid.as_ref(),
-        splits.test.as_ref(),
-    ]) {
-        let path = dir.join(format!("{name}.safetensors"));
-        match data {
-            Some(d) => write_atomic(&path, &cache::split_to_bytes(&splits.feature_map, d)?)?,
-            None => {
-                let _ = fs::remove_file(&path);
-            }
-        }
-    }
     write_atomic(
         &dir.join("feature_vocab.json"),
         feature_vocab_json(&splits.feature_map).as_bytes(),
@@ -238,7 +322,7 @@ fn write_cache(spec: &DatasetSpec, splits: &Splits, fp: &str) -> Result<()> {
         feature_map_json(&splits.feature_map, fp).as_bytes(),
     )?;
     info!("Cached the encoded splits in {}", dir.display());
-    Ok(())
+    Ok(splits)
 }
 
 /// Encodes a CSV for an existing feature map (evaluate, predict, inspect).

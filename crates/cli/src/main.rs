@@ -34,6 +34,8 @@ enum Command {
     Inspect(commands::inspect::Args),
     /// Grid search over a tuner config's `tuner_space` (like FuxiCTR's run_param_tuner.py).
     Tune(commands::tune::Args),
+    /// Write a synthetic CSV with a real dataset's schema (benchmarks, full-scale trials).
+    Generate(commands::generate::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Predict(args) => commands::predict::run(args),
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Tune(args) => commands::tune::run(args),
+        Command::Generate(args) => commands::generate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,11 +10,13 @@
 //! `feature_map.json` has FuxiCTR's keys (spec §C.4) plus `qnn_lab`, which holds our full feature
 //! map (vocabularies, scalers, reading rules) and the fingerprint of the inputs it was built from.
 
-use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
 
-use safetensors::tensor::{Dtype as TensorDtype, SafeTensors, TensorView};
+use safetensors::tensor::{Dtype as TensorDtype, SafeTensors};
 use serde_json::{Value as Json, json};
 
+use crate::buffer::{AlignedBytes, Buffer, SharedBytes};
 use crate::dataset::{Column, EncodedDataset};
 use crate::feature_map::{FeatureKind, FeatureMap};
 
@@ -25,107 +27,220 @@ pub struct CacheError(pub String);
 
 const FORMAT: &str = "qnn-lab-dataset";
 
-/// One encoded split as safetensors bytes.
-pub fn split_to_bytes(map: &FeatureMap, data: &EncodedDataset) -> Result<Vec<u8>, CacheError> {
-    let n = data.len();
-    let mut tensors: Vec<(String, TensorDtype, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (field, column) in map.fields().zip(data.columns()) {
-        let (dtype, shape, bytes) = match column {
-            Column::Ids(ids) => (TensorDtype::U32, vec![n], le_bytes(ids)),
-            Column::Values(v) => (TensorDtype::F32, vec![n], le_bytes(v)),
-            Column::Sequences { ids, max_len } => {
-                (TensorDtype::U32, vec![n, *max_len], le_bytes(ids))
-            }
-        };
-        tensors.push((field.name.clone(), dtype, shape, bytes));
-    }
-    let label = map
-        .labels
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "label".into());
-    tensors.push((label, TensorDtype::F32, vec![n], le_bytes(data.labels())));
-    let views = tensors
-        .iter()
-        .map(|(name, dtype, shape, bytes)| {
-            TensorView::new(*dtype, shape.clone(), bytes).map(|v| (name.as_str(), v))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CacheError(e.to_string()))?;
-    let meta = HashMap::from([("format".to_string(), FORMAT.to_string())]);
-    safetensors::serialize(views, Some(meta)).map_err(|e| CacheError(e.to_string()))
+/// Where each tensor of one split's file lies: what a writer fills in place and a reader maps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitLayout {
+    pub rows: usize,
+    /// The file's first bytes: the header's length (u64, little-endian) and the JSON header,
+    /// padded with spaces so that the data starts 8-byte aligned.
+    pub header: Vec<u8>,
+    /// Byte range in the file of each field's tensor (feature-map order), then the label's.
+    pub tensors: Vec<Range<usize>>,
+    /// The whole file's length.
+    pub len: usize,
 }
 
-/// Reads a split written by [`split_to_bytes`] for the same feature map.
-pub fn split_from_bytes(map: &FeatureMap, bytes: &[u8]) -> Result<EncodedDataset, CacheError> {
-    let tensors = SafeTensors::deserialize(bytes).map_err(|e| CacheError(format!("{e:?}")))?;
-    let get = |name: &str, dtype: TensorDtype| {
-        let view = tensors
-            .tensor(name)
-            .map_err(|_| CacheError(format!("no tensor `{name}`")))?;
-        if view.dtype() != dtype {
-            return Err(CacheError(format!("tensor `{name}` is {:?}", view.dtype())));
-        }
-        Ok((view.shape().to_vec(), view.data().to_vec()))
+/// The layout of a split of `rows` rows for `map`: one tensor per field (`u32 [N]` ids,
+/// `u32 [N, max_len]` sequences, `f32 [N]` values), then the label (`f32 [N]`).
+pub fn split_layout(map: &FeatureMap, rows: usize) -> SplitLayout {
+    let mut entries = serde_json::Map::new();
+    entries.insert("__metadata__".into(), json!({ "format": FORMAT }));
+    let mut offset = 0usize;
+    let mut ranges = Vec::new();
+    let mut add = |name: &str, dtype: &str, shape: Vec<usize>| {
+        let bytes = shape.iter().product::<usize>() * 4;
+        entries.insert(
+            name.to_string(),
+            json!({ "dtype": dtype, "shape": shape, "data_offsets": [offset, offset + bytes] }),
+        );
+        ranges.push(offset..offset + bytes);
+        offset += bytes;
     };
+    for f in map.fields() {
+        match &f.kind {
+            FeatureKind::Numeric { .. } => add(&f.name, "F32", vec![rows]),
+            FeatureKind::Sequence { max_len, .. } => add(&f.name, "U32", vec![rows, *max_len]),
+            _ => add(&f.name, "U32", vec![rows]),
+        }
+    }
+    add(&label_name(map), "F32", vec![rows]);
+    let mut json = serde_json::to_vec(&Json::Object(entries)).expect("JSON values serialise");
+    json.resize(json.len().next_multiple_of(8), b' ');
+    let start = 8 + json.len();
+    let mut header = (json.len() as u64).to_le_bytes().to_vec();
+    header.extend_from_slice(&json);
+    SplitLayout {
+        rows,
+        header,
+        tensors: ranges
+            .into_iter()
+            .map(|r| r.start + start..r.end + start)
+            .collect(),
+        len: start + offset,
+    }
+}
+
+fn label_name(map: &FeatureMap) -> String {
+    map.labels
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "label".into())
+}
+
+/// A split's file being filled in place (in memory, or a writable mapping of the file), row by
+/// row in any order. It starts with its header written; the tensors are filled by `put`.
+#[derive(Debug)]
+pub struct SplitWriter<'a> {
+    columns: Vec<ColumnMut<'a>>,
+    labels: &'a mut [f32],
+}
+
+#[derive(Debug)]
+enum ColumnMut<'a> {
+    Ids(&'a mut [u32]),
+    Values(&'a mut [f32]),
+    Sequences { ids: &'a mut [u32], max_len: usize },
+}
+
+impl<'a> SplitWriter<'a> {
+    /// Writes `layout`'s header into `file` (exactly `layout.len` bytes, 4-byte aligned) and
+    /// returns a writer for its tensors.
+    pub fn new(
+        map: &FeatureMap,
+        layout: &SplitLayout,
+        file: &'a mut [u8],
+    ) -> Result<Self, CacheError> {
+        if file.len() != layout.len {
+            return Err(CacheError(format!(
+                "{} bytes given for a split of {} bytes",
+                file.len(),
+                layout.len
+            )));
+        }
+        file[..layout.header.len()].copy_from_slice(&layout.header);
+        let mut rest = &mut file[layout.header.len()..];
+        let mut slices = Vec::with_capacity(layout.tensors.len());
+        for range in &layout.tensors {
+            let (tensor, tail) = std::mem::take(&mut rest).split_at_mut(range.len());
+            slices.push(tensor);
+            rest = tail;
+        }
+        let misaligned = || CacheError("the split's memory is not 4-byte aligned".into());
+        let mut slices = slices.into_iter();
+        let mut columns = Vec::new();
+        for f in map.fields() {
+            let bytes = slices.next().expect("one tensor per field");
+            columns.push(match &f.kind {
+                FeatureKind::Numeric { .. } => ColumnMut::Values(
+                    bytemuck::try_cast_slice_mut(bytes).map_err(|_| misaligned())?,
+                ),
+                FeatureKind::Sequence { max_len, .. } => ColumnMut::Sequences {
+                    ids: bytemuck::try_cast_slice_mut(bytes).map_err(|_| misaligned())?,
+                    max_len: *max_len,
+                },
+                _ => ColumnMut::Ids(bytemuck::try_cast_slice_mut(bytes).map_err(|_| misaligned())?),
+            });
+        }
+        let labels = bytemuck::try_cast_slice_mut(slices.next().expect("a label tensor"))
+            .map_err(|_| misaligned())?;
+        Ok(Self { columns, labels })
+    }
+
+    /// Copies row `from` of `chunk` (encoded for the same map) to row `to` of the split, for
+    /// every `(from, to)` pair.
+    pub fn put(&mut self, chunk: &EncodedDataset, pairs: &[(usize, usize)]) {
+        for (column, source) in self.columns.iter_mut().zip(chunk.columns()) {
+            match (column, source) {
+                (ColumnMut::Ids(out), Column::Ids(ids)) => {
+                    for &(from, to) in pairs {
+                        out[to] = ids[from];
+                    }
+                }
+                (ColumnMut::Values(out), Column::Values(v)) => {
+                    for &(from, to) in pairs {
+                        out[to] = v[from];
+                    }
+                }
+                (ColumnMut::Sequences { ids: out, max_len }, Column::Sequences { ids, .. }) => {
+                    let m = *max_len;
+                    for &(from, to) in pairs {
+                        out[to * m..(to + 1) * m].copy_from_slice(&ids[from * m..(from + 1) * m]);
+                    }
+                }
+                _ => unreachable!("the chunk was encoded for this feature map"),
+            }
+        }
+        for &(from, to) in pairs {
+            self.labels[to] = chunk.labels()[from];
+        }
+    }
+}
+
+/// One encoded split as safetensors bytes (a small split, all in memory).
+pub fn split_to_bytes(map: &FeatureMap, data: &EncodedDataset) -> Result<Vec<u8>, CacheError> {
+    let layout = split_layout(map, data.len());
+    let mut bytes = AlignedBytes::zeroed(layout.len);
+    let pairs: Vec<(usize, usize)> = (0..data.len()).map(|r| (r, r)).collect();
+    SplitWriter::new(map, &layout, bytes.as_mut())?.put(data, &pairs);
+    Ok(bytes.as_ref().to_vec())
+}
+
+/// Reads a split written for the same feature map, copying it (see [`split_from_shared`] for
+/// reading in place).
+pub fn split_from_bytes(map: &FeatureMap, bytes: &[u8]) -> Result<EncodedDataset, CacheError> {
+    let mut aligned = AlignedBytes::zeroed(bytes.len());
+    aligned.as_mut().copy_from_slice(bytes);
+    split_from_shared(map, Arc::new(aligned))
+}
+
+/// Reads a split in place: the dataset's columns point into `bytes` (a memory-mapped cache
+/// file), nothing is copied. Every id is still checked against its vocabulary.
+pub fn split_from_shared(
+    map: &FeatureMap,
+    bytes: SharedBytes,
+) -> Result<EncodedDataset, CacheError> {
+    let all = (*bytes).as_ref();
+    let (start, meta) =
+        SafeTensors::read_metadata(all).map_err(|e| CacheError(format!("{e:?}")))?;
+    let data_start = 8 + start;
+    let get = |name: &str, dtype: TensorDtype| {
+        let info = meta
+            .info(name)
+            .ok_or_else(|| CacheError(format!("no tensor `{name}`")))?;
+        if info.dtype != dtype {
+            return Err(CacheError(format!("tensor `{name}` is {:?}", info.dtype)));
+        }
+        let (s, e) = info.data_offsets;
+        Ok((info.shape.clone(), data_start + s..data_start + e))
+    };
+    fn buffer<T: bytemuck::Pod>(
+        bytes: &SharedBytes,
+        range: Range<usize>,
+    ) -> Result<Buffer<T>, CacheError> {
+        Buffer::shared(bytes.clone(), range).map_err(|e| CacheError(e.to_string()))
+    }
     let mut columns = Vec::new();
     for f in map.fields() {
         let column = match &f.kind {
             FeatureKind::Numeric { .. } => {
-                Column::Values(from_le(&get(&f.name, TensorDtype::F32)?.1))
+                Column::Values(buffer(&bytes, get(&f.name, TensorDtype::F32)?.1)?)
             }
             FeatureKind::Sequence { max_len, .. } => {
-                let (shape, data) = get(&f.name, TensorDtype::U32)?;
+                let (shape, range) = get(&f.name, TensorDtype::U32)?;
                 if shape.get(1) != Some(max_len) {
                     return Err(CacheError(format!("`{}` has shape {shape:?}", f.name)));
                 }
                 Column::Sequences {
-                    ids: from_le(&data),
+                    ids: buffer(&bytes, range)?,
                     max_len: *max_len,
                 }
             }
-            _ => Column::Ids(from_le(&get(&f.name, TensorDtype::U32)?.1)),
+            _ => Column::Ids(buffer(&bytes, get(&f.name, TensorDtype::U32)?.1)?),
         };
         columns.push(column);
     }
-    let label = map
-        .labels
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "label".into());
-    let labels = from_le(&get(&label, TensorDtype::F32)?.1);
+    let labels = buffer(&bytes, get(&label_name(map), TensorDtype::F32)?.1)?;
     EncodedDataset::new(map, columns, labels).map_err(|e| CacheError(e.to_string()))
-}
-
-trait Le: Copy {
-    fn to(self) -> [u8; 4];
-    fn from(b: [u8; 4]) -> Self;
-}
-impl Le for u32 {
-    fn to(self) -> [u8; 4] {
-        self.to_le_bytes()
-    }
-    fn from(b: [u8; 4]) -> Self {
-        u32::from_le_bytes(b)
-    }
-}
-impl Le for f32 {
-    fn to(self) -> [u8; 4] {
-        self.to_le_bytes()
-    }
-    fn from(b: [u8; 4]) -> Self {
-        f32::from_le_bytes(b)
-    }
-}
-
-fn le_bytes<T: Le>(v: &[T]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to()).collect()
-}
-
-fn from_le<T: Le>(b: &[u8]) -> Vec<T> {
-    b.chunks_exact(4)
-        .map(|c| T::from([c[0], c[1], c[2], c[3]]))
-        .collect()
 }
 
 /// `feature_map.json`: FuxiCTR's keys, plus ours under `qnn_lab`.
@@ -234,6 +349,16 @@ mod tests {
         let (back, fp) = read_feature_map_json(&json).unwrap();
         assert_eq!((back, fp.as_str()), (map.clone(), "abc"));
         assert!(split_from_bytes(&map, &bytes[..bytes.len() / 2]).is_err());
+        // A plain safetensors file: the reference reader agrees on every tensor.
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        assert_eq!(st.len(), map.num_fields() + 1);
+        let Column::Ids(f1) = &data.columns()[1] else {
+            panic!()
+        };
+        let view = st.tensor("f1").unwrap();
+        assert_eq!((view.dtype(), view.shape()), (TensorDtype::U32, &[50][..]));
+        assert_eq!(view.data(), bytemuck::cast_slice::<u32, u8>(f1));
+        assert_eq!(st.tensor("label").unwrap().data().len(), 200);
         assert!(read_feature_map_json("{}").is_err());
         let vocab: Json = serde_json::from_str(&feature_vocab_json(&map)).unwrap();
         assert_eq!(vocab["f0"]["__OOV__"], json!(9));

@@ -86,14 +86,38 @@ impl RawTable {
         Some(&self.columns[i])
     }
 
-    /// Reads `columns` (and nothing else) from CSV text with a header line. `progress` is called
-    /// now and then with the number of bytes read so far.
+    /// Reads `columns` (and nothing else) from CSV text with a header line, all rows at once.
+    /// `progress` is called now and then with the number of bytes read so far.
     pub fn read<R: Read>(
         reader: R,
         source: &str,
         columns: &[ReadColumn],
         progress: &mut dyn FnMut(u64),
     ) -> Result<Self, CsvError> {
+        let mut chunks = CsvChunks::new(reader, source, columns)?;
+        match chunks.next_chunk(usize::MAX, progress)? {
+            Some(table) => Ok(table),
+            None => Err(chunks.no_rows()),
+        }
+    }
+}
+
+/// A CSV read a chunk of rows at a time: memory stays bounded by one chunk, whatever the size
+/// of the file. Each chunk is a [`RawTable`] of its own (tokens interned per chunk); line
+/// numbers in errors count from the top of the file.
+#[derive(Debug)]
+pub struct CsvChunks<R> {
+    csv: csv::Reader<R>,
+    source: String,
+    columns: Vec<ReadColumn>,
+    positions: Vec<usize>,
+    record: csv::ByteRecord,
+    rows: usize,
+}
+
+impl<R: Read> CsvChunks<R> {
+    /// Reads the header and finds `columns` in it.
+    pub fn new(reader: R, source: &str, columns: &[ReadColumn]) -> Result<Self, CsvError> {
         let err = |line: Option<u64>, column: Option<&str>, reason: String| CsvError {
             file: source.to_string(),
             line,
@@ -103,6 +127,7 @@ impl RawTable {
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(false)
+            .buffer_capacity(1 << 16)
             .from_reader(reader);
         let header = csv
             .headers()
@@ -129,18 +154,75 @@ impl RawTable {
                 }
             }
         }
+        Ok(Self {
+            csv,
+            source: source.to_string(),
+            columns: columns.to_vec(),
+            positions,
+            record: csv::ByteRecord::new(),
+            rows: 0,
+        })
+    }
+
+    /// Data rows read so far.
+    pub fn rows_read(&self) -> usize {
+        self.rows
+    }
+
+    /// The error for a file with a header and no rows.
+    pub fn no_rows(&self) -> CsvError {
+        CsvError {
+            file: self.source.clone(),
+            line: None,
+            column: None,
+            reason: "has a header but no data rows".into(),
+        }
+    }
+
+    /// Counts the remaining rows without decoding them (every record is still checked for its
+    /// number of fields).
+    pub fn count_rows(&mut self, progress: &mut dyn FnMut(u64)) -> Result<usize, CsvError> {
+        let start = self.rows;
+        while self
+            .csv
+            .read_byte_record(&mut self.record)
+            .map_err(|e| csv_error(&self.source, e))?
+        {
+            self.rows += 1;
+            if self.rows.is_multiple_of(1 << 18) {
+                progress(self.record.position().map_or(0, |p| p.byte()));
+            }
+        }
+        progress(self.csv.position().byte());
+        Ok(self.rows - start)
+    }
+
+    /// The next (at most) `max_rows` rows, or `None` at the end of the file.
+    pub fn next_chunk(
+        &mut self,
+        max_rows: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Option<RawTable>, CsvError> {
+        let source = self.source.as_str();
+        let err = |line: Option<u64>, column: Option<&str>, reason: String| CsvError {
+            file: source.to_string(),
+            line,
+            column: column.map(str::to_string),
+            reason,
+        };
+        let columns = &self.columns;
         let mut builders: Vec<Builder> = columns.iter().map(Builder::new).collect();
         let mut labels = columns.iter().any(|c| c.role == Role::Label).then(Vec::new);
-        let mut record = csv::ByteRecord::new();
+        let record = &mut self.record;
         let mut rows = 0usize;
-        loop {
-            match csv.read_byte_record(&mut record) {
+        while rows < max_rows {
+            match self.csv.read_byte_record(record) {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => return Err(csv_error(source, e)),
             }
             let line = record.position().map(|p| p.line());
-            for ((c, &pos), builder) in columns.iter().zip(&positions).zip(&mut builders) {
+            for ((c, &pos), builder) in columns.iter().zip(&self.positions).zip(&mut builders) {
                 let bytes = &record[pos];
                 if c.role == Role::Token
                     && let Some(&id) = builder.by_cell.get(bytes)
@@ -176,21 +258,25 @@ impl RawTable {
                 }
             }
             rows += 1;
-            if rows.is_multiple_of(65_536) {
+            self.rows += 1;
+            if self.rows.is_multiple_of(65_536) {
                 progress(record.position().map_or(0, |p| p.byte()));
             }
         }
         if rows == 0 {
-            return Err(err(None, None, "has a header but no data rows".into()));
+            progress(self.csv.position().byte());
+            return Ok(None);
         }
-        progress(csv.position().byte());
-        Ok(RawTable {
+        if rows < max_rows {
+            progress(self.csv.position().byte());
+        }
+        Ok(Some(RawTable {
             source: source.to_string(),
             names: columns.iter().map(|c| c.name.clone()).collect(),
             columns: builders.into_iter().map(Builder::finish).collect(),
             labels,
             rows,
-        })
+        }))
     }
 }
 

@@ -3,6 +3,7 @@
 use rand::seq::SliceRandom;
 
 use crate::DataError;
+use crate::buffer::Buffer;
 use crate::feature_map::{FeatureKind, FeatureMap};
 use crate::random::{self, Purpose};
 
@@ -10,11 +11,11 @@ use crate::random::{self, Purpose};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Column {
     /// Token ids of a categorical field.
-    Ids(Vec<u32>),
+    Ids(Buffer<u32>),
     /// Values of a numeric field.
-    Values(Vec<f32>),
+    Values(Buffer<f32>),
     /// Token ids of a sequence field, `max_len` per row, row-major.
-    Sequences { ids: Vec<u32>, max_len: usize },
+    Sequences { ids: Buffer<u32>, max_len: usize },
 }
 
 impl Column {
@@ -47,7 +48,7 @@ impl Column {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodedDataset {
     columns: Vec<Column>,
-    labels: Vec<f32>,
+    labels: Buffer<f32>,
 }
 
 impl EncodedDataset {
@@ -56,8 +57,9 @@ impl EncodedDataset {
     pub fn new(
         feature_map: &FeatureMap,
         columns: Vec<Column>,
-        labels: Vec<f32>,
+        labels: impl Into<Buffer<f32>>,
     ) -> Result<Self, DataError> {
+        let labels = labels.into();
         let fields: Vec<_> = feature_map.fields().collect();
         if fields.len() != columns.len() {
             return Err(DataError::Shape(format!(
@@ -142,7 +144,7 @@ impl EncodedDataset {
         let b = self.range(start, end);
         EncodedDataset {
             columns: b.columns,
-            labels: b.labels,
+            labels: b.labels.into(),
         }
     }
 }
@@ -239,9 +241,9 @@ mod tests {
         let ds = EncodedDataset::new(
             &map(),
             vec![
-                Column::Ids(vec![1, 2, 3]),
+                Column::Ids(vec![1, 2, 3].into()),
                 Column::Sequences {
-                    ids: vec![1, 0, 2, 3, 4, 0],
+                    ids: vec![1, 0, 2, 3, 4, 0].into(),
                     max_len: 2,
                 },
             ],
@@ -249,11 +251,11 @@ mod tests {
         )
         .unwrap();
         let b = ds.batch(&[2, 0]);
-        assert_eq!(b.columns[0], Column::Ids(vec![3, 1]));
+        assert_eq!(b.columns[0], Column::Ids(vec![3, 1].into()));
         assert_eq!(
             b.columns[1],
             Column::Sequences {
-                ids: vec![4, 0, 1, 0],
+                ids: vec![4, 0, 1, 0].into(),
                 max_len: 2
             }
         );
@@ -265,9 +267,9 @@ mod tests {
         let err = EncodedDataset::new(
             &map(),
             vec![
-                Column::Ids(vec![4]),
+                Column::Ids(vec![4].into()),
                 Column::Sequences {
-                    ids: vec![0, 0],
+                    ids: vec![0, 0].into(),
                     max_len: 2,
                 },
             ],
@@ -278,9 +280,9 @@ mod tests {
         let err = EncodedDataset::new(
             &map(),
             vec![
-                Column::Ids(vec![1]),
+                Column::Ids(vec![1].into()),
                 Column::Sequences {
-                    ids: vec![0, 0],
+                    ids: vec![0, 0].into(),
                     max_len: 2,
                 },
             ],

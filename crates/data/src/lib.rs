@@ -2,8 +2,10 @@
 //! FuxiCTR-exact metrics. Independent of Burn and of the filesystem so that the browser build can
 //! use all of it.
 
+pub mod buffer;
 pub mod cache;
 pub mod config;
+pub mod criteo_like;
 pub mod csv_table;
 pub mod dataset;
 pub mod dataset_config;
@@ -16,6 +18,7 @@ pub mod schema;
 pub mod synthetic;
 pub mod yaml;
 
+pub use buffer::{AlignedBytes, Buffer, BufferError, SharedBytes};
 pub use config::{ConfigError, ConfigFile, Experiment};
 pub use csv_table::{CsvError, RawTable, ReadColumn};
 pub use dataset::{Batch, Column, EncodedDataset, EpochOrder};
@@ -24,7 +27,10 @@ pub use feature_map::{
     Dtype, Feature, FeatureKind, FeatureMap, Normalizer, Padding, Preprocess, RawColumn, Vocabulary,
 };
 pub use metrics::{Metric, auc, logloss};
-pub use pipeline::{CsvSource, MemoryFiles, PipelineError, Splits, build_splits};
+pub use pipeline::{
+    CHUNK_ROWS, CsvSource, MemoryFiles, MemoryStore, Part, Pass, PipelineError, SplitStore, Splits,
+    build_splits, prepare_splits,
+};
 
 /// Errors of the data layer.
 #[derive(Debug, thiserror::Error)]

@@ -1,16 +1,26 @@
 //! From a dataset config to encoded splits: read the train CSV, carve valid/test out of it or
 //! read their own files, fit the feature processor on the train rows, encode every split.
 //!
-//! The one path the CLI (files on disk) and the browser (uploaded bytes) share, so that both
-//! see exactly the same rows, vocabularies and ids. Where the bytes come from is the caller's.
+//! The one path the CLI (files on disk, a cache written in place) and the browser (uploaded
+//! bytes, splits in memory) share, so that both see exactly the same rows, vocabularies and ids.
+//! It streams: files are read a chunk of rows at a time, once to count rows where a split is
+//! carved out, once to fit, once to encode, and each encoded row is written straight to its
+//! place in its split's [`SplitStore`] file. Memory holds the distinct tokens of the train
+//! split, one chunk, and — where a split is carved — where each row goes; not the rows.
 
 use std::io::Read;
 
-use crate::csv_table::{CsvError, RawTable, ReadColumn};
+use crate::buffer::{AlignedBytes, SharedBytes};
+use crate::cache::{self, CacheError, SplitWriter, split_layout};
+use crate::csv_table::{CsvChunks, CsvError, ReadColumn};
 use crate::dataset::EncodedDataset;
-use crate::dataset_config::DatasetSpec;
+use crate::dataset_config::{DatasetSpec, SplitType};
 use crate::feature_map::FeatureMap;
-use crate::processor::{encode, fit, split_rows, training_columns};
+use crate::processor::{Encoder, Fitter, split_rows, training_columns};
+
+/// Rows per chunk of the streaming passes. The same in the browser and natively, so that both
+/// fit scalers with the same summation order.
+pub const CHUNK_ROWS: usize = 65_536;
 
 /// Encoded splits ready for training.
 #[derive(Debug, Clone)]
@@ -29,14 +39,74 @@ impl Splits {
     }
 }
 
+/// The parts a dataset is split into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Train,
+    Valid,
+    Test,
+}
+
+impl Part {
+    pub const ALL: [Part; 3] = [Part::Train, Part::Valid, Part::Test];
+
+    /// `train`, `valid`, `test`: the cache's file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Train => "train",
+            Part::Valid => "valid",
+            Part::Test => "test",
+        }
+    }
+}
+
+/// What a pass over a file does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// Count the rows (to carve valid/test, or to size a split's file).
+    Count,
+    /// Fit vocabularies and scalers on the train rows.
+    Fit,
+    /// Encode every row into its split.
+    Encode,
+}
+
 /// Opens the CSV a config path names. The browser maps paths to uploaded files; the CLI opens
-/// them from disk.
+/// them from disk. A file is opened once per pass.
 pub trait CsvSource {
     type Reader: Read;
     /// A reader over the file's bytes, or a message saying why there is none.
-    fn open(&mut self, path: &str) -> Result<Self::Reader, String>;
+    fn open(&mut self, path: &str, pass: Pass) -> Result<Self::Reader, String>;
     /// Called now and then while `path` is read, with the bytes read so far.
     fn progress(&mut self, _path: &str, _bytes: u64) {}
+    /// Called when a pass over `path` has read its `rows` rows.
+    fn finished(&mut self, _path: &str, _pass: Pass, _rows: usize) {}
+}
+
+/// Where encoded splits are written while they are built: memory (the browser, tests) or files
+/// mapped into memory (the CLI's cache).
+pub trait SplitStore {
+    type File: AsMut<[u8]>;
+    /// Room for the file of `part`: exactly `len` bytes, 4-byte aligned.
+    fn create(&mut self, part: Part, len: usize) -> Result<Self::File, String>;
+    /// The filled file of `part`, to be read in place from now on.
+    fn finish(&mut self, part: Part, file: Self::File) -> Result<SharedBytes, String>;
+}
+
+/// Splits kept in memory, one buffer each.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MemoryStore;
+
+impl SplitStore for MemoryStore {
+    type File = AlignedBytes;
+
+    fn create(&mut self, _part: Part, len: usize) -> Result<AlignedBytes, String> {
+        Ok(AlignedBytes::zeroed(len))
+    }
+
+    fn finish(&mut self, _part: Part, file: AlignedBytes) -> Result<SharedBytes, String> {
+        Ok(std::sync::Arc::new(file))
+    }
 }
 
 /// Why the splits could not be built.
@@ -48,61 +118,260 @@ pub enum PipelineError {
     Open { path: String, reason: String },
     #[error(transparent)]
     Csv(#[from] CsvError),
+    #[error("cannot store the {part} split: {reason}")]
+    Store { part: &'static str, reason: String },
 }
 
-fn read(
-    source: &mut impl CsvSource,
-    path: &str,
-    columns: &[ReadColumn],
-) -> Result<RawTable, PipelineError> {
-    let reader = source.open(path).map_err(|reason| PipelineError::Open {
-        path: path.to_string(),
-        reason,
-    })?;
-    let mut on_progress = |b: u64| source.progress(path, b);
-    Ok(RawTable::read(reader, path, columns, &mut on_progress)?)
-}
-
-/// Builds the encoded splits of `spec`; `seed` drives a random `split_type`.
+/// Builds the encoded splits of `spec` in memory; `seed` drives a random `split_type`.
 pub fn build_splits(
     spec: &DatasetSpec,
     seed: u64,
     source: &mut impl CsvSource,
 ) -> Result<Splits, PipelineError> {
+    prepare_splits(spec, seed, source, &mut MemoryStore)
+}
+
+/// Where each row of the train file goes when valid/test are carved out of it (or its rows are
+/// shuffled): FuxiCTR's `split_train_test`.
+struct RowPlan {
+    part: Vec<Part>,
+    position: Vec<usize>,
+    sizes: [usize; 3],
+}
+
+impl RowPlan {
+    fn new(total: usize, spec: &DatasetSpec, seed: u64) -> Self {
+        let (train, valid, test) = split_rows(total, spec, seed);
+        let mut plan = RowPlan {
+            part: vec![Part::Train; total],
+            position: vec![0; total],
+            sizes: [0; 3],
+        };
+        for (part, rows) in [
+            (Part::Train, Some(train)),
+            (Part::Valid, valid),
+            (Part::Test, test),
+        ] {
+            let rows = rows.unwrap_or_default();
+            plan.sizes[part as usize] = rows.len();
+            for (position, row) in rows.into_iter().enumerate() {
+                plan.part[row] = part;
+                plan.position[row] = position;
+            }
+        }
+        plan
+    }
+}
+
+/// Where a part's rows come from.
+enum PartSource<'a> {
+    /// Rows of the train file (all of them, or those the plan sends here).
+    TrainFile,
+    /// A file of its own.
+    File(&'a str),
+}
+
+fn chunks<S: CsvSource>(
+    source: &mut S,
+    path: &str,
+    pass: Pass,
+    columns: &[ReadColumn],
+) -> Result<CsvChunks<S::Reader>, PipelineError> {
+    let reader = source
+        .open(path, pass)
+        .map_err(|reason| PipelineError::Open {
+            path: path.to_string(),
+            reason,
+        })?;
+    Ok(CsvChunks::new(reader, path, columns)?)
+}
+
+fn count_rows(
+    source: &mut impl CsvSource,
+    path: &str,
+    columns: &[ReadColumn],
+) -> Result<usize, PipelineError> {
+    let mut rows = chunks(source, path, Pass::Count, columns)?;
+    let n = rows.count_rows(&mut |b| source.progress(path, b))?;
+    if n == 0 {
+        return Err(rows.no_rows().into());
+    }
+    source.finished(path, Pass::Count, n);
+    Ok(n)
+}
+
+/// A file must have as many rows in the encoding pass as when it was counted: one that grew or
+/// shrank in between would leave rows unwritten or write past its split.
+fn check_unchanged(path: &str, counted: usize, read: usize, at_end: bool) -> Result<(), CsvError> {
+    if read > counted || (at_end && read != counted) {
+        return Err(CsvError {
+            file: path.to_string(),
+            line: None,
+            column: None,
+            reason: format!(
+                "changed while it was read: {counted} rows in the first pass, {read} now"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Builds the encoded splits of `spec` into `store`; `seed` drives a random `split_type`.
+pub fn prepare_splits<S: CsvSource, T: SplitStore>(
+    spec: &DatasetSpec,
+    seed: u64,
+    source: &mut S,
+    store: &mut T,
+) -> Result<Splits, PipelineError> {
     let columns = training_columns(spec);
-    let Some(train_path) = &spec.train_data else {
+    let Some(train_path) = spec.train_data.as_deref() else {
         return Err(PipelineError::NoTrainData {
             dataset: spec.dataset_id.clone(),
         });
     };
-    let table = read(source, train_path, &columns)?;
-    let (train_rows, carved_valid, carved_test) = split_rows(table.len(), spec, seed);
-    let feature_map = fit(spec, &table, &train_rows)?;
-    let train = encode(&feature_map, &table, &train_rows)?;
-    let mut from_file = |path: &Option<String>| -> Result<Option<EncodedDataset>, PipelineError> {
-        match path {
-            Some(p) if p == train_path => Ok(None),
-            Some(p) => {
-                let t = read(source, p, &columns)?;
-                let all: Vec<usize> = (0..t.len()).collect();
-                Ok(Some(encode(&feature_map, &t, &all)?))
-            }
-            None => Ok(None),
+    let plan = (spec.split_type == SplitType::Random
+        || spec.valid_size.is_some()
+        || spec.test_size.is_some())
+    .then(|| count_rows(source, train_path, &columns))
+    .transpose()?
+    .map(|total| RowPlan::new(total, spec, seed));
+
+    // Pass: fit on the train rows.
+    let mut fitter = Fitter::new(spec);
+    let mut rows = chunks(source, train_path, Pass::Fit, &columns)?;
+    let mut local = Vec::with_capacity(CHUNK_ROWS);
+    while let Some(chunk) = rows.next_chunk(CHUNK_ROWS, &mut |b| source.progress(train_path, b))? {
+        let first = rows.rows_read() - chunk.len();
+        if let Some(p) = &plan {
+            check_unchanged(train_path, p.part.len(), rows.rows_read(), false)?;
+        }
+        local.clear();
+        local.extend((0..chunk.len()).filter(|&i| {
+            plan.as_ref()
+                .is_none_or(|p| p.part[first + i] == Part::Train)
+        }));
+        fitter.add(&chunk, &local)?;
+    }
+    let train_file_rows = rows.rows_read();
+    if train_file_rows == 0 {
+        return Err(rows.no_rows().into());
+    }
+    if let Some(p) = &plan {
+        check_unchanged(train_path, p.part.len(), train_file_rows, true)?;
+    }
+    source.finished(train_path, Pass::Fit, train_file_rows);
+    let map = fitter.finish(train_path)?;
+
+    // Where each part comes from, and its size.
+    let mut parts: Vec<(Part, PartSource, usize)> = Vec::new();
+    for (part, file) in [
+        (Part::Train, None),
+        (Part::Valid, spec.valid_data.as_deref()),
+        (Part::Test, spec.test_data.as_deref()),
+    ] {
+        let carved = plan.as_ref().map_or(0, |p| p.sizes[part as usize]);
+        if part == Part::Train {
+            parts.push((
+                part,
+                PartSource::TrainFile,
+                plan.as_ref().map_or(train_file_rows, |_| carved),
+            ));
+        } else if carved > 0 {
+            parts.push((part, PartSource::TrainFile, carved));
+        } else if let Some(path) = file.filter(|p| *p != train_path) {
+            let n = count_rows(source, path, &columns)?;
+            parts.push((part, PartSource::File(path), n));
+        }
+    }
+
+    // Pass: encode every row straight into its part's file.
+    let store_error = |part: Part| {
+        move |reason: String| PipelineError::Store {
+            part: part.name(),
+            reason,
         }
     };
-    let valid = match carved_valid {
-        Some(rows) => Some(encode(&feature_map, &table, &rows)?),
-        None => from_file(&spec.valid_data)?,
-    };
-    let test = match carved_test {
-        Some(rows) => Some(encode(&feature_map, &table, &rows)?),
-        None => from_file(&spec.test_data)?,
-    };
+    let layouts: Vec<_> = parts
+        .iter()
+        .map(|(_, _, n)| split_layout(&map, *n))
+        .collect();
+    let mut files = Vec::with_capacity(parts.len());
+    for ((part, _, _), layout) in parts.iter().zip(&layouts) {
+        files.push(
+            store
+                .create(*part, layout.len)
+                .map_err(store_error(*part))?,
+        );
+    }
+    let encoder = Encoder::new(&map);
+    {
+        let mut writers = Vec::with_capacity(parts.len());
+        for (((part, _, _), layout), file) in parts.iter().zip(&layouts).zip(&mut files) {
+            writers.push(
+                SplitWriter::new(&map, layout, file.as_mut())
+                    .map_err(|CacheError(e)| store_error(*part)(e))?,
+            );
+        }
+        let slot = |part: Part| parts.iter().position(|(p, _, _)| *p == part);
+        let mut pairs: Vec<Vec<(usize, usize)>> = vec![Vec::new(); parts.len()];
+        let all: Vec<usize> = (0..CHUNK_ROWS).collect();
+        let mut rows = chunks(source, train_path, Pass::Encode, &columns)?;
+        while let Some(chunk) =
+            rows.next_chunk(CHUNK_ROWS, &mut |b| source.progress(train_path, b))?
+        {
+            let first = rows.rows_read() - chunk.len();
+            check_unchanged(train_path, train_file_rows, rows.rows_read(), false)?;
+            let encoded = encoder.encode(&chunk, &all[..chunk.len()])?;
+            pairs.iter_mut().for_each(Vec::clear);
+            for i in 0..chunk.len() {
+                let (part, position) = match &plan {
+                    Some(p) => (p.part[first + i], p.position[first + i]),
+                    None => (Part::Train, first + i),
+                };
+                if let Some(s) = slot(part) {
+                    pairs[s].push((i, position));
+                }
+            }
+            for (writer, pairs) in writers.iter_mut().zip(&pairs) {
+                writer.put(&encoded, pairs);
+            }
+        }
+        check_unchanged(train_path, train_file_rows, rows.rows_read(), true)?;
+        source.finished(train_path, Pass::Encode, rows.rows_read());
+        for ((_, from, size), writer) in parts.iter().zip(&mut writers) {
+            let PartSource::File(path) = from else {
+                continue;
+            };
+            let mut rows = chunks(source, path, Pass::Encode, &columns)?;
+            let mut pairs = Vec::with_capacity(CHUNK_ROWS);
+            while let Some(chunk) =
+                rows.next_chunk(CHUNK_ROWS, &mut |b| source.progress(path, b))?
+            {
+                let first = rows.rows_read() - chunk.len();
+                check_unchanged(path, *size, rows.rows_read(), false)?;
+                let encoded = encoder.encode(&chunk, &all[..chunk.len()])?;
+                pairs.clear();
+                pairs.extend((0..chunk.len()).map(|i| (i, first + i)));
+                writer.put(&encoded, &pairs);
+            }
+            check_unchanged(path, *size, rows.rows_read(), true)?;
+            source.finished(path, Pass::Encode, rows.rows_read());
+        }
+    }
+
+    let mut encoded = [None, None, None];
+    for ((part, _, _), file) in parts.iter().zip(files) {
+        let bytes = store.finish(*part, file).map_err(store_error(*part))?;
+        let data =
+            cache::split_from_shared(&map, bytes).map_err(|CacheError(e)| store_error(*part)(e))?;
+        encoded[*part as usize] = Some(data);
+    }
+    let [train, valid, test] = encoded;
     Ok(Splits {
-        feature_map,
-        train,
+        train: train.expect("the train part is always built"),
         valid,
         test,
+        feature_map: map,
     })
 }
 
@@ -126,7 +395,7 @@ impl MemoryFiles {
 
 impl<'a> CsvSource for &'a MemoryFiles {
     type Reader = &'a [u8];
-    fn open(&mut self, path: &str) -> Result<&'a [u8], String> {
+    fn open(&mut self, path: &str, _pass: Pass) -> Result<&'a [u8], String> {
         let files: &'a MemoryFiles = self;
         files.get(path).ok_or_else(|| {
             format!(
@@ -204,5 +473,143 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("c.csv") && e.contains("a.csv, b.csv"), "{e}");
+    }
+
+    fn rich_spec(extra: &str) -> DatasetSpec {
+        let exp = Experiment::load(
+            &[ConfigFile {
+                name: "model_config.yaml".into(),
+                text: "E:\n  dataset_id: D\n".into(),
+            }],
+            &[ConfigFile {
+                name: "dataset_config.yaml".into(),
+                text: format!(
+                    "D:\n  feature_cols:\n\
+                     \x20 - {{name: c, active: True, dtype: str, type: categorical, min_categr_count: 2}}\n\
+                     \x20 - {{name: k, active: True, dtype: float, type: categorical}}\n\
+                     \x20 - {{name: s, active: True, dtype: str, type: sequence, splitter: ^}}\n\
+                     \x20 - {{name: n, active: True, dtype: float, type: numeric, normalizer: MinMaxScaler}}\n\
+                     \x20 label_col: {{name: y, dtype: float}}\n{extra}"
+                ),
+            }],
+            "E",
+        )
+        .unwrap();
+        DatasetSpec::from_experiment(&exp).unwrap().0
+    }
+
+    /// Long-tailed tokens, so that some reach `min_categr_count` only over several chunks.
+    fn rich_csv(rows: usize, salt: usize) -> Vec<u8> {
+        let mut s = String::from("y,c,k,s,n\n");
+        for i in 0..rows {
+            let r = (i * 2_654_435_761 + salt) % 1_000_003;
+            s.push_str(&format!(
+                "{},t{},{},a{}^b{},{}\n",
+                r % 2,
+                r % (1 + i % 5_000),
+                r % 7,
+                r % 11,
+                (r / 11) % (1 + i % 9),
+                (r % 1000) as f64 / 8.0
+            ));
+        }
+        s.into_bytes()
+    }
+
+    #[test]
+    fn streaming_in_chunks_encodes_as_one_pass_over_the_whole_file() {
+        let rows = 2 * CHUNK_ROWS + 1_234;
+        let files = MemoryFiles {
+            files: vec![("all.csv".into(), rich_csv(rows, 0))],
+        };
+        let spec = rich_spec(
+            "  train_data: all.csv\n  valid_size: 0.1\n  test_size: 0.05\n  split_type: random\n",
+        );
+        let got = build_splits(&spec, 11, &mut &files).unwrap();
+        // The whole file in one table, fitted and encoded in one go.
+        let table = crate::csv_table::RawTable::read(
+            files.get("all.csv").unwrap(),
+            "all.csv",
+            &training_columns(&spec),
+            &mut |_| {},
+        )
+        .unwrap();
+        let (train, valid, test) = split_rows(table.len(), &spec, 11);
+        let map = crate::processor::fit(&spec, &table, &train).unwrap();
+        assert_eq!(got.feature_map, map);
+        let encode = |rows: &[usize]| crate::processor::encode(&map, &table, rows).unwrap();
+        assert_eq!(got.train, encode(&train));
+        assert_eq!(got.valid.unwrap(), encode(&valid.unwrap()));
+        assert_eq!(got.test.unwrap(), encode(&test.unwrap()));
+    }
+
+    #[test]
+    fn separate_files_stream_into_their_splits() {
+        let files = MemoryFiles {
+            files: vec![
+                ("train.csv".into(), rich_csv(CHUNK_ROWS + 10, 1)),
+                ("valid.csv".into(), rich_csv(CHUNK_ROWS + 3, 2)),
+            ],
+        };
+        let spec = rich_spec("  train_data: train.csv\n  valid_data: valid.csv\n");
+        let got = build_splits(&spec, 1, &mut &files).unwrap();
+        let read = |name: &str| {
+            crate::csv_table::RawTable::read(
+                files.get(name).unwrap(),
+                name,
+                &training_columns(&spec),
+                &mut |_| {},
+            )
+            .unwrap()
+        };
+        let (train, valid) = (read("train.csv"), read("valid.csv"));
+        let map =
+            crate::processor::fit(&spec, &train, &(0..train.len()).collect::<Vec<_>>()).unwrap();
+        let all = |t: &crate::csv_table::RawTable| (0..t.len()).collect::<Vec<_>>();
+        assert_eq!(
+            got.train,
+            crate::processor::encode(&map, &train, &all(&train)).unwrap()
+        );
+        assert_eq!(
+            got.valid.unwrap(),
+            crate::processor::encode(&map, &valid, &all(&valid)).unwrap()
+        );
+    }
+
+    /// Serves another version of the file from the second opening on.
+    struct Changing {
+        first: Vec<u8>,
+        later: Vec<u8>,
+        opened: usize,
+    }
+
+    impl CsvSource for Changing {
+        type Reader = std::io::Cursor<Vec<u8>>;
+        fn open(&mut self, _path: &str, _pass: Pass) -> Result<Self::Reader, String> {
+            self.opened += 1;
+            let bytes = if self.opened == 1 {
+                &self.first
+            } else {
+                &self.later
+            };
+            Ok(std::io::Cursor::new(bytes.clone()))
+        }
+    }
+
+    #[test]
+    fn a_file_that_changes_between_passes_is_an_error_not_a_panic() {
+        let spec = rich_spec("  train_data: all.csv\n  valid_size: 0.2\n");
+        for (first, later) in [(100, 150), (150, 100)] {
+            let mut source = Changing {
+                first: rich_csv(first, 0),
+                later: rich_csv(later, 0),
+                opened: 0,
+            };
+            let e = build_splits(&spec, 1, &mut source).unwrap_err().to_string();
+            assert!(
+                e.contains("all.csv") && e.contains("changed while it was read"),
+                "{e}"
+            );
+        }
     }
 }

@@ -4,6 +4,9 @@
 use std::collections::HashMap;
 
 use rand::seq::SliceRandom;
+use string_interner::backend::StringBackend;
+use string_interner::symbol::SymbolU32;
+use string_interner::{StringInterner, Symbol};
 
 use crate::csv_table::{
     ColumnData, CsvError, RawTable, ReadColumn, Role, TokenColumn, canonical_token,
@@ -77,100 +80,267 @@ fn excluded_token(raw: &RawColumn) -> Option<String> {
 
 /// Fits the feature map on `rows` of `table` (the train split).
 pub fn fit(spec: &DatasetSpec, table: &RawTable, rows: &[usize]) -> Result<FeatureMap, CsvError> {
-    let err = |column: &str, reason: String| CsvError {
-        file: table.source.clone(),
-        line: None,
-        column: Some(column.to_string()),
-        reason,
-    };
-    if rows.is_empty() {
-        return Err(CsvError {
-            file: table.source.clone(),
-            line: None,
-            column: None,
-            reason: "the train split has no rows".into(),
-        });
-    }
-    let mut features = Vec::with_capacity(spec.columns.len());
-    for c in &spec.columns {
-        let data = table
-            .column(&c.name)
-            .ok_or_else(|| err(&c.name, "was not read".into()))?;
-        let min_count = c.min_categr_count.unwrap_or(spec.min_categr_count);
-        let kind = match (&c.kind, data) {
-            (ColumnKind::Meta, _) => FeatureKind::Meta,
-            (ColumnKind::Categorical, ColumnData::Tokens(t)) => FeatureKind::Categorical {
-                vocab: vocabulary(t, rows, min_count, &c.raw, false),
-            },
-            (
-                ColumnKind::Sequence {
-                    splitter,
-                    max_len,
-                    padding,
-                },
-                ColumnData::Tokens(t),
-            ) => FeatureKind::Sequence {
-                vocab: vocabulary(t, rows, min_count, &c.raw, true),
-                max_len: match *max_len {
-                    0 => rows
-                        .iter()
-                        .map(|&r| t.offsets[r + 1] - t.offsets[r])
-                        .max()
-                        .unwrap_or(1)
-                        .max(1),
-                    n => n,
-                },
-                splitter: splitter.clone(),
-                padding: *padding,
-            },
-            (ColumnKind::Numeric { normalizer }, ColumnData::Values(v)) => FeatureKind::Numeric {
-                normalizer: normalizer.map(|kind| fit_normalizer(kind, v, rows)),
-            },
-            _ => return Err(err(&c.name, "was read with the wrong role".into())),
-        };
-        features.push(Feature {
-            name: c.name.clone(),
-            source: c.source.clone(),
-            raw: c.raw.clone(),
-            kind,
-        });
-    }
-    Ok(FeatureMap {
-        dataset_id: spec.dataset_id.clone(),
-        features,
-        labels: vec![spec.label.clone()],
-    })
+    let mut fitter = Fitter::new(spec);
+    fitter.add(table, rows)?;
+    fitter.finish(&table.source)
 }
 
-/// Tokens seen at least `min_count` times in `rows`, minus the NA token, sorted as Python sorts
-/// the cast values (numbers numerically, strings by code point).
-fn vocabulary(
-    t: &TokenColumn,
-    rows: &[usize],
-    min_count: usize,
-    raw: &RawColumn,
-    sequence: bool,
-) -> Vocabulary {
-    let mut counts = vec![0usize; t.tokens.len()];
-    for &r in rows {
-        if sequence {
-            for &id in &t.ids[t.offsets[r]..t.offsets[r + 1]] {
-                counts[id as usize] += 1;
-            }
-        } else {
-            counts[t.ids[r] as usize] += 1;
+/// FuxiCTR's fit, a chunk of rows at a time: token counts, sequence lengths and scaler
+/// statistics are summed over the chunks, so memory holds the distinct tokens, not the rows.
+#[derive(Debug)]
+pub struct Fitter<'a> {
+    spec: &'a DatasetSpec,
+    columns: Vec<ColumnFit>,
+    rows: usize,
+}
+
+type Interner = StringInterner<StringBackend<SymbolU32>>;
+
+#[derive(Debug)]
+enum ColumnFit {
+    Meta,
+    /// Every distinct token of the train rows with its count (a sequence's items counted one by
+    /// one), and the longest sequence.
+    Tokens {
+        interner: Interner,
+        counts: Vec<u64>,
+        longest: usize,
+    },
+    Numeric(Moments),
+}
+
+/// Count, mean, sum of squared deviations, min and max, merged chunk by chunk (Chan et al.):
+/// each chunk's own statistics are exact two-pass ones, so one chunk gives the textbook values.
+#[derive(Debug, Default, Clone, Copy)]
+struct Moments {
+    n: f64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Moments {
+    fn of(values: impl Iterator<Item = f64> + Clone) -> Self {
+        let (mut n, mut sum, mut min, mut max) = (0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY);
+        for v in values.clone() {
+            n += 1.0;
+            sum += v;
+            min = f64::min(min, v);
+            max = f64::max(max, v);
+        }
+        let mean = sum / n;
+        let m2 = values.map(|v| (v - mean).powi(2)).sum::<f64>();
+        Self {
+            n,
+            mean,
+            m2,
+            min,
+            max,
         }
     }
+
+    fn merge(self, other: Self) -> Self {
+        if self.n == 0.0 {
+            return other;
+        }
+        if other.n == 0.0 {
+            return self;
+        }
+        let n = self.n + other.n;
+        let delta = other.mean - self.mean;
+        Self {
+            n,
+            mean: self.mean + delta * other.n / n,
+            m2: self.m2 + other.m2 + delta * delta * self.n * other.n / n,
+            min: self.min.min(other.min),
+            max: self.max.max(other.max),
+        }
+    }
+}
+
+impl<'a> Fitter<'a> {
+    pub fn new(spec: &'a DatasetSpec) -> Self {
+        let columns = spec
+            .columns
+            .iter()
+            .map(|c| match c.kind {
+                ColumnKind::Meta => ColumnFit::Meta,
+                ColumnKind::Categorical | ColumnKind::Sequence { .. } => ColumnFit::Tokens {
+                    interner: Interner::new(),
+                    counts: Vec::new(),
+                    longest: 0,
+                },
+                ColumnKind::Numeric { .. } => ColumnFit::Numeric(Moments::default()),
+            })
+            .collect();
+        Self {
+            spec,
+            columns,
+            rows: 0,
+        }
+    }
+
+    /// Train rows fitted so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Adds `rows` of `table` (train rows of one chunk).
+    pub fn add(&mut self, table: &RawTable, rows: &[usize]) -> Result<(), CsvError> {
+        for (c, fit) in self.spec.columns.iter().zip(&mut self.columns) {
+            let data = table.column(&c.name).ok_or_else(|| CsvError {
+                file: table.source.clone(),
+                line: None,
+                column: Some(c.name.clone()),
+                reason: "was not read".into(),
+            })?;
+            match (fit, data) {
+                (ColumnFit::Meta, _) => {}
+                (
+                    ColumnFit::Tokens {
+                        interner,
+                        counts,
+                        longest,
+                    },
+                    ColumnData::Tokens(t),
+                ) => {
+                    let mut local = vec![0u64; t.tokens.len()];
+                    for &r in rows {
+                        if t.offsets.is_empty() {
+                            local[t.ids[r] as usize] += 1;
+                        } else {
+                            let items = &t.ids[t.offsets[r]..t.offsets[r + 1]];
+                            *longest = (*longest).max(items.len());
+                            for &id in items {
+                                local[id as usize] += 1;
+                            }
+                        }
+                    }
+                    for (token, n) in t.tokens.iter().zip(local) {
+                        if n > 0 {
+                            let sym = interner.get_or_intern(token).to_usize();
+                            if sym == counts.len() {
+                                counts.push(0);
+                            }
+                            counts[sym] += n;
+                        }
+                    }
+                }
+                (ColumnFit::Numeric(moments), ColumnData::Values(v)) if !rows.is_empty() => {
+                    *moments = moments.merge(Moments::of(rows.iter().map(|&r| v[r])));
+                }
+                (ColumnFit::Numeric(_), ColumnData::Values(_)) => {}
+                _ => {
+                    return Err(CsvError {
+                        file: table.source.clone(),
+                        line: None,
+                        column: Some(c.name.clone()),
+                        reason: "was read with the wrong role".into(),
+                    });
+                }
+            }
+        }
+        self.rows += rows.len();
+        Ok(())
+    }
+
+    /// The fitted feature map; `source` names the train data in the error for an empty split.
+    pub fn finish(self, source: &str) -> Result<FeatureMap, CsvError> {
+        if self.rows == 0 {
+            return Err(CsvError {
+                file: source.to_string(),
+                line: None,
+                column: None,
+                reason: "the train split has no rows".into(),
+            });
+        }
+        let spec = self.spec;
+        let features = spec
+            .columns
+            .iter()
+            .zip(self.columns)
+            .map(|(c, fit)| {
+                let min_count = c.min_categr_count.unwrap_or(spec.min_categr_count);
+                let kind = match (&c.kind, fit) {
+                    (
+                        ColumnKind::Categorical,
+                        ColumnFit::Tokens {
+                            interner, counts, ..
+                        },
+                    ) => FeatureKind::Categorical {
+                        vocab: vocabulary(&interner, &counts, min_count, &c.raw),
+                    },
+                    (
+                        ColumnKind::Sequence {
+                            splitter,
+                            max_len,
+                            padding,
+                        },
+                        ColumnFit::Tokens {
+                            interner,
+                            counts,
+                            longest,
+                        },
+                    ) => FeatureKind::Sequence {
+                        vocab: vocabulary(&interner, &counts, min_count, &c.raw),
+                        max_len: match *max_len {
+                            0 => longest.max(1),
+                            n => n,
+                        },
+                        splitter: splitter.clone(),
+                        padding: *padding,
+                    },
+                    (ColumnKind::Numeric { normalizer }, ColumnFit::Numeric(m)) => {
+                        FeatureKind::Numeric {
+                            normalizer: normalizer.map(|kind| match kind {
+                                NormalizerKind::Standard => Normalizer::Standard {
+                                    mean: m.mean,
+                                    std: (m.m2 / m.n).sqrt(),
+                                },
+                                NormalizerKind::MinMax => Normalizer::MinMax {
+                                    min: m.min,
+                                    max: m.max,
+                                },
+                            }),
+                        }
+                    }
+                    _ => FeatureKind::Meta,
+                };
+                Feature {
+                    name: c.name.clone(),
+                    source: c.source.clone(),
+                    raw: c.raw.clone(),
+                    kind,
+                }
+            })
+            .collect();
+        Ok(FeatureMap {
+            dataset_id: spec.dataset_id.clone(),
+            features,
+            labels: vec![spec.label.clone()],
+        })
+    }
+}
+
+/// Tokens seen at least `min_count` times, minus the NA token, sorted as Python sorts the cast
+/// values (numbers numerically, strings by code point).
+fn vocabulary(
+    interner: &Interner,
+    counts: &[u64],
+    min_count: usize,
+    raw: &RawColumn,
+) -> Vocabulary {
     let excluded = excluded_token(raw);
-    let mut kept: Vec<&String> = t
-        .tokens
+    let mut kept: Vec<&str> = interner
         .iter()
-        .zip(&counts)
-        .filter(|(tok, n)| **n >= min_count.max(1) && Some(*tok) != excluded.as_ref())
-        .map(|(tok, _)| tok)
+        .filter(|(sym, tok)| {
+            counts[sym.to_usize()] >= min_count.max(1) as u64 && Some(*tok) != excluded.as_deref()
+        })
+        .map(|(_, tok)| tok)
         .collect();
     match raw.dtype {
-        Dtype::Str => kept.sort(),
+        Dtype::Str => kept.sort_unstable(),
         Dtype::Int | Dtype::Float => kept.sort_by(|a, b| {
             let (x, y) = (
                 a.parse::<f64>().unwrap_or(f64::NAN),
@@ -179,34 +349,7 @@ fn vocabulary(
             x.total_cmp(&y)
         }),
     }
-    Vocabulary::new(kept.into_iter().cloned().collect())
-}
-
-fn fit_normalizer(kind: NormalizerKind, values: &[f64], rows: &[usize]) -> Normalizer {
-    let n = rows.len() as f64;
-    match kind {
-        NormalizerKind::Standard => {
-            let mean = rows.iter().map(|&r| values[r]).sum::<f64>() / n;
-            let var = rows
-                .iter()
-                .map(|&r| (values[r] - mean).powi(2))
-                .sum::<f64>()
-                / n;
-            Normalizer::Standard {
-                mean,
-                std: var.sqrt(),
-            }
-        }
-        NormalizerKind::MinMax => {
-            let (min, max) = rows
-                .iter()
-                .map(|&r| values[r])
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-                    (lo.min(v), hi.max(v))
-                });
-            Normalizer::MinMax { min, max }
-        }
-    }
+    Vocabulary::new(kept.into_iter().map(str::to_string).collect())
 }
 
 /// Encodes `rows` of `table` with a fitted feature map. Tokens the map has not seen become OOV.
@@ -215,71 +358,116 @@ pub fn encode(
     table: &RawTable,
     rows: &[usize],
 ) -> Result<EncodedDataset, CsvError> {
-    let err = |column: Option<&str>, reason: String| CsvError {
-        file: table.source.clone(),
-        line: None,
-        column: column.map(str::to_string),
-        reason,
-    };
-    let mut columns = Vec::with_capacity(map.num_fields());
-    for f in map.fields() {
-        let data = table
-            .column(&f.name)
-            .ok_or_else(|| err(Some(&f.name), "the model needs this column".into()))?;
-        let column = match (&f.kind, data) {
-            (FeatureKind::Categorical { vocab }, ColumnData::Tokens(t)) => {
-                let ids = token_ids(t, vocab, &f.raw);
-                Column::Ids(rows.iter().map(|&r| ids[t.ids[r] as usize]).collect())
-            }
-            (
-                FeatureKind::Sequence {
-                    vocab,
-                    max_len,
-                    padding,
-                    ..
-                },
-                ColumnData::Tokens(t),
-            ) => {
-                let ids = token_ids(t, vocab, &f.raw);
-                let mut out = Vec::with_capacity(rows.len() * max_len);
-                for &r in rows {
-                    let items: Vec<u32> = t.ids[t.offsets[r]..t.offsets[r + 1]]
-                        .iter()
-                        .map(|&i| ids[i as usize])
-                        .collect();
-                    pad_sequence(&items, *max_len, *padding, &mut out);
-                }
-                Column::Sequences {
-                    ids: out,
-                    max_len: *max_len,
-                }
-            }
-            (FeatureKind::Numeric { normalizer }, ColumnData::Values(v)) => Column::Values(
-                rows.iter()
-                    .map(|&r| normalizer.map_or(v[r], |n| n.apply(v[r])) as f32)
-                    .collect(),
-            ),
-            _ => return Err(err(Some(&f.name), "was read with the wrong role".into())),
-        };
-        columns.push(column);
-    }
-    let labels = match &table.labels {
-        Some(y) => rows.iter().map(|&r| y[r]).collect(),
-        None => vec![0.0; rows.len()],
-    };
-    EncodedDataset::new(map, columns, labels).map_err(|e| err(None, e.to_string()))
+    Encoder::new(map).encode(table, rows)
 }
 
-/// Final id of every interned token: its vocabulary id, padding for the NA token in sequences,
-/// OOV otherwise.
-fn token_ids(t: &TokenColumn, vocab: &Vocabulary, raw: &RawColumn) -> Vec<u32> {
-    let index: HashMap<&str, u32> = vocab
-        .tokens
-        .iter()
-        .enumerate()
-        .map(|(i, tok)| (tok.as_str(), i as u32 + 1))
-        .collect();
-    let excluded = excluded_token(raw);
+/// Encodes chunk after chunk with one fitted feature map (its token index built once).
+#[derive(Debug)]
+pub struct Encoder<'a> {
+    map: &'a FeatureMap,
+    /// Token → id per field; `None` for numeric and meta fields.
+    index: Vec<Option<HashMap<&'a str, u32>>>,
+    excluded: Vec<Option<String>>,
+}
+
+impl<'a> Encoder<'a> {
+    pub fn new(map: &'a FeatureMap) -> Self {
+        let index = map
+            .fields()
+            .map(|f| match &f.kind {
+                FeatureKind::Categorical { vocab } | FeatureKind::Sequence { vocab, .. } => Some(
+                    vocab
+                        .tokens
+                        .iter()
+                        .enumerate()
+                        .map(|(i, tok)| (tok.as_str(), i as u32 + 1))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect();
+        let excluded = map.fields().map(|f| excluded_token(&f.raw)).collect();
+        Self {
+            map,
+            index,
+            excluded,
+        }
+    }
+
+    pub fn feature_map(&self) -> &'a FeatureMap {
+        self.map
+    }
+
+    /// Encodes `rows` of `table`.
+    pub fn encode(&self, table: &RawTable, rows: &[usize]) -> Result<EncodedDataset, CsvError> {
+        let err = |column: Option<&str>, reason: String| CsvError {
+            file: table.source.clone(),
+            line: None,
+            column: column.map(str::to_string),
+            reason,
+        };
+        let mut columns = Vec::with_capacity(self.map.num_fields());
+        for ((f, index), excluded) in self.map.fields().zip(&self.index).zip(&self.excluded) {
+            let data = table
+                .column(&f.name)
+                .ok_or_else(|| err(Some(&f.name), "the model needs this column".into()))?;
+            let column = match (&f.kind, data, index) {
+                (FeatureKind::Categorical { vocab }, ColumnData::Tokens(t), Some(index)) => {
+                    let ids = token_ids(t, index, vocab, excluded);
+                    Column::Ids(rows.iter().map(|&r| ids[t.ids[r] as usize]).collect())
+                }
+                (
+                    FeatureKind::Sequence {
+                        vocab,
+                        max_len,
+                        padding,
+                        ..
+                    },
+                    ColumnData::Tokens(t),
+                    Some(index),
+                ) => {
+                    let ids = token_ids(t, index, vocab, excluded);
+                    let mut out = Vec::with_capacity(rows.len() * max_len);
+                    let mut items = Vec::new();
+                    for &r in rows {
+                        items.clear();
+                        items.extend(
+                            t.ids[t.offsets[r]..t.offsets[r + 1]]
+                                .iter()
+                                .map(|&i| ids[i as usize]),
+                        );
+                        pad_sequence(&items, *max_len, *padding, &mut out);
+                    }
+                    Column::Sequences {
+                        ids: out.into(),
+                        max_len: *max_len,
+                    }
+                }
+                (FeatureKind::Numeric { normalizer }, ColumnData::Values(v), _) => Column::Values(
+                    rows.iter()
+                        .map(|&r| normalizer.map_or(v[r], |n| n.apply(v[r])) as f32)
+                        .collect(),
+                ),
+                _ => return Err(err(Some(&f.name), "was read with the wrong role".into())),
+            };
+            columns.push(column);
+        }
+        let labels: Vec<f32> = match &table.labels {
+            Some(y) => rows.iter().map(|&r| y[r]).collect(),
+            None => vec![0.0; rows.len()],
+        };
+        EncodedDataset::new(self.map, columns, labels).map_err(|e| err(None, e.to_string()))
+    }
+}
+
+/// Final id of every token interned in a chunk: its vocabulary id, padding for the NA token in
+/// sequences, OOV otherwise.
+fn token_ids(
+    t: &TokenColumn,
+    index: &HashMap<&str, u32>,
+    vocab: &Vocabulary,
+    excluded: &Option<String>,
+) -> Vec<u32> {
     t.tokens
         .iter()
         .map(|tok| match index.get(tok.as_str()) {
@@ -380,7 +568,7 @@ mod tests {
         let data = encode(&map, &t, &(0..9).collect::<Vec<_>>()).unwrap();
         assert_eq!(
             data.columns()[0],
-            Column::Ids(vec![2, 1, 2, 1, 3, 3, 3, 3, 3])
+            Column::Ids(vec![2, 1, 2, 1, 3, 3, 3, 3, 3].into())
         );
         assert_eq!(data.labels()[0], 1.0);
     }
@@ -416,7 +604,7 @@ mod tests {
         assert_eq!(
             data.columns()[0],
             Column::Sequences {
-                ids: vec![1, 2, 3, 2, 0, 0, 0, 0, 0],
+                ids: vec![1, 2, 3, 2, 0, 0, 0, 0, 0].into(),
                 max_len: 3
             }
         );
@@ -424,7 +612,7 @@ mod tests {
         let Column::Sequences { ids, .. } = &data.columns()[1] else {
             panic!()
         };
-        assert_eq!(ids, &[2, 3, 0, 0, 0, 4]);
+        assert_eq!(ids[..], [2, 3, 0, 0, 0, 4]);
     }
 
     #[test]
@@ -437,8 +625,14 @@ mod tests {
         let t = table(&s, "y,n,m\n1,1,0\n0,3,\n1,100,4\n");
         let map = fit(&s, &t, &[0, 1]).unwrap();
         let data = encode(&map, &t, &[0, 1, 2]).unwrap();
-        assert_eq!(data.columns()[0], Column::Values(vec![-1.0, 1.0, 98.0]));
-        assert_eq!(data.columns()[1], Column::Values(vec![0.0, 1.0, 4.0]));
+        assert_eq!(
+            data.columns()[0],
+            Column::Values(vec![-1.0, 1.0, 98.0].into())
+        );
+        assert_eq!(
+            data.columns()[1],
+            Column::Values(vec![0.0, 1.0, 4.0].into())
+        );
     }
 
     #[test]

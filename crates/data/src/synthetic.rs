@@ -113,7 +113,7 @@ impl SyntheticSpec {
             };
             labels.push(if rng.random_bool(p) { 1.0 } else { 0.0 });
         }
-        let columns = columns.into_iter().map(Column::Ids).collect();
+        let columns = columns.into_iter().map(|c| Column::Ids(c.into())).collect();
         let data = EncodedDataset::new(&map, columns, labels)
             .expect("generated ids stay inside their vocabularies");
         (map, data)
@@ -134,7 +134,7 @@ impl SyntheticSpec {
             .columns()
             .iter()
             .map(|c| match c {
-                Column::Ids(v) => v.as_slice(),
+                Column::Ids(v) => &v[..],
                 _ => unreachable!("synthetic fields are categorical"),
             })
             .collect();
@@ -163,7 +163,7 @@ mod tests {
         let spec = SyntheticSpec::planted(20_000, 3);
         let (_, data) = spec.generate();
         let ids = |f: usize| match &data.columns()[f] {
-            Column::Ids(v) => v.clone(),
+            Column::Ids(v) => v.to_vec(),
             _ => unreachable!(),
         };
         // Best single-field predictor: the per-token click rate. It stays near chance.

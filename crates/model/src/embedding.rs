@@ -123,12 +123,12 @@ mod tests {
         let emb = FeatureEmbedding::new(&layout, table, Some(numeric), 2);
         let batch = Batch {
             columns: vec![
-                Column::Values(vec![2.0, 0.5]),
+                Column::Values(vec![2.0, 0.5].into()),
                 Column::Sequences {
-                    ids: vec![1, 3, 0, 0, 0, 0],
+                    ids: vec![1, 3, 0, 0, 0, 0].into(),
                     max_len: 3,
                 },
-                Column::Ids(vec![2, 1]),
+                Column::Ids(vec![2, 1].into()),
             ],
             labels: vec![1.0, 0.0],
         };

@@ -105,7 +105,7 @@ fn case(g: &Value) -> Case {
                     name,
                     FeatureKind::Numeric { normalizer: None },
                 ));
-                columns.push(Column::Values(floats(&field["values"])));
+                columns.push(Column::Values(floats(&field["values"]).into()));
             }
             other => panic!("unknown field type {other}"),
         }

@@ -1,4 +1,5 @@
 pub mod evaluate;
+pub mod generate;
 pub mod inspect;
 pub mod predict;
 pub mod train;

@@ -27,6 +27,10 @@ pub struct Args {
     /// written at every evaluation) instead of starting over; starts over when there is none.
     #[arg(long)]
     pub resume: bool,
+    /// Stop at the first evaluation after this many training steps (benchmarks and smoke runs:
+    /// set `eval_steps` to the same number), then evaluate on the test data as usual.
+    #[arg(long)]
+    pub max_steps: Option<usize>,
 }
 
 /// What one experiment produced.
@@ -52,7 +56,7 @@ pub fn run(args: Args) -> Result<()> {
         args.expid,
         format!("{:?}", args.device).to_lowercase()
     );
-    let outcome = run_experiment(&exp, args.device, args.resume)?;
+    let outcome = run_experiment(&exp, args.device, args.resume, args.max_steps)?;
     record_result(&args.config, &command, &outcome)?;
     println!("validation: {}", metric_line(&outcome.valid));
     if let Some(test) = &outcome.test {
@@ -138,7 +142,12 @@ fn holds_other_data(path: &Path) -> bool {
 /// Runs one experiment end to end: data, training, best-model reload, valid/test metrics, model
 /// file. Logs go to `model_root/dataset_id/model_id.log`; at every evaluation the best model so
 /// far and the training state are written beside it (see [`Checkpoints`]).
-pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg, resume: bool) -> Result<Outcome> {
+pub fn run_experiment(
+    exp: &Experiment,
+    device_arg: DeviceArg,
+    resume: bool,
+    max_steps: Option<usize>,
+) -> Result<Outcome> {
     let started = web_time::Instant::now();
     let (model_config, train_config) = fuxictr::configs(exp)?;
     let (spec, dataset_notes) = DatasetSpec::from_experiment(exp)?;
@@ -225,7 +234,7 @@ pub fn run_experiment(exp: &Experiment, device_arg: DeviceArg, resume: bool) -> 
         );
         let batches = trainer.batches_per_epoch();
         info!("Start training: {batches} batches/epoch");
-        drive(&mut trainer, train_len, &checkpoints)?;
+        drive(&mut trainer, train_len, &checkpoints, max_steps)?;
         let (trained, report) =
             pollster::block_on(trainer.finish_with_report(splits.test.as_ref()))?;
         info!("Training finished.");
@@ -367,7 +376,13 @@ impl Checkpoints {
 
 /// Steps the trainer to the end, logging FuxiCTR's lines, drawing a bar per epoch and saving the
 /// checkpoints at each evaluation.
-fn drive(trainer: &mut Trainer, train_len: usize, checkpoints: &Checkpoints) -> Result<()> {
+fn drive(
+    trainer: &mut Trainer,
+    train_len: usize,
+    checkpoints: &Checkpoints,
+    max_steps: Option<usize>,
+) -> Result<()> {
+    let mut steps = 0usize;
     let style = ProgressStyle::with_template(
         "epoch {prefix} [{bar:30}] {pos}/{len} batches, {msg} (eta {eta})",
     )
@@ -392,6 +407,7 @@ fn drive(trainer: &mut Trainer, train_len: usize, checkpoints: &Checkpoints) -> 
                     loss,
                     ..
                 } => {
+                    steps += 1;
                     last_rate = samples_per_sec;
                     if let Some(b) = &bar {
                         b.set_position(batch as u64);
@@ -440,6 +456,13 @@ fn drive(trainer: &mut Trainer, train_len: usize, checkpoints: &Checkpoints) -> 
         }
         if evaluated {
             checkpoints.save_state(trainer)?;
+            if max_steps.is_some_and(|max| steps >= max) {
+                info!("Stop after {steps} steps (--max-steps)");
+                if let Some(b) = bar.take() {
+                    b.finish_and_clear();
+                }
+                trainer.stop();
+            }
         }
     }
     Ok(())

@@ -68,7 +68,7 @@ pub fn run(args: Args) -> Result<()> {
     for id in &ids {
         info!("=== {id} ===");
         let result = config_dir::load(&out_dir, id).and_then(|exp| {
-            let outcome = run_experiment(&exp, args.device, false)?;
+            let outcome = run_experiment(&exp, args.device, false, None)?;
             let command = format!(
                 "qnn train --config {} --expid {id} (from qnn tune --config {})",
                 out_dir.display(),
