@@ -8,31 +8,17 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use qnn_data::cache::{self, feature_map_json, feature_vocab_json, read_feature_map_json};
-use qnn_data::processor::{self, encode};
+use qnn_data::csv_table::CsvChunks;
+use qnn_data::processor::{self, Encoder};
 use qnn_data::{
-    CsvSource, DataFormat, DatasetSpec, EncodedDataset, FeatureMap, Part, Pass, RawTable,
-    ReadColumn, SharedBytes, SplitStore, SplitType, Splits, prepare_splits,
+    CsvSource, DataFormat, DatasetSpec, EncodedDataset, FeatureMap, Part, Pass, SharedBytes,
+    SplitStore, SplitType, Splits, prepare_splits,
 };
-use qnn_mmap::{MappedFile, MappedFileMut};
+use qnn_mmap::{Access, MappedFile, MappedFileMut};
 use tracing::{info, warn};
 
 use crate::files::{lock, temp_path, try_lock, write_atomic};
 use crate::logging;
-
-/// Reads a CSV file into a table with a byte progress bar.
-pub fn read_csv(path: &Path, columns: &[ReadColumn]) -> Result<RawTable> {
-    let file = fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = byte_bar(&format!("reading {}", path.display()), size);
-    let table = RawTable::read(
-        std::io::BufReader::with_capacity(1 << 20, file),
-        &path.display().to_string(),
-        columns,
-        &mut |bytes| bar.set_position(bytes),
-    );
-    bar.finish_and_clear();
-    Ok(table?)
-}
 
 fn byte_bar(message: &str, size: u64) -> ProgressBar {
     let bar = logging::progress().add(ProgressBar::new(size));
@@ -83,6 +69,28 @@ fn cache_dir(spec: &DatasetSpec) -> PathBuf {
 
 const SPLITS: [&str; 3] = ["train", "valid", "test"];
 
+/// A cached split, read in place. Every id is checked on the way in (a front-to-back read of
+/// the file, so read ahead), then the kernel is told how the split will be read.
+fn map_split(
+    feature_map: &FeatureMap,
+    file: &fs::File,
+    split: &str,
+) -> Result<EncodedDataset, String> {
+    let map = Arc::new(MappedFile::open(file, Access::Sequential).map_err(|e| e.to_string())?);
+    let data = cache::split_from_shared(feature_map, map.clone()).map_err(|e| e.to_string())?;
+    map.advise(access(split)).map_err(|e| e.to_string())?;
+    Ok(data)
+}
+
+/// Training gathers shuffled rows; evaluation reads front to back.
+fn access(split: &str) -> Access {
+    if split == "train" {
+        Access::Random
+    } else {
+        Access::Sequential
+    }
+}
+
 /// The cache's split files, written in place through a mapping under a temporary name and
 /// renamed when complete; an unfinished one is deleted.
 struct CacheFiles {
@@ -112,20 +120,25 @@ impl SplitStore for CacheFiles {
     type File = PendingSplit;
 
     fn create(&mut self, part: Part, len: usize) -> Result<PendingSplit, String> {
-        let path = temp_path(&self.dir.join(format!("{}.safetensors", part.name())));
+        let done = self.dir.join(format!("{}.safetensors", part.name()));
+        let path = temp_path(&done);
         let file = fs::File::options()
             .read(true)
             .write(true)
             .create(true)
             .truncate(true)
             .open(&path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut pending = PendingSplit { path, map: None };
-        pending.map = Some(
-            MappedFileMut::create(&file, len as u64)
-                .map_err(|e| format!("{} ({len} bytes): {e}", pending.path.display()))?,
-        );
-        Ok(pending)
+            .map_err(|e| format!("{}: {e}", done.display()))?;
+        match MappedFileMut::create(&file, len as u64) {
+            Ok(map) => Ok(PendingSplit {
+                path,
+                map: Some(map),
+            }),
+            Err(e) => {
+                let _ = fs::remove_file(&path);
+                Err(format!("{} ({len} bytes): {e}", done.display()))
+            }
+        }
     }
 
     fn finish(&mut self, part: Part, mut file: PendingSplit) -> Result<SharedBytes, String> {
@@ -138,7 +151,7 @@ impl SplitStore for CacheFiles {
             let _ = fs::remove_file(&file.path);
             return Err(format!("{}: {e}", file.path.display()));
         }
-        let read = fs::File::open(&done).and_then(|f| MappedFile::open(&f));
+        let read = fs::File::open(&done).and_then(|f| MappedFile::open(&f, access(part.name())));
         Ok(Arc::new(
             read.map_err(|e| format!("{}: {e}", done.display()))?,
         ))
@@ -172,11 +185,7 @@ fn load_cache(spec: &DatasetSpec, fingerprint: &str) -> Result<Option<Splits>> {
             splits.push(None);
             continue;
         };
-        let read = MappedFile::open(&file)
-            .map_err(|e| e.to_string())
-            .and_then(|map| {
-                cache::split_from_shared(&feature_map, Arc::new(map)).map_err(|e| e.to_string())
-            });
+        let read = map_split(&feature_map, &file, name);
         match read {
             Ok(d) => splits.push(Some(d)),
             Err(e) => {
@@ -296,6 +305,14 @@ fn build(spec: &DatasetSpec, seed: u64, fp: &str) -> Result<Splits> {
     for name in SPLITS {
         let _ = fs::remove_file(dir.join(format!("{name}.safetensors")));
     }
+    // Splits a killed build left half-written (the cache lock, held here, says no one else
+    // is writing them).
+    for entry in fs::read_dir(&dir)?.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().contains(".safetensors.tmp-") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
     let started = web_time::Instant::now();
     let splits = prepare_splits(
         spec,
@@ -325,9 +342,78 @@ fn build(spec: &DatasetSpec, seed: u64, fp: &str) -> Result<Splits> {
     Ok(splits)
 }
 
-/// Encodes a CSV for an existing feature map (evaluate, predict, inspect).
-pub fn encode_csv(map: &FeatureMap, path: &Path, with_label: bool) -> Result<EncodedDataset> {
-    let table = read_csv(path, &processor::model_columns(map, with_label))?;
-    let rows: Vec<usize> = (0..table.len()).collect();
-    Ok(encode(map, &table, &rows)?)
+/// A CSV encoded for an existing feature map a chunk of rows at a time, with a byte progress bar
+/// (evaluate, predict, inspect): memory holds one chunk, whatever the file's size.
+pub struct EncodedChunks<'a> {
+    chunks: CsvChunks<std::io::BufReader<fs::File>>,
+    encoder: Encoder<'a>,
+    chunk_rows: usize,
+    all: Vec<usize>,
+    bar: ProgressBar,
+    done: bool,
+}
+
+impl<'a> EncodedChunks<'a> {
+    /// Opens `path` (its header must have the map's columns, and the label when `with_label`).
+    pub fn open(
+        map: &'a FeatureMap,
+        path: &Path,
+        with_label: bool,
+        chunk_rows: usize,
+    ) -> Result<Self> {
+        let file =
+            fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let bar = byte_bar(&format!("reading {}", path.display()), size);
+        let chunks = CsvChunks::new(
+            std::io::BufReader::with_capacity(1 << 20, file),
+            &path.display().to_string(),
+            &processor::model_columns(map, with_label),
+        )?;
+        Ok(Self {
+            chunks,
+            encoder: Encoder::new(map),
+            chunk_rows: chunk_rows.max(1),
+            all: (0..chunk_rows.max(1)).collect(),
+            bar,
+            done: false,
+        })
+    }
+}
+
+impl Iterator for EncodedChunks<'_> {
+    type Item = Result<EncodedDataset>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let bar = &self.bar;
+        let chunk = match self
+            .chunks
+            .next_chunk(self.chunk_rows, &mut |b| bar.set_position(b))
+        {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => {
+                self.done = true;
+                self.bar.finish_and_clear();
+                return (self.chunks.rows_read() == 0).then(|| Err(self.chunks.no_rows().into()));
+            }
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e.into()));
+            }
+        };
+        Some(
+            self.encoder
+                .encode(&chunk, &self.all[..chunk.len()])
+                .map_err(Into::into),
+        )
+    }
+}
+
+impl Drop for EncodedChunks<'_> {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
 }

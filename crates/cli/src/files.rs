@@ -17,26 +17,28 @@ pub fn temp_path(path: &Path) -> PathBuf {
 
 /// Replaces `path` with `bytes` atomically (readers see the old or the new file, never a part).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, |f| f.write_all(bytes))
+    write_atomic_with(path, |f| Ok(f.write_all(bytes)?))
 }
 
 /// Replaces `path` atomically with what `write` writes (a stream too large to hold in memory).
 pub fn write_atomic_with(
     path: &Path,
-    write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
+    write: impl FnOnce(&mut fs::File) -> Result<()>,
 ) -> Result<()> {
     create_parent(path)?;
     let tmp = temp_path(path);
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        write(&mut f)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
+    let context = || format!("cannot write {}", path.display());
+    let result = fs::File::create(&tmp)
+        .with_context(context)
+        .and_then(|mut f| {
+            write(&mut f)?;
+            f.sync_all().with_context(context)?;
+            fs::rename(&tmp, path).with_context(context)
+        });
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    result
 }
 
 /// Appends one line to a text file. Safe with other processes appending to the same file (an

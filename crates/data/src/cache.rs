@@ -149,8 +149,8 @@ impl<'a> SplitWriter<'a> {
     /// Copies row `from` of `chunk` (encoded for the same map) to row `to` of the split, for
     /// every `(from, to)` pair.
     pub fn put(&mut self, chunk: &EncodedDataset, pairs: &[(usize, usize)]) {
-        for (column, source) in self.columns.iter_mut().zip(chunk.columns()) {
-            match (column, source) {
+        crate::par::for_each_mut(&mut self.columns, |column, i| {
+            match (column, &chunk.columns()[i]) {
                 (ColumnMut::Ids(out), Column::Ids(ids)) => {
                     for &(from, to) in pairs {
                         out[to] = ids[from];
@@ -169,7 +169,7 @@ impl<'a> SplitWriter<'a> {
                 }
                 _ => unreachable!("the chunk was encoded for this feature map"),
             }
-        }
+        });
         for &(from, to) in pairs {
             self.labels[to] = chunk.labels()[from];
         }

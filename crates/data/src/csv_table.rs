@@ -111,7 +111,8 @@ pub struct CsvChunks<R> {
     source: String,
     columns: Vec<ReadColumn>,
     positions: Vec<usize>,
-    record: csv::ByteRecord,
+    /// The current chunk's records (buffers reused from chunk to chunk).
+    records: Vec<csv::ByteRecord>,
     rows: usize,
 }
 
@@ -159,7 +160,7 @@ impl<R: Read> CsvChunks<R> {
             source: source.to_string(),
             columns: columns.to_vec(),
             positions,
-            record: csv::ByteRecord::new(),
+            records: Vec::new(),
             rows: 0,
         })
     }
@@ -183,97 +184,83 @@ impl<R: Read> CsvChunks<R> {
     /// number of fields).
     pub fn count_rows(&mut self, progress: &mut dyn FnMut(u64)) -> Result<usize, CsvError> {
         let start = self.rows;
+        let mut record = csv::ByteRecord::new();
         while self
             .csv
-            .read_byte_record(&mut self.record)
+            .read_byte_record(&mut record)
             .map_err(|e| csv_error(&self.source, e))?
         {
             self.rows += 1;
             if self.rows.is_multiple_of(1 << 18) {
-                progress(self.record.position().map_or(0, |p| p.byte()));
+                progress(self.csv.position().byte());
             }
         }
         progress(self.csv.position().byte());
         Ok(self.rows - start)
     }
 
-    /// The next (at most) `max_rows` rows, or `None` at the end of the file.
+    /// The next (at most) `max_rows` rows, or `None` at the end of the file. The chunk's records
+    /// are read first, then its columns are decoded side by side (one thread per column where
+    /// the `parallel` feature is on); the first bad cell, by line and then column, is reported.
     pub fn next_chunk(
         &mut self,
         max_rows: usize,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Option<RawTable>, CsvError> {
-        let source = self.source.as_str();
-        let err = |line: Option<u64>, column: Option<&str>, reason: String| CsvError {
-            file: source.to_string(),
-            line,
-            column: column.map(str::to_string),
-            reason,
-        };
-        let columns = &self.columns;
-        let mut builders: Vec<Builder> = columns.iter().map(Builder::new).collect();
-        let mut labels = columns.iter().any(|c| c.role == Role::Label).then(Vec::new);
-        let record = &mut self.record;
         let mut rows = 0usize;
         while rows < max_rows {
-            match self.csv.read_byte_record(record) {
+            if rows == self.records.len() {
+                self.records.push(csv::ByteRecord::new());
+            }
+            match self.csv.read_byte_record(&mut self.records[rows]) {
                 Ok(true) => {}
                 Ok(false) => break,
-                Err(e) => return Err(csv_error(source, e)),
-            }
-            let line = record.position().map(|p| p.line());
-            for ((c, &pos), builder) in columns.iter().zip(&self.positions).zip(&mut builders) {
-                let bytes = &record[pos];
-                if c.role == Role::Token
-                    && let Some(&id) = builder.by_cell.get(bytes)
-                {
-                    // A cell seen before: same text, same token (and it was valid then).
-                    builder.tokens.ids.push(id);
-                    continue;
-                }
-                let cell = std::str::from_utf8(bytes)
-                    .map_err(|_| err(line, Some(&c.name), "is not valid UTF-8".into()))?;
-                let at = |reason: String| err(line, Some(&c.name), reason);
-                match &c.role {
-                    Role::Label => {
-                        let y = read_label(cell).map_err(at)?;
-                        labels.as_mut().expect("a label column").push(y);
-                    }
-                    Role::Numeric => {
-                        let v = read_number(cell, &c.raw).map_err(at)?;
-                        builder.values.push(v);
-                    }
-                    Role::Token => {
-                        let token = read_token(cell, &c.raw).map_err(at)?;
-                        let id = builder.push_token(&token);
-                        builder.by_cell.insert(bytes.into(), id);
-                    }
-                    Role::Sequence { splitter } => {
-                        let text = read_token(cell, &c.raw).map_err(at)?;
-                        for item in text.split(splitter.as_str()) {
-                            builder.push_token(item);
-                        }
-                        builder.tokens.offsets.push(builder.tokens.ids.len());
-                    }
-                }
+                Err(e) => return Err(csv_error(&self.source, e)),
             }
             rows += 1;
             self.rows += 1;
             if self.rows.is_multiple_of(65_536) {
-                progress(record.position().map_or(0, |p| p.byte()));
+                progress(self.csv.position().byte());
             }
         }
-        if rows == 0 {
+        if rows < max_rows || rows == 0 {
             progress(self.csv.position().byte());
+        }
+        if rows == 0 {
             return Ok(None);
         }
-        if rows < max_rows {
-            progress(self.csv.position().byte());
+        let records = &self.records[..rows];
+        let built = crate::par::map(self.columns.len(), |i| {
+            Builder::read(&self.columns[i], self.positions[i], records, &self.source)
+        });
+        let mut builders = Vec::with_capacity(built.len());
+        let mut first_error: Option<CsvError> = None;
+        for b in built {
+            match b {
+                Ok(b) => builders.push(b),
+                Err(e) if first_error.as_ref().is_none_or(|f| e.line < f.line) => {
+                    first_error = Some(e)
+                }
+                Err(_) => {}
+            }
         }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        let mut labels = None;
+        let mut columns = Vec::with_capacity(builders.len());
+        for (c, b) in self.columns.iter().zip(builders) {
+            if c.role == Role::Label {
+                labels = Some(b.values.iter().map(|&y| y as f32).collect());
+            }
+            columns.push(b.finish());
+        }
+        // Keep the record buffers of one chunk for the next, not of an unusually large one.
+        self.records.truncate(rows.min(1 << 17));
         Ok(Some(RawTable {
-            source: source.to_string(),
-            names: columns.iter().map(|c| c.name.clone()).collect(),
-            columns: builders.into_iter().map(Builder::finish).collect(),
+            source: self.source.clone(),
+            names: self.columns.iter().map(|c| c.name.clone()).collect(),
+            columns,
             labels,
             rows,
         }))
@@ -299,52 +286,108 @@ pub fn append_column(
     name: &str,
     values: &[f32],
 ) -> Result<Vec<u8>, CsvError> {
-    let problem = |line: Option<u64>, reason: String| CsvError {
-        file: source.to_string(),
-        line,
-        column: None,
-        reason,
-    };
-    let mut reader = csv::ReaderBuilder::new().from_reader(input);
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let mut header = reader
-        .byte_headers()
-        .map_err(|e| csv_error(source, e))?
-        .clone();
-    if header.iter().any(|h| h == name.as_bytes()) {
-        return Err(CsvError {
-            column: Some(name.to_string()),
-            ..problem(Some(1), "is there already".into())
-        });
-    }
-    header.push_field(name.as_bytes());
-    let written = |e: csv::Error| problem(None, format!("cannot be copied: {e}"));
-    writer.write_byte_record(&header).map_err(written)?;
-    let mut record = csv::ByteRecord::new();
-    let mut rows = 0;
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| csv_error(source, e))?
-    {
-        let Some(v) = values.get(rows) else {
-            break;
+    let mut out = Vec::new();
+    let mut copy = AppendColumn::new(input, source, name, &mut out)?;
+    copy.append(values)?;
+    copy.finish()?;
+    Ok(out)
+}
+
+/// [`append_column`] a chunk of values at a time, for files too large to hold: the values of the
+/// next rows are given as they are computed, and each record is written as soon as its value is.
+#[derive(Debug)]
+pub struct AppendColumn<R, W: std::io::Write> {
+    reader: csv::Reader<R>,
+    writer: csv::Writer<W>,
+    source: String,
+    record: csv::ByteRecord,
+}
+
+impl<R: Read, W: std::io::Write> AppendColumn<R, W> {
+    /// Reads the header of `input` and writes it, with `name` added, to `output`.
+    pub fn new(input: R, source: &str, name: &str, output: W) -> Result<Self, CsvError> {
+        let mut reader = csv::ReaderBuilder::new().from_reader(input);
+        let writer = csv::Writer::from_writer(output);
+        let mut header = reader
+            .byte_headers()
+            .map_err(|e| csv_error(source, e))?
+            .clone();
+        if header.iter().any(|h| h == name.as_bytes()) {
+            return Err(CsvError {
+                file: source.to_string(),
+                line: Some(1),
+                column: Some(name.to_string()),
+                reason: "is there already".into(),
+            });
+        }
+        header.push_field(name.as_bytes());
+        let mut copy = Self {
+            reader,
+            writer,
+            source: source.to_string(),
+            record: csv::ByteRecord::new(),
         };
-        record.push_field(v.to_string().as_bytes());
-        writer.write_byte_record(&record).map_err(written)?;
-        rows += 1;
+        copy.writer
+            .write_byte_record(&header)
+            .map_err(|e| copy.written(e))?;
+        Ok(copy)
     }
-    if rows != values.len() || !reader.is_done() {
-        return Err(problem(
-            None,
-            format!(
-                "has a different number of rows than the {} values to add (did it change?)",
-                values.len()
-            ),
-        ));
+
+    fn problem(&self, reason: String) -> CsvError {
+        CsvError {
+            file: self.source.clone(),
+            line: None,
+            column: None,
+            reason,
+        }
     }
-    writer
-        .into_inner()
-        .map_err(|e| problem(None, format!("cannot be copied: {e}")))
+
+    fn written(&self, e: csv::Error) -> CsvError {
+        self.problem(format!("cannot be copied: {e}"))
+    }
+
+    fn mismatch(&self) -> CsvError {
+        self.problem(
+            "has a different number of rows than the values computed for it (did it change?)"
+                .into(),
+        )
+    }
+
+    /// Copies the next `values.len()` records, each with its value added.
+    pub fn append(&mut self, values: &[f32]) -> Result<(), CsvError> {
+        for v in values {
+            let more = self
+                .reader
+                .read_byte_record(&mut self.record)
+                .map_err(|e| csv_error(&self.source, e))?;
+            if !more {
+                return Err(self.mismatch());
+            }
+            self.record.push_field(v.to_string().as_bytes());
+            self.writer
+                .write_byte_record(&self.record)
+                .map_err(|e| self.written(e))?;
+        }
+        Ok(())
+    }
+
+    /// Checks that every record got a value and flushes the output.
+    pub fn finish(mut self) -> Result<W, CsvError> {
+        if self
+            .reader
+            .read_byte_record(&mut self.record)
+            .map_err(|e| csv_error(&self.source, e))?
+        {
+            return Err(self.mismatch());
+        }
+        let source = self.source.clone();
+        self.writer.into_inner().map_err(|e| CsvError {
+            file: source,
+            line: None,
+            column: None,
+            reason: format!("cannot be copied: {}", e.error()),
+        })
+    }
 }
 
 fn csv_error(source: &str, e: csv::Error) -> CsvError {
@@ -375,6 +418,50 @@ struct Builder {
 }
 
 impl Builder {
+    /// Decodes column `c` (at `pos` in each record) of `records`.
+    fn read(
+        c: &ReadColumn,
+        pos: usize,
+        records: &[csv::ByteRecord],
+        source: &str,
+    ) -> Result<Self, CsvError> {
+        let mut builder = Builder::new(c);
+        for record in records {
+            let bytes = &record[pos];
+            if c.role == Role::Token
+                && let Some(&id) = builder.by_cell.get(bytes)
+            {
+                // A cell seen before: same text, same token (and it was valid then).
+                builder.tokens.ids.push(id);
+                continue;
+            }
+            let at = |reason: String| CsvError {
+                file: source.to_string(),
+                line: record.position().map(|p| p.line()),
+                column: Some(c.name.clone()),
+                reason,
+            };
+            let cell = std::str::from_utf8(bytes).map_err(|_| at("is not valid UTF-8".into()))?;
+            match &c.role {
+                Role::Label => builder.values.push(read_label(cell).map_err(at)? as f64),
+                Role::Numeric => builder.values.push(read_number(cell, &c.raw).map_err(at)?),
+                Role::Token => {
+                    let token = read_token(cell, &c.raw).map_err(at)?;
+                    let id = builder.push_token(&token);
+                    builder.by_cell.insert(bytes.into(), id);
+                }
+                Role::Sequence { splitter } => {
+                    let text = read_token(cell, &c.raw).map_err(at)?;
+                    for item in text.split(splitter.as_str()) {
+                        builder.push_token(item);
+                    }
+                    builder.tokens.offsets.push(builder.tokens.ids.len());
+                }
+            }
+        }
+        Ok(builder)
+    }
+
     fn new(c: &ReadColumn) -> Self {
         let mut tokens = TokenColumn::default();
         if matches!(c.role, Role::Sequence { .. }) {

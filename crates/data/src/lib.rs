@@ -11,6 +11,7 @@ pub mod dataset;
 pub mod dataset_config;
 pub mod feature_map;
 pub mod metrics;
+mod par;
 pub mod pipeline;
 pub mod processor;
 pub mod random;

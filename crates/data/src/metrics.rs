@@ -79,7 +79,7 @@ pub fn auc(labels: &[f32], probs: &[f32]) -> Result<f64, DataError> {
         return Err(DataError::Metric(format!("prediction {i} is NaN")));
     }
     let mut order: Vec<usize> = (0..probs.len()).collect();
-    order.sort_by(|&a, &b| probs[a].total_cmp(&probs[b]));
+    order.sort_unstable_by(|&a, &b| probs[a].total_cmp(&probs[b]));
 
     let mut positive_rank_sum = 0.0f64;
     let mut positives = 0usize;

@@ -103,7 +103,7 @@ enum ColumnFit {
     /// one), and the longest sequence.
     Tokens {
         interner: Interner,
-        counts: Vec<u64>,
+        counts: Vec<u32>,
         longest: usize,
     },
     Numeric(Moments),
@@ -159,6 +159,48 @@ impl Moments {
     }
 }
 
+impl ColumnFit {
+    /// Adds `rows` of one column (of the kind [`Fitter::add`] checked).
+    fn add(&mut self, data: &ColumnData, rows: &[usize]) {
+        match (self, data) {
+            (
+                ColumnFit::Tokens {
+                    interner,
+                    counts,
+                    longest,
+                },
+                ColumnData::Tokens(t),
+            ) => {
+                let mut local = vec![0u32; t.tokens.len()];
+                for &r in rows {
+                    if t.offsets.is_empty() {
+                        local[t.ids[r] as usize] += 1;
+                    } else {
+                        let items = &t.ids[t.offsets[r]..t.offsets[r + 1]];
+                        *longest = (*longest).max(items.len());
+                        for &id in items {
+                            local[id as usize] += 1;
+                        }
+                    }
+                }
+                for (token, n) in t.tokens.iter().zip(local) {
+                    if n > 0 {
+                        let sym = interner.get_or_intern(token).to_usize();
+                        if sym == counts.len() {
+                            counts.push(0);
+                        }
+                        counts[sym] = counts[sym].saturating_add(n);
+                    }
+                }
+            }
+            (ColumnFit::Numeric(moments), ColumnData::Values(v)) if !rows.is_empty() => {
+                *moments = moments.merge(Moments::of(rows.iter().map(|&r| v[r])));
+            }
+            _ => {}
+        }
+    }
+}
+
 impl<'a> Fitter<'a> {
     pub fn new(spec: &'a DatasetSpec) -> Self {
         let columns = spec
@@ -188,59 +230,25 @@ impl<'a> Fitter<'a> {
 
     /// Adds `rows` of `table` (train rows of one chunk).
     pub fn add(&mut self, table: &RawTable, rows: &[usize]) -> Result<(), CsvError> {
-        for (c, fit) in self.spec.columns.iter().zip(&mut self.columns) {
-            let data = table.column(&c.name).ok_or_else(|| CsvError {
+        let mut data = Vec::with_capacity(self.columns.len());
+        for (c, fit) in self.spec.columns.iter().zip(&self.columns) {
+            let problem = |reason: &str| CsvError {
                 file: table.source.clone(),
                 line: None,
                 column: Some(c.name.clone()),
-                reason: "was not read".into(),
-            })?;
-            match (fit, data) {
-                (ColumnFit::Meta, _) => {}
-                (
-                    ColumnFit::Tokens {
-                        interner,
-                        counts,
-                        longest,
-                    },
-                    ColumnData::Tokens(t),
-                ) => {
-                    let mut local = vec![0u64; t.tokens.len()];
-                    for &r in rows {
-                        if t.offsets.is_empty() {
-                            local[t.ids[r] as usize] += 1;
-                        } else {
-                            let items = &t.ids[t.offsets[r]..t.offsets[r + 1]];
-                            *longest = (*longest).max(items.len());
-                            for &id in items {
-                                local[id as usize] += 1;
-                            }
-                        }
-                    }
-                    for (token, n) in t.tokens.iter().zip(local) {
-                        if n > 0 {
-                            let sym = interner.get_or_intern(token).to_usize();
-                            if sym == counts.len() {
-                                counts.push(0);
-                            }
-                            counts[sym] += n;
-                        }
-                    }
-                }
-                (ColumnFit::Numeric(moments), ColumnData::Values(v)) if !rows.is_empty() => {
-                    *moments = moments.merge(Moments::of(rows.iter().map(|&r| v[r])));
-                }
-                (ColumnFit::Numeric(_), ColumnData::Values(_)) => {}
-                _ => {
-                    return Err(CsvError {
-                        file: table.source.clone(),
-                        line: None,
-                        column: Some(c.name.clone()),
-                        reason: "was read with the wrong role".into(),
-                    });
-                }
+                reason: reason.into(),
+            };
+            let column = table
+                .column(&c.name)
+                .ok_or_else(|| problem("was not read"))?;
+            match (fit, column) {
+                (ColumnFit::Meta, _)
+                | (ColumnFit::Tokens { .. }, ColumnData::Tokens(_))
+                | (ColumnFit::Numeric(_), ColumnData::Values(_)) => data.push(column),
+                _ => return Err(problem("was read with the wrong role")),
             }
         }
+        crate::par::for_each_mut(&mut self.columns, |fit, i| fit.add(data[i], rows));
         self.rows += rows.len();
         Ok(())
     }
@@ -327,7 +335,7 @@ impl<'a> Fitter<'a> {
 /// values (numbers numerically, strings by code point).
 fn vocabulary(
     interner: &Interner,
-    counts: &[u64],
+    counts: &[u32],
     min_count: usize,
     raw: &RawColumn,
 ) -> Vocabulary {
@@ -335,7 +343,7 @@ fn vocabulary(
     let mut kept: Vec<&str> = interner
         .iter()
         .filter(|(sym, tok)| {
-            counts[sym.to_usize()] >= min_count.max(1) as u64 && Some(*tok) != excluded.as_deref()
+            counts[sym.to_usize()] as usize >= min_count.max(1) && Some(*tok) != excluded.as_deref()
         })
         .map(|(_, tok)| tok)
         .collect();
@@ -406,57 +414,76 @@ impl<'a> Encoder<'a> {
             column: column.map(str::to_string),
             reason,
         };
-        let mut columns = Vec::with_capacity(self.map.num_fields());
-        for ((f, index), excluded) in self.map.fields().zip(&self.index).zip(&self.excluded) {
-            let data = table
-                .column(&f.name)
-                .ok_or_else(|| err(Some(&f.name), "the model needs this column".into()))?;
-            let column = match (&f.kind, data, index) {
-                (FeatureKind::Categorical { vocab }, ColumnData::Tokens(t), Some(index)) => {
-                    let ids = token_ids(t, index, vocab, excluded);
-                    Column::Ids(rows.iter().map(|&r| ids[t.ids[r] as usize]).collect())
-                }
-                (
-                    FeatureKind::Sequence {
-                        vocab,
-                        max_len,
-                        padding,
-                        ..
-                    },
-                    ColumnData::Tokens(t),
-                    Some(index),
-                ) => {
-                    let ids = token_ids(t, index, vocab, excluded);
-                    let mut out = Vec::with_capacity(rows.len() * max_len);
-                    let mut items = Vec::new();
-                    for &r in rows {
-                        items.clear();
-                        items.extend(
-                            t.ids[t.offsets[r]..t.offsets[r + 1]]
-                                .iter()
-                                .map(|&i| ids[i as usize]),
-                        );
-                        pad_sequence(&items, *max_len, *padding, &mut out);
-                    }
-                    Column::Sequences {
-                        ids: out.into(),
-                        max_len: *max_len,
-                    }
-                }
-                (FeatureKind::Numeric { normalizer }, ColumnData::Values(v), _) => Column::Values(
-                    rows.iter()
-                        .map(|&r| normalizer.map_or(v[r], |n| n.apply(v[r])) as f32)
-                        .collect(),
-                ),
-                _ => return Err(err(Some(&f.name), "was read with the wrong role".into())),
-            };
-            columns.push(column);
-        }
+        let fields: Vec<_> = self.map.fields().collect();
+        let encoded = crate::par::map(fields.len(), |i| {
+            self.encode_column(fields[i], &self.index[i], &self.excluded[i], table, rows)
+        });
+        let columns = encoded.into_iter().collect::<Result<Vec<_>, _>>()?;
         let labels: Vec<f32> = match &table.labels {
             Some(y) => rows.iter().map(|&r| y[r]).collect(),
             None => vec![0.0; rows.len()],
         };
         EncodedDataset::new(self.map, columns, labels).map_err(|e| err(None, e.to_string()))
+    }
+}
+
+impl Encoder<'_> {
+    fn encode_column(
+        &self,
+        f: &Feature,
+        index: &Option<HashMap<&str, u32>>,
+        excluded: &Option<String>,
+        table: &RawTable,
+        rows: &[usize],
+    ) -> Result<Column, CsvError> {
+        let err = |reason: &str| CsvError {
+            file: table.source.clone(),
+            line: None,
+            column: Some(f.name.clone()),
+            reason: reason.into(),
+        };
+        let data = table
+            .column(&f.name)
+            .ok_or_else(|| err("the model needs this column"))?;
+        Ok(match (&f.kind, data, index) {
+            (FeatureKind::Categorical { vocab }, ColumnData::Tokens(t), Some(index)) => {
+                let ids = token_ids(t, index, vocab, excluded);
+                Column::Ids(rows.iter().map(|&r| ids[t.ids[r] as usize]).collect())
+            }
+            (
+                FeatureKind::Sequence {
+                    vocab,
+                    max_len,
+                    padding,
+                    ..
+                },
+                ColumnData::Tokens(t),
+                Some(index),
+            ) => {
+                let ids = token_ids(t, index, vocab, excluded);
+                let mut out = Vec::with_capacity(rows.len() * max_len);
+                let mut items = Vec::new();
+                for &r in rows {
+                    items.clear();
+                    items.extend(
+                        t.ids[t.offsets[r]..t.offsets[r + 1]]
+                            .iter()
+                            .map(|&i| ids[i as usize]),
+                    );
+                    pad_sequence(&items, *max_len, *padding, &mut out);
+                }
+                Column::Sequences {
+                    ids: out.into(),
+                    max_len: *max_len,
+                }
+            }
+            (FeatureKind::Numeric { normalizer }, ColumnData::Values(v), _) => Column::Values(
+                rows.iter()
+                    .map(|&r| normalizer.map_or(v[r], |n| n.apply(v[r])) as f32)
+                    .collect(),
+            ),
+            _ => return Err(err("was read with the wrong role")),
+        })
     }
 }
 

@@ -22,14 +22,38 @@ pub struct MappedFile {
     map: Mmap,
 }
 
+/// How a mapping will be read, so the kernel reads ahead (or does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Front to back (evaluation): read ahead generously.
+    Sequential,
+    /// Rows in shuffled order (training): read only the pages touched. Read-ahead would fetch
+    /// 128 KiB around every 4-byte value a batch gathers, mostly for nothing.
+    Random,
+}
+
 impl MappedFile {
-    /// Maps all of `file`.
-    pub fn open(file: &File) -> io::Result<Self> {
+    /// Maps all of `file`, to be read as `access` says.
+    pub fn open(file: &File, access: Access) -> io::Result<Self> {
         // SAFETY: see the module documentation: cache files are complete and never written again
         // once they carry their final name, which is the only way they are opened here.
         #[allow(unsafe_code)]
         let map = unsafe { Mmap::map(file)? };
-        Ok(Self { map })
+        let mapped = Self { map };
+        mapped.advise(access)?;
+        Ok(mapped)
+    }
+
+    /// Says how the mapping will be read from now on.
+    pub fn advise(&self, access: Access) -> io::Result<()> {
+        #[cfg(unix)]
+        self.map.advise(match access {
+            Access::Sequential => memmap2::Advice::Sequential,
+            Access::Random => memmap2::Advice::Random,
+        })?;
+        #[cfg(not(unix))]
+        let _ = access;
+        Ok(())
     }
 }
 
@@ -111,7 +135,7 @@ mod tests {
         map.flush().unwrap();
         drop(map);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 4099);
-        let read = MappedFile::open(&File::open(&path).unwrap()).unwrap();
+        let read = MappedFile::open(&File::open(&path).unwrap(), Access::Random).unwrap();
         assert_eq!(&read.as_ref()[4096..], b"end");
         assert_eq!(read.as_ref()[..4096], [0u8; 4096]);
         std::fs::remove_dir_all(dir).unwrap();

@@ -1,16 +1,20 @@
 //! The model file: one self-contained, versioned file with everything needed to predict.
 //!
 //! It is a [safetensors] file, so the weights can be opened from Python as well. The header's
-//! metadata holds the format name and version, the model config, the feature map (vocabularies,
-//! normalizers, sequence settings), free-form training information and a CRC-32 of the tensor
-//! bytes, so that a truncated or damaged file is rejected with a clear error rather than loaded.
+//! metadata holds the format name and version, the model config, the feature map (normalizers,
+//! sequence settings; the vocabularies' tokens are left out), free-form training information and
+//! a CRC-32 of the tensor bytes, so that a truncated or damaged file is rejected with a clear
+//! error rather than loaded. Each vocabulary is two tensors, `vocab/<field>/tokens` (its tokens'
+//! UTF-8 bytes one after the other, `U8`) and `vocab/<field>/ends` (where each token ends, `U64`),
+//! so that its size is not capped by safetensors' 100 MB header: a 30-million-token vocabulary is
+//! a file like any other. Version 1 files, which kept the tokens in the header, still load.
 //!
 //! [safetensors]: https://huggingface.co/docs/safetensors
 
 use std::collections::HashMap;
 
 use burn::tensor::Device;
-use qnn_data::FeatureMap;
+use qnn_data::{Feature, FeatureKind, FeatureMap, Vocabulary};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::input::InputLayout;
@@ -20,7 +24,10 @@ use crate::{ModelError, Qnn, QnnConfig};
 /// Value of the `format` metadata key.
 pub const FORMAT: &str = "qnn-lab-model";
 /// Bumped whenever a reader of the previous version could misread a new file.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// The first version: vocabularies in the header's JSON. Still read.
+const FIRST_VERSION: u32 = 1;
+const VOCAB_PREFIX: &str = "vocab/";
 /// Usual file extension.
 pub const EXTENSION: &str = "qnn";
 
@@ -42,15 +49,152 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, ModelError> {
     serde_json::to_string(value).map_err(|e| ModelError::File(e.to_string()))
 }
 
-fn checksum(weights: &ParamStore) -> u32 {
+/// CRC-32 of the weights (names and values) and then of the vocabulary tensors (version 2).
+fn checksum<'a>(
+    weights: &ParamStore,
+    vocabularies: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
     for (name, t) in &weights.tensors {
         hasher.update(name.as_bytes());
-        for v in &t.values {
-            hasher.update(&v.to_le_bytes());
-        }
+        hasher.update(&t.le_bytes());
+    }
+    for (name, bytes) in vocabularies {
+        hasher.update(name.as_bytes());
+        hasher.update(bytes);
     }
     hasher.finalize()
+}
+
+/// Names of the vocabulary tensors of `map`, in the order they are checksummed.
+fn vocab_names(map: &FeatureMap) -> Vec<String> {
+    map.features
+        .iter()
+        .filter(|f| vocabulary_of(&f.kind).is_some())
+        .flat_map(|f| ["tokens", "ends"].map(|part| format!("{VOCAB_PREFIX}{}/{part}", f.name)))
+        .collect()
+}
+
+/// One vocabulary tensor as stored.
+struct VocabTensor {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+fn vocabulary_of(kind: &FeatureKind) -> Option<&Vocabulary> {
+    match kind {
+        FeatureKind::Categorical { vocab } | FeatureKind::Sequence { vocab, .. } => Some(vocab),
+        _ => None,
+    }
+}
+
+/// The tensors of every vocabulary, in feature-map order.
+fn vocab_tensors(map: &FeatureMap) -> Vec<VocabTensor> {
+    let mut out = Vec::new();
+    for f in &map.features {
+        let Some(vocab) = vocabulary_of(&f.kind) else {
+            continue;
+        };
+        let mut bytes = Vec::new();
+        let mut ends = Vec::with_capacity(vocab.tokens.len() * 8);
+        for token in &vocab.tokens {
+            bytes.extend_from_slice(token.as_bytes());
+            ends.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        }
+        out.push(VocabTensor {
+            name: format!("{VOCAB_PREFIX}{}/tokens", f.name),
+            dtype: Dtype::U8,
+            shape: vec![bytes.len()],
+            bytes,
+        });
+        out.push(VocabTensor {
+            name: format!("{VOCAB_PREFIX}{}/ends", f.name),
+            dtype: Dtype::U64,
+            shape: vec![vocab.tokens.len()],
+            bytes: ends,
+        });
+    }
+    out
+}
+
+/// The feature map without its tokens (what the header holds).
+fn without_tokens(map: &FeatureMap) -> FeatureMap {
+    let empty = || Vocabulary::new(Vec::new());
+    FeatureMap {
+        dataset_id: map.dataset_id.clone(),
+        labels: map.labels.clone(),
+        features: map
+            .features
+            .iter()
+            .map(|f| Feature {
+                name: f.name.clone(),
+                source: f.source.clone(),
+                raw: f.raw.clone(),
+                kind: match &f.kind {
+                    FeatureKind::Categorical { .. } => FeatureKind::Categorical { vocab: empty() },
+                    FeatureKind::Sequence {
+                        max_len,
+                        splitter,
+                        padding,
+                        ..
+                    } => FeatureKind::Sequence {
+                        vocab: empty(),
+                        max_len: *max_len,
+                        splitter: splitter.clone(),
+                        padding: *padding,
+                    },
+                    other => other.clone(),
+                },
+            })
+            .collect(),
+    }
+}
+
+/// Puts the tokens of `tensors` back into the (token-less) feature map of a version 2 file.
+fn restore_tokens(map: &mut FeatureMap, tensors: &SafeTensors) -> Result<(), ModelError> {
+    for f in &mut map.features {
+        let vocab = match &mut f.kind {
+            FeatureKind::Categorical { vocab } | FeatureKind::Sequence { vocab, .. } => vocab,
+            _ => continue,
+        };
+        let get = |part: &str, dtype: Dtype| {
+            let name = format!("{VOCAB_PREFIX}{}/{part}", f.name);
+            match tensors.tensor(&name) {
+                Ok(view) if view.dtype() == dtype => Ok(view),
+                Ok(view) => Err(file_error(format!(
+                    "tensor `{name}` is {:?}, expected {dtype:?}",
+                    view.dtype()
+                ))),
+                Err(_) => Err(file_error(format!("missing tensor `{name}`"))),
+            }
+        };
+        let (bytes, ends) = (get("tokens", Dtype::U8)?, get("ends", Dtype::U64)?);
+        let text = std::str::from_utf8(bytes.data())
+            .map_err(|_| file_error(format!("the vocabulary of `{}` is not UTF-8", f.name)))?;
+        let mut start = 0usize;
+        let mut tokens = Vec::with_capacity(ends.shape()[0]);
+        for end in ends.data().chunks_exact(8) {
+            let end = u64::from_le_bytes(end.try_into().expect("8 bytes")) as usize;
+            let token = text
+                .get(start..end)
+                .filter(|_| end >= start)
+                .ok_or_else(|| {
+                    file_error(format!("the vocabulary of `{}` is inconsistent", f.name))
+                })?;
+            tokens.push(token.to_string());
+            start = end;
+        }
+        if start != text.len() {
+            return Err(file_error(format!(
+                "the vocabulary of `{}` is inconsistent",
+                f.name
+            )));
+        }
+        vocab.tokens = tokens;
+    }
+    Ok(())
 }
 
 impl ModelFile {
@@ -65,22 +209,40 @@ impl ModelFile {
         metadata.insert("format".to_string(), FORMAT.to_string());
         metadata.insert("format_version".to_string(), FORMAT_VERSION.to_string());
         metadata.insert("config".to_string(), to_json(&self.config)?);
-        metadata.insert("feature_map".to_string(), to_json(&self.feature_map)?);
+        metadata.insert(
+            "feature_map".to_string(),
+            to_json(&without_tokens(&self.feature_map))?,
+        );
         metadata.insert("info".to_string(), to_json(&self.info)?);
+        let vocabularies = vocab_tensors(&self.feature_map);
         metadata.insert(
             "checksum".to_string(),
-            format!("{:08x}", checksum(&self.weights)),
+            format!(
+                "{:08x}",
+                checksum(
+                    &self.weights,
+                    vocabularies
+                        .iter()
+                        .map(|v| (v.name.as_str(), v.bytes.as_slice()))
+                )
+            ),
         );
-        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = self
+        let weights: Vec<(String, Vec<usize>, Vec<u8>)> = self
             .weights
             .tensors
             .iter()
             .map(|(name, t)| (name.clone(), t.shape.clone(), t.le_bytes()))
             .collect();
-        let views = bytes
+        let views = weights
             .iter()
-            .map(|(name, shape, raw)| {
-                TensorView::new(Dtype::F32, shape.clone(), raw).map(|v| (name.as_str(), v))
+            .map(|(name, shape, raw)| (name, Dtype::F32, shape, raw))
+            .chain(
+                vocabularies
+                    .iter()
+                    .map(|v| (&v.name, v.dtype, &v.shape, &v.bytes)),
+            )
+            .map(|(name, dtype, shape, raw)| {
+                TensorView::new(dtype, shape.clone(), raw).map(|v| (name.as_str(), v))
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ModelError::File(e.to_string()))?;
@@ -119,7 +281,7 @@ impl ModelFile {
         let version: u32 = get("format_version")?
             .parse()
             .map_err(|_| file_error("format_version is not a number"))?;
-        if version != FORMAT_VERSION {
+        if version != FORMAT_VERSION && version != FIRST_VERSION {
             return Err(ModelError::File(format!(
                 "model file format version {version} is not supported by this QNN Lab (it reads version {FORMAT_VERSION})"
             )));
@@ -129,7 +291,7 @@ impl ModelFile {
         };
         let config: QnnConfig = serde_json::from_value(parse("config")?)
             .map_err(|e| file_error(format!("`config`: {e}")))?;
-        let feature_map: FeatureMap = serde_json::from_value(parse("feature_map")?)
+        let mut feature_map: FeatureMap = serde_json::from_value(parse("feature_map")?)
             .map_err(|e| file_error(format!("`feature_map`: {e}")))?;
         let info = parse("info")?;
         let expected_sum = get("checksum")?.clone();
@@ -137,6 +299,9 @@ impl ModelFile {
         let tensors = SafeTensors::deserialize(bytes).map_err(|e| file_error(format!("{e:?}")))?;
         let mut weights = ParamStore::default();
         for (name, view) in tensors.iter() {
+            if version != FIRST_VERSION && name.starts_with(VOCAB_PREFIX) {
+                continue;
+            }
             if view.dtype() != Dtype::F32 {
                 return Err(file_error(format!(
                     "tensor `{name}` is {:?}, expected F32",
@@ -148,10 +313,24 @@ impl ModelFile {
                 HostTensor::from_le_bytes(view.shape().to_vec(), view.data()),
             );
         }
-        if format!("{:08x}", checksum(&weights)) != expected_sum {
+        let vocab_names = match version {
+            FIRST_VERSION => Vec::new(),
+            _ => vocab_names(&feature_map),
+        };
+        let vocabularies = vocab_names
+            .iter()
+            .map(|name| match tensors.tensor(name) {
+                Ok(view) => Ok((name.as_str(), view.data())),
+                Err(_) => Err(file_error(format!("missing tensor `{name}`"))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if format!("{:08x}", checksum(&weights, vocabularies)) != expected_sum {
             return Err(file_error(
                 "the weights do not match their checksum (damaged file)",
             ));
+        }
+        if version != FIRST_VERSION {
+            restore_tokens(&mut feature_map, &tensors)?;
         }
         let file = ModelFile {
             config,
@@ -296,7 +475,7 @@ mod tests {
     fn other_versions_and_mismatched_weights_are_named() {
         let file = sample();
         let text = String::from_utf8_lossy(&file.to_bytes().unwrap()).into_owned();
-        assert!(text.contains(r#""format_version":"1""#));
+        assert!(text.contains(r#""format_version":"2""#));
         let mut bad = file.clone();
         bad.weights.tensors.remove("fc.bias");
         let err = ModelFile::from_bytes(&bad.to_bytes().unwrap())
@@ -309,5 +488,97 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("shape"), "{err}");
+    }
+
+    #[test]
+    fn version_1_files_with_tokens_in_the_header_still_load() {
+        let file = sample();
+        let views: Vec<(String, Vec<usize>, Vec<u8>)> = file
+            .weights
+            .tensors
+            .iter()
+            .map(|(n, t)| (n.clone(), t.shape.clone(), t.le_bytes()))
+            .collect();
+        let metadata = HashMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("format_version".to_string(), "1".to_string()),
+            ("config".to_string(), to_json(&file.config).unwrap()),
+            (
+                "feature_map".to_string(),
+                to_json(&file.feature_map).unwrap(),
+            ),
+            ("info".to_string(), to_json(&file.info).unwrap()),
+            (
+                "checksum".to_string(),
+                format!("{:08x}", checksum(&file.weights, [])),
+            ),
+        ]);
+        let bytes = safetensors::serialize(
+            views.iter().map(|(n, s, b)| {
+                (
+                    n.as_str(),
+                    TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
+                )
+            }),
+            Some(metadata),
+        )
+        .unwrap();
+        assert_eq!(ModelFile::from_bytes(&bytes).unwrap(), file);
+    }
+
+    #[test]
+    fn vocabularies_live_in_tensors_and_their_damage_is_caught() {
+        let file = sample();
+        let bytes = file.to_bytes().unwrap();
+        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+        let map = &header.metadata().as_ref().unwrap()["feature_map"];
+        assert!(
+            !map.contains("f0_t") && map.contains(r#""tokens":[]"#),
+            "{map}"
+        );
+        let tensors = SafeTensors::deserialize(&bytes).unwrap();
+        let tokens = tensors.tensor("vocab/f0/tokens").unwrap();
+        assert_eq!(tokens.data(), "12345678".as_bytes());
+        // A changed token is a checksum error, not a silently different vocabulary.
+        let at = bytes.windows(8).position(|w| w == b"12345678").unwrap();
+        let mut damaged = bytes.clone();
+        damaged[at] = b'9';
+        let err = ModelFile::from_bytes(&damaged).unwrap_err().to_string();
+        assert!(err.contains("checksum"), "{err}");
+    }
+
+    #[test]
+    fn a_vocabulary_of_30_million_tokens_saves_and_loads() {
+        let tokens: Vec<String> = (0..30_000_000u32).map(|i| format!("{i:08x}")).collect();
+        let map = FeatureMap {
+            dataset_id: "large".into(),
+            features: vec![Feature::new(
+                "c",
+                FeatureKind::Categorical {
+                    vocab: Vocabulary::new(tokens),
+                },
+            )],
+            labels: vec!["y".into()],
+        };
+        let layout = InputLayout::new(&map).unwrap();
+        let config = QnnConfig {
+            embedding_dim: 1,
+            num_layers: 1,
+            num_row: 1,
+            ..QnnConfig::default()
+        };
+        let file = ModelFile {
+            weights: ParamStore::init(&config, &layout, 1),
+            config,
+            feature_map: map,
+            info: serde_json::json!({}),
+        };
+        let bytes = file.to_bytes().unwrap();
+        assert!(bytes.len() > 30_000_000 * (8 + 8 + 4));
+        let back = ModelFile::from_bytes(&bytes).unwrap();
+        assert!(
+            back == file,
+            "the 30 M-token model file does not round-trip"
+        );
     }
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use burn::tensor::Device;
-use qnn_data::{EncodedDataset, Metric};
+use qnn_data::{CHUNK_ROWS, EncodedDataset, Metric};
 use qnn_model::{InputLayout, ModelFile, Qnn};
 
 use crate::commands::train::metric_line;
@@ -56,31 +56,45 @@ pub fn load_model(path: &Path, device: DeviceArg) -> Result<Loaded> {
     })
 }
 
-/// Loads the model, encodes `data` with its feature map and predicts every row.
+/// Loads the model and predicts every row of `data`, a chunk of rows at a time: `on_chunk` gets
+/// each encoded chunk with its probabilities. Returns the number of rows.
 pub fn predict_csv(
     args: &ModelArgs,
     data: &Path,
     with_label: bool,
-) -> Result<(EncodedDataset, Vec<f32>)> {
+    mut on_chunk: impl FnMut(&EncodedDataset, &[f32]) -> Result<()>,
+) -> Result<usize> {
     let loaded = load_model(&args.model, args.device)?;
-    let encoded = data::encode_csv(&loaded.file.feature_map, data, with_label)?;
-    let probs = pollster::block_on(qnn_train::predict(
-        &loaded.model,
-        &loaded.layout,
-        &encoded,
-        args.batch_size.max(1),
-        &loaded.device,
-    ))?;
-    Ok((encoded, probs))
+    let mut rows = 0;
+    for chunk in data::EncodedChunks::open(&loaded.file.feature_map, data, with_label, CHUNK_ROWS)?
+    {
+        let chunk = chunk?;
+        let probs = pollster::block_on(qnn_train::predict(
+            &loaded.model,
+            &loaded.layout,
+            &chunk,
+            args.batch_size.max(1),
+            &loaded.device,
+        ))?;
+        on_chunk(&chunk, &probs)?;
+        rows += chunk.len();
+    }
+    Ok(rows)
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let (data, probs) = predict_csv(&args.model, &args.data, true)?;
+    // AUC needs every prediction at once: 8 bytes a row are kept, not the rows.
+    let (mut labels, mut probs) = (Vec::new(), Vec::new());
+    let rows = predict_csv(&args.model, &args.data, true, |chunk, p| {
+        labels.extend_from_slice(chunk.labels());
+        probs.extend_from_slice(p);
+        Ok(())
+    })?;
     let metrics = [Metric::Logloss, Metric::Auc]
         .into_iter()
-        .map(|m| Ok((m, m.compute(data.labels(), &probs)?)))
+        .map(|m| Ok((m, m.compute(&labels, &probs)?)))
         .collect::<Result<Vec<_>>>()
         .with_context(|| format!("{}", args.data.display()))?;
-    println!("{} rows: {}", data.len(), metric_line(&metrics));
+    println!("{rows} rows: {}", metric_line(&metrics));
     Ok(())
 }

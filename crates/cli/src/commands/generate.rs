@@ -48,7 +48,7 @@ pub fn run(args: Args) -> Result<()> {
                 seed: args.seed,
                 cardinality_scale: args.cardinality_scale,
             };
-            write_atomic_with(&args.out, |f| spec.write(f))?;
+            write_atomic_with(&args.out, |f| Ok(spec.write(f)?))?;
         }
     }
     let size = std::fs::metadata(&args.out).map_or(0, |m| m.len());

@@ -49,10 +49,12 @@ pub fn run(args: Args) -> Result<()> {
     let loaded = load_model(&args.model, args.device)?;
     let input = match &args.data {
         Some(path) => {
-            let data = data::encode_csv(&loaded.file.feature_map, path, false)?;
-            let n = args.rows.clamp(1, data.len());
+            // The first --rows rows: the first chunk of that size.
+            let mut chunks =
+                data::EncodedChunks::open(&loaded.file.feature_map, path, false, args.rows)?;
+            let data = chunks.next().expect("a first chunk or an error")?;
             Some(ModelInput::new(
-                &data.range(0, n),
+                &data.range(0, data.len()),
                 &loaded.layout,
                 &loaded.device,
             )?)

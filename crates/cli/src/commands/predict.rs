@@ -1,12 +1,14 @@
 //! `qnn predict --model FILE --data CSV --out CSV`: every input row, plus a probability column.
 
 use std::fs;
+use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
 use crate::commands::evaluate::{ModelArgs, predict_csv};
-use crate::files::write_atomic;
+use crate::files::write_atomic_with;
+use qnn_data::csv_table::AppendColumn;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,28 +26,33 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let (_, probs) = predict_csv(&args.model, &args.data, false)?;
-
-    // Second pass over the input: every record as it is, plus the probability.
+    // One pass encodes and predicts a chunk of rows; a second reader copies the same rows to the
+    // output with their probabilities, so memory holds one chunk whatever the file's size.
     let input = fs::File::open(&args.data)
         .with_context(|| format!("cannot open {}", args.data.display()))?;
     let source = args.data.display().to_string();
-    let bytes = qnn_data::csv_table::append_column(
-        std::io::BufReader::new(input),
-        &source,
-        &args.column,
-        &probs,
-    )
-    .map_err(|e| match &e.column {
-        Some(c) if *c == args.column => {
-            anyhow::anyhow!("{e}: choose another name with --column")
-        }
-        _ => e.into(),
+    let mut rows = 0;
+    write_atomic_with(&args.out, |out| {
+        let mut copy = AppendColumn::new(
+            BufReader::new(input),
+            &source,
+            &args.column,
+            BufWriter::with_capacity(1 << 20, out),
+        )
+        .map_err(|e| match &e.column {
+            Some(c) if *c == args.column => {
+                anyhow::anyhow!("{e}: choose another name with --column")
+            }
+            _ => e.into(),
+        })?;
+        rows = predict_csv(&args.model, &args.data, false, |_, probs| {
+            Ok(copy.append(probs)?)
+        })?;
+        copy.finish()?.flush()?;
+        Ok(())
     })?;
-    write_atomic(&args.out, &bytes)?;
     println!(
-        "{} rows with `{}` written to {}",
-        probs.len(),
+        "{rows} rows with `{}` written to {}",
         args.column,
         args.out.display()
     );

@@ -185,6 +185,9 @@ pub fn run_experiment(
         }
         let device = device_arg.device()?;
         let splits = data::prepare(&spec, train_config.seed)?;
+        // Preprocessing's token counts are gone: give their pages back before training (a
+        // Criteo-size fit leaves gigabytes that training would not reuse).
+        qnn_alloc::release_free_memory();
         let Some(valid) = splits.valid else {
             bail!(
                 "dataset `{}` has no validation split: set valid_data or valid_size",
