@@ -11,8 +11,8 @@ use qnn_data::cache::{self, feature_map_json, feature_vocab_json, read_feature_m
 use qnn_data::csv_table::CsvChunks;
 use qnn_data::processor::{self, Encoder};
 use qnn_data::{
-    CsvSource, DataFormat, DatasetSpec, EncodedDataset, FeatureMap, Part, Pass, SharedBytes,
-    SplitStore, SplitType, Splits, prepare_splits,
+    DatasetSpec, EncodedDataset, FeatureMap, FileSource, Part, Pass, SharedBytes, SplitStore,
+    SplitType, Splits, prepare_dataset,
 };
 use qnn_mmap::{Access, MappedFile, MappedFileMut};
 use tracing::{info, warn};
@@ -35,9 +35,13 @@ fn byte_bar(message: &str, size: u64) -> ProgressBar {
 /// versions), the dataset settings, the seed when it picks the split, and the size and
 /// modification time of every input file. A different fingerprint means the cache is stale.
 fn fingerprint(spec: &DatasetSpec, seed: u64) -> String {
+    let fuxictr_map = spec.data_format.is_encoded().then(|| {
+        ["feature_map.json", "feature_vocab.json"].map(|name| qnn_data::fuxictr_file(spec, name))
+    });
     let files = [&spec.train_data, &spec.valid_data, &spec.test_data]
         .into_iter()
         .flatten()
+        .chain(fuxictr_map.iter().flatten())
         .map(|p| {
             let meta = fs::metadata(p).ok();
             let size = meta.as_ref().map_or(0, |m| m.len());
@@ -63,8 +67,15 @@ fn fingerprint(spec: &DatasetSpec, seed: u64) -> String {
     )
 }
 
+/// `data_root/dataset_id/`, as FuxiCTR keeps its built data; for FuxiCTR's encoded formats,
+/// whose own `feature_map.json` is there, a `qnn_lab/` folder inside it.
 fn cache_dir(spec: &DatasetSpec) -> PathBuf {
-    Path::new(&spec.data_root).join(&spec.dataset_id)
+    let dir = Path::new(&spec.data_root).join(&spec.dataset_id);
+    if spec.data_format.is_encoded() {
+        dir.join("qnn_lab")
+    } else {
+        dir
+    }
 }
 
 const SPLITS: [&str; 3] = ["train", "valid", "test"];
@@ -209,14 +220,6 @@ fn load_cache(spec: &DatasetSpec, fingerprint: &str) -> Result<Option<Splits>> {
 
 /// The encoded splits of `spec`, from the cache when it is current.
 pub fn prepare(spec: &DatasetSpec, seed: u64) -> Result<Splits> {
-    if spec.data_format == DataFormat::H5 {
-        bail!(
-            "dataset `{}`: data_format h5 is not supported (reading FuxiCTR's h5 files needs the \
-             native HDF5 library); give the CSV files as train_data/valid_data/test_data with \
-             data_format: csv and QNN Lab builds its own cache",
-            spec.dataset_id
-        );
-    }
     let fp = fingerprint(spec, seed);
     // One process at a time checks, builds or reads the cache: runs started together share one
     // build, and none reads a cache another is writing.
@@ -247,8 +250,18 @@ struct DiskFiles {
     started: Option<web_time::Instant>,
 }
 
-impl CsvSource for DiskFiles {
+impl FileSource for DiskFiles {
     type Reader = std::io::BufReader<fs::File>;
+
+    fn bytes(&mut self, path: &str) -> Result<SharedBytes, String> {
+        let file = fs::File::open(path).map_err(|e| e.to_string())?;
+        self.started = Some(web_time::Instant::now());
+        if file.metadata().map_err(|e| e.to_string())?.len() == 0 {
+            return Ok(Arc::new(Vec::new()));
+        }
+        let map = MappedFile::open(&file, Access::Sequential).map_err(|e| e.to_string())?;
+        Ok(Arc::new(map))
+    }
 
     fn open(&mut self, path: &str, pass: Pass) -> Result<Self::Reader, String> {
         let file = fs::File::open(path).map_err(|e| e.to_string())?;
@@ -314,17 +327,26 @@ fn build(spec: &DatasetSpec, seed: u64, fp: &str) -> Result<Splits> {
         }
     }
     let started = web_time::Instant::now();
-    let splits = prepare_splits(
+    let splits = prepare_dataset(
         spec,
         seed,
         &mut DiskFiles::default(),
         &mut CacheFiles { dir: dir.clone() },
     )?;
-    info!(
-        "Fit feature processor on {} train rows of {}",
-        splits.train.len(),
-        spec.train_data.as_deref().unwrap_or_default()
-    );
+    if spec.data_format.is_encoded() {
+        info!(
+            "Read {} train rows encoded by FuxiCTR ({}) with {}",
+            splits.train.len(),
+            spec.data_format.name(),
+            qnn_data::fuxictr_file(spec, "feature_map.json")
+        );
+    } else {
+        info!(
+            "Fit feature processor on {} train rows of {}",
+            splits.train.len(),
+            spec.train_data.as_deref().unwrap_or_default()
+        );
+    }
     info!(
         "Preprocessed {} rows in {:.1} s",
         splits.rows(),

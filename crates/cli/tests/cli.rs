@@ -387,7 +387,156 @@ fn bad_configs_name_the_key() {
         "config/dataset_config.yaml",
         "D:\n  data_format: h5\n  train_data: t.h5\n",
     );
-    assert_fails(&s.train(), &["h5 is not supported", "data_format: csv"]);
+    assert_fails(&s.train(), &["data/D/feature_map.json", "data_format: h5"]);
+    s.write(
+        "config/dataset_config.yaml",
+        "D:\n  data_format: parquet\n  train_data: t.parquet\n",
+    );
+    assert_fails(&s.train(), &["data_format", "parquet is not supported yet"]);
+}
+
+/// The dataset of `tests/fixtures/make_fuxictr_formats.py`, which wrote the fixtures.
+const FIXTURE_COLS: &str = "    - {name: [userid, adgroup_id, pid, cate_id, campaign_id, customer, brand, cms_segid, cms_group_id, final_gender_code, age_level, pvalue_level, shopping_level, occupation], active: True, dtype: str, type: categorical}\n\
+    \x20   - {name: cms_segid_int, active: False, dtype: int, type: categorical}\n\
+    \x20   - {name: price, active: True, dtype: float, type: numeric, fill_na: 0}\n\
+    \x20   - {name: click_sequence, active: True, dtype: str, type: sequence, splitter: ^, max_len: 3, padding: post}\n";
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn fuxictr_encoded_files_train_as_their_csv_does() {
+    let s = Scratch::new("formats");
+    let fixtures = repo_root().join("tests/fixtures/fuxictr_formats");
+    let mut model = String::from("Base:\n  model_root: ./checkpoints/\n");
+    let mut datasets = format!(
+        "csv:\n  data_root: ./data/\n  data_format: csv\n  min_categr_count: 2\n  train_data: {}\n  \
+         valid_data: {}\n  test_data: {}\n  feature_cols:\n{FIXTURE_COLS}  label_col: {{name: clk, dtype: float}}\n",
+        tiny("train_sample.csv"),
+        tiny("valid_sample.csv"),
+        tiny("test_sample.csv")
+    );
+    for (format, ext) in [
+        ("csv", ""),
+        ("h5", "h5"),
+        ("npz", "npz"),
+        ("tfrecord", "tfrecord"),
+    ] {
+        model.push_str(&format!(
+            "E_{format}:\n  model: QNN\n  dataset_id: {}\n  batch_size: 32\n  embedding_dim: 8\n  \
+             num_layers: 1\n  num_row: 2\n  num_heads: 1\n  epochs: 2\n  seed: 7\n  monitor: AUC\n",
+            if format == "csv" {
+                "csv".to_string()
+            } else {
+                format!("tiny_{format}")
+            }
+        ));
+        if format == "csv" {
+            continue;
+        }
+        let id = format!("tiny_{format}");
+        copy_dir(&fixtures.join(&id), &s.path(&format!("data/{id}")));
+        // With the same feature_cols for h5, so that its model can encode raw rows as the CSV's.
+        datasets.push_str(&format!(
+            "{id}:\n  data_root: ./data/\n  data_format: {format}\n  train_data: ./data/{id}/train.{ext}\n  \
+             valid_data: ./data/{id}/valid.{ext}\n  test_data: ./data/{id}/test.{ext}\n{}",
+            if format == "h5" {
+                format!("  feature_cols:\n{FIXTURE_COLS}  label_col: {{name: clk, dtype: float}}\n")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    s.write("config/model_config.yaml", &model);
+    s.write("config/dataset_config.yaml", &datasets);
+    let test_line = |expid: &str| {
+        let o = s.qnn(&["train", "--config", "config", "--expid", expid]);
+        assert!(o.status.success(), "{expid}: {}", text(&o));
+        let out = text(&o);
+        out.lines()
+            .find(|l| l.contains("test:") && l.contains("logloss"))
+            .unwrap_or_else(|| panic!("{expid}: no test metrics in {out}"))
+            .split("test:")
+            .nth(1)
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let csv = test_line("E_csv");
+    // The h5 files and the TFRecords hold the very ids the CSV route makes: same model, same
+    // numbers.
+    assert_eq!(test_line("E_h5"), csv);
+    assert_eq!(test_line("E_tfrecord"), csv);
+    // FuxiCTR 2.2 numbers tokens by frequency: other ids, so other initial embeddings.
+    assert!(test_line("E_npz").starts_with("logloss: "));
+    for format in ["h5", "npz", "tfrecord"] {
+        let id = format!("tiny_{format}");
+        assert!(
+            s.path(&format!("data/{id}/qnn_lab/train.safetensors"))
+                .is_file()
+        );
+        // FuxiCTR's own feature map is left as it was.
+        assert_eq!(
+            fs::read(s.path(&format!("data/{id}/feature_map.json"))).unwrap(),
+            fs::read(fixtures.join(&id).join("feature_map.json")).unwrap()
+        );
+    }
+    let log = fs::read_to_string(s.path("checkpoints/tiny_h5/E_h5.log")).unwrap();
+    assert!(
+        log.contains("Read 100 train rows encoded by FuxiCTR (h5)"),
+        "{log}"
+    );
+    // A second run reads the cache.
+    assert_eq!(test_line("E_h5"), csv);
+    let log = fs::read_to_string(s.path("checkpoints/tiny_h5/E_h5.log")).unwrap();
+    assert!(log.contains("Load feature_map from json"), "{log}");
+
+    // The model trained on h5 predicts raw rows (its vocabularies came from feature_vocab.json)
+    // exactly as the one trained on the CSV.
+    let predict = |model: &str, out: &str| {
+        let o = s.qnn(&[
+            "predict",
+            "--model",
+            model,
+            "--data",
+            &tiny("test_sample.csv"),
+            "--out",
+            out,
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        fs::read_to_string(s.path(out)).unwrap()
+    };
+    assert_eq!(
+        predict("checkpoints/tiny_h5/E_h5.qnn", "h5.csv"),
+        predict("checkpoints/csv/E_csv.qnn", "csv.csv")
+    );
+
+    // A damaged encoded file: one error line naming it, and no cache left behind.
+    let damaged = s.path("data/tiny_tfrecord/valid.tfrecord");
+    let mut bytes = fs::read(&damaged).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0x40;
+    fs::write(&damaged, bytes).unwrap();
+    assert_fails(
+        &s.qnn(&["train", "--config", "config", "--expid", "E_tfrecord"]),
+        &["valid.tfrecord", "checksum"],
+    );
+    let left: Vec<_> = fs::read_dir(s.path("data/tiny_tfrecord/qnn_lab"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n != ".lock")
+        .collect();
+    assert!(
+        !left
+            .iter()
+            .any(|n| n.contains("valid") || n == "feature_map.json"),
+        "{left:?}"
+    );
 }
 
 #[test]

@@ -7,9 +7,32 @@ use crate::yaml::{Mapping, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataFormat {
+    /// Raw rows: fitted and encoded here.
     Csv,
-    /// FuxiCTR's prebuilt h5 files: recognised so that the error can say what to do.
+    /// FuxiCTR 2.0.1's encoded h5 files, with its `feature_map.json` beside them.
     H5,
+    /// FuxiCTR 2.2+'s encoded npz files, with its `feature_map.json`.
+    Npz,
+    /// TFRecords of encoded `tf.train.Example`s (FuxiCTR's TensorFlow side).
+    TfRecord,
+}
+
+impl DataFormat {
+    /// Whether the files hold rows FuxiCTR already encoded (read with its `feature_map.json`)
+    /// rather than raw rows to fit and encode.
+    pub fn is_encoded(self) -> bool {
+        !matches!(self, DataFormat::Csv)
+    }
+
+    /// The name `data_format` gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DataFormat::Csv => "csv",
+            DataFormat::H5 => "h5",
+            DataFormat::Npz => "npz",
+            DataFormat::TfRecord => "tfrecord",
+        }
+    }
 }
 
 /// How `valid_size` / `test_size` are carved off the train file.
@@ -116,8 +139,20 @@ impl DatasetSpec {
         let data_format = match exp.string("data_format")?.as_deref() {
             Some("csv") | None => DataFormat::Csv,
             Some("h5") => DataFormat::H5,
+            Some("npz") => DataFormat::Npz,
+            Some("tfrecord") => DataFormat::TfRecord,
+            Some("parquet") => {
+                return Err(exp.bad(
+                    "data_format",
+                    "parquet is not supported yet: give the rows as csv, or FuxiCTR's encoded \
+                     files as h5, npz or tfrecord",
+                ));
+            }
             Some(other) => {
-                return Err(exp.bad("data_format", format!("'{other}' is not csv or h5")));
+                return Err(exp.bad(
+                    "data_format",
+                    format!("'{other}' is not csv, h5, npz or tfrecord"),
+                ));
             }
         };
         let split_size = |key: &str| -> Result<Option<SplitSize>, ConfigError> {
@@ -144,13 +179,19 @@ impl DatasetSpec {
                 ));
             }
         };
-        let (label, label_raw) = match (data_format, exp.get("label_col")) {
-            (DataFormat::H5, None) => ("label".to_string(), RawColumn::default()),
+        // Encoded formats take their fields and label from FuxiCTR's feature_map.json; settings
+        // given here still say how to read raw rows of the same data later (predict, evaluate).
+        let (label, label_raw) = match exp.get("label_col") {
+            None if data_format.is_encoded() => ("label".to_string(), RawColumn::default()),
             _ => label_col(exp)?,
         };
         let mut columns = Vec::new();
-        if data_format == DataFormat::Csv {
-            let cols = match exp.get("feature_cols") {
+        let feature_cols = match exp.get("feature_cols") {
+            None if data_format.is_encoded() => None,
+            other => Some(other),
+        };
+        if let Some(feature_cols) = feature_cols {
+            let cols = match feature_cols {
                 Some(Value::List(cols)) => cols.clone(),
                 Some(Value::Map(m)) => vec![Value::Map(m.clone())],
                 Some(other) => {

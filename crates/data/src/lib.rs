@@ -17,6 +17,7 @@ pub mod processor;
 pub mod random;
 pub mod schema;
 pub mod synthetic;
+pub mod tables;
 pub mod yaml;
 
 pub use buffer::{AlignedBytes, Buffer, BufferError, SharedBytes};
@@ -29,9 +30,11 @@ pub use feature_map::{
 };
 pub use metrics::{Metric, auc, logloss};
 pub use pipeline::{
-    CHUNK_ROWS, CsvSource, MemoryFiles, MemoryStore, Part, Pass, PipelineError, SplitStore, Splits,
-    build_splits, prepare_splits,
+    CHUNK_ROWS, FileSource, MemoryFiles, MemoryStore, Part, Pass, PipelineError, SplitStore,
+    Splits, build_splits, fuxictr_file, prepare_dataset, prepare_encoded_splits, prepare_splits,
+    read_fuxictr_feature_map,
 };
+pub use tables::{EncodedTable, TableError};
 
 /// Errors of the data layer.
 #[derive(Debug, thiserror::Error)]

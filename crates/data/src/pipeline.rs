@@ -17,6 +17,7 @@ use crate::dataset::EncodedDataset;
 use crate::dataset_config::{DatasetSpec, SplitType};
 use crate::feature_map::FeatureMap;
 use crate::processor::{Encoder, Fitter, split_rows, training_columns};
+use crate::tables::{EncodedTable, TableError, fuxictr_feature_map};
 
 /// Rows per chunk of the streaming passes. The same in the browser and natively, so that both
 /// fit scalers with the same summation order.
@@ -71,12 +72,15 @@ pub enum Pass {
     Encode,
 }
 
-/// Opens the CSV a config path names. The browser maps paths to uploaded files; the CLI opens
-/// them from disk. A file is opened once per pass.
-pub trait CsvSource {
+/// Opens the files a config names. The browser maps paths to uploaded files; the CLI opens
+/// them from disk. A CSV is opened once per pass.
+pub trait FileSource {
     type Reader: Read;
     /// A reader over the file's bytes, or a message saying why there is none.
     fn open(&mut self, path: &str, pass: Pass) -> Result<Self::Reader, String>;
+    /// All of the file's bytes at once, for formats read out of order (h5, npz, TFRecord):
+    /// memory-mapped natively, the upload itself in the browser.
+    fn bytes(&mut self, path: &str) -> Result<SharedBytes, String>;
     /// Called now and then while `path` is read, with the bytes read so far.
     fn progress(&mut self, _path: &str, _bytes: u64) {}
     /// Called when a pass over `path` has read its `rows` rows.
@@ -118,6 +122,10 @@ pub enum PipelineError {
     Open { path: String, reason: String },
     #[error(transparent)]
     Csv(#[from] CsvError),
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error("{0}")]
+    FeatureMap(String),
     #[error("cannot store the {part} split: {reason}")]
     Store { part: &'static str, reason: String },
 }
@@ -126,9 +134,124 @@ pub enum PipelineError {
 pub fn build_splits(
     spec: &DatasetSpec,
     seed: u64,
-    source: &mut impl CsvSource,
+    source: &mut impl FileSource,
 ) -> Result<Splits, PipelineError> {
     prepare_splits(spec, seed, source, &mut MemoryStore)
+}
+
+/// Where FuxiCTR keeps the feature map of encoded files: `data_root/dataset_id/NAME`.
+pub fn fuxictr_file(spec: &DatasetSpec, name: &str) -> String {
+    let root = spec.data_root.trim_end_matches(['/', '\\']);
+    format!("{root}/{}/{name}", spec.dataset_id)
+}
+
+/// Builds the encoded splits of `spec` into `store`, whatever its `data_format`: raw rows (csv)
+/// are fitted and encoded ([`prepare_splits`]); FuxiCTR's encoded files (h5, npz, tfrecord) are
+/// read with its feature map ([`prepare_encoded_splits`]). The CLI and the browser both come
+/// through here.
+pub fn prepare_dataset<S: FileSource, T: SplitStore>(
+    spec: &DatasetSpec,
+    seed: u64,
+    source: &mut S,
+    store: &mut T,
+) -> Result<Splits, PipelineError> {
+    if spec.data_format.is_encoded() {
+        prepare_encoded_splits(spec, source, store)
+    } else {
+        prepare_splits(spec, seed, source, store)
+    }
+}
+
+/// Reads FuxiCTR's `feature_map.json` and `feature_vocab.json` for the encoded files of `spec`.
+pub fn read_fuxictr_feature_map(
+    spec: &DatasetSpec,
+    source: &mut impl FileSource,
+) -> Result<FeatureMap, PipelineError> {
+    let mut text = |name: &str| -> Result<(String, String), PipelineError> {
+        let path = fuxictr_file(spec, name);
+        let bytes = source.bytes(&path).map_err(|reason| PipelineError::Open {
+            path: path.clone(),
+            reason: format!(
+                "{reason} (data_format: {} reads FuxiCTR's feature map from data_root/dataset_id/)",
+                spec.data_format.name()
+            ),
+        })?;
+        let text = std::str::from_utf8((*bytes).as_ref())
+            .map_err(|e| PipelineError::FeatureMap(format!("{path}: not UTF-8 text: {e}")))?
+            .to_string();
+        Ok((path, text))
+    };
+    let (map_path, map_text) = text("feature_map.json")?;
+    let (vocab_path, vocab_text) = text("feature_vocab.json")?;
+    fuxictr_feature_map(spec, &map_path, &map_text, &vocab_path, &vocab_text)
+        .map_err(PipelineError::FeatureMap)
+}
+
+/// Copies FuxiCTR's encoded train/valid/test files into `store`, a chunk of rows at a time, each
+/// chunk checked against the feature map (ids inside their vocabularies, finite values, 0/1
+/// labels). FuxiCTR does not split encoded files, so neither does this: `valid_size`/`test_size`
+/// apply to raw rows only.
+pub fn prepare_encoded_splits<S: FileSource, T: SplitStore>(
+    spec: &DatasetSpec,
+    source: &mut S,
+    store: &mut T,
+) -> Result<Splits, PipelineError> {
+    let Some(train_path) = spec.train_data.as_deref() else {
+        return Err(PipelineError::NoTrainData {
+            dataset: spec.dataset_id.clone(),
+        });
+    };
+    let map = read_fuxictr_feature_map(spec, source)?;
+    let mut encoded = [None, None, None];
+    for (part, path) in [
+        (Part::Train, Some(train_path)),
+        (Part::Valid, spec.valid_data.as_deref()),
+        (Part::Test, spec.test_data.as_deref()),
+    ] {
+        let Some(path) = path else { continue };
+        let store_error = |reason: String| PipelineError::Store {
+            part: part.name(),
+            reason,
+        };
+        let bytes = source.bytes(path).map_err(|reason| PipelineError::Open {
+            path: path.to_string(),
+            reason,
+        })?;
+        let mut table = EncodedTable::open(spec.data_format, path, bytes, &map)?;
+        let rows = table.rows();
+        if rows == 0 {
+            return Err(TableError {
+                file: path.to_string(),
+                column: None,
+                reason: "has no rows".into(),
+            }
+            .into());
+        }
+        let layout = split_layout(&map, rows);
+        let mut file = store.create(part, layout.len).map_err(store_error)?;
+        {
+            let mut writer = SplitWriter::new(&map, &layout, file.as_mut())
+                .map_err(|CacheError(e)| store_error(e))?;
+            let mut pairs = Vec::with_capacity(CHUNK_ROWS);
+            for start in (0..rows).step_by(CHUNK_ROWS) {
+                let chunk = table.read(&map, start, CHUNK_ROWS)?;
+                pairs.clear();
+                pairs.extend((0..chunk.len()).map(|i| (i, start + i)));
+                writer.put(&chunk, &pairs);
+            }
+        }
+        source.finished(path, Pass::Encode, rows);
+        let bytes = store.finish(part, file).map_err(store_error)?;
+        let data = cache::split_from_shared(&map, bytes).map_err(|CacheError(e)| store_error(e))?;
+        encoded[part as usize] = Some(data);
+    }
+    let [train, valid, test] = encoded;
+    Ok(Splits {
+        train: train.expect("the train part is always read"),
+        valid,
+        test,
+        feature_map: map,
+    })
 }
 
 /// Where each row of the train file goes when valid/test are carved out of it (or its rows are
@@ -171,7 +294,7 @@ enum PartSource<'a> {
     File(&'a str),
 }
 
-fn chunks<S: CsvSource>(
+fn chunks<S: FileSource>(
     source: &mut S,
     path: &str,
     pass: Pass,
@@ -187,7 +310,7 @@ fn chunks<S: CsvSource>(
 }
 
 fn count_rows(
-    source: &mut impl CsvSource,
+    source: &mut impl FileSource,
     path: &str,
     columns: &[ReadColumn],
 ) -> Result<usize, PipelineError> {
@@ -217,7 +340,7 @@ fn check_unchanged(path: &str, counted: usize, read: usize, at_end: bool) -> Res
 }
 
 /// Builds the encoded splits of `spec` into `store`; `seed` drives a random `split_type`.
-pub fn prepare_splits<S: CsvSource, T: SplitStore>(
+pub fn prepare_splits<S: FileSource, T: SplitStore>(
     spec: &DatasetSpec,
     seed: u64,
     source: &mut S,
@@ -393,8 +516,14 @@ impl MemoryFiles {
     }
 }
 
-impl<'a> CsvSource for &'a MemoryFiles {
+impl<'a> FileSource for &'a MemoryFiles {
     type Reader = &'a [u8];
+
+    fn bytes(&mut self, path: &str) -> Result<SharedBytes, String> {
+        let bytes = self.open(path, Pass::Encode)?;
+        Ok(std::sync::Arc::new(bytes.to_vec()))
+    }
+
     fn open(&mut self, path: &str, _pass: Pass) -> Result<&'a [u8], String> {
         let files: &'a MemoryFiles = self;
         files.get(path).ok_or_else(|| {
@@ -583,7 +712,7 @@ mod tests {
         opened: usize,
     }
 
-    impl CsvSource for Changing {
+    impl FileSource for Changing {
         type Reader = std::io::Cursor<Vec<u8>>;
         fn open(&mut self, _path: &str, _pass: Pass) -> Result<Self::Reader, String> {
             self.opened += 1;
@@ -593,6 +722,9 @@ mod tests {
                 &self.later
             };
             Ok(std::io::Cursor::new(bytes.clone()))
+        }
+        fn bytes(&mut self, path: &str) -> Result<SharedBytes, String> {
+            Err(format!("{path}: a CSV is read as a stream"))
         }
     }
 

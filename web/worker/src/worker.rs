@@ -8,7 +8,9 @@ use std::rc::Rc;
 use burn::tensor::Device;
 use js_sys::{Array, Uint8Array};
 use qnn_data::processor::{encode, model_columns};
-use qnn_data::{ConfigFile, DatasetSpec, EncodedDataset, Experiment, MemoryFiles, RawTable};
+use qnn_data::{
+    ConfigFile, DatasetSpec, EncodedDataset, Experiment, MemoryFiles, MemoryStore, RawTable,
+};
 use qnn_model::{DropoutKey, InputLayout, Mode, ModelFile, ModelInput, interaction_maps};
 use qnn_train::{RunRecord, TrainEvent, Trainer, fuxictr, predict};
 use wasm_bindgen::JsCast;
@@ -218,8 +220,11 @@ async fn train(
     let (spec, mut notes) = DatasetSpec::from_experiment(&exp).map_err(|e| e.to_string())?;
     notes.extend(exp.notes.iter().cloned());
     state.status("reading and encoding the data…");
-    let splits = qnn_data::build_splits(&spec, train_config.seed, &mut &*files)
-        .map_err(|e| e.to_string())?;
+    // Dispatches on data_format as the CLI does: raw rows are fitted and encoded, FuxiCTR's
+    // encoded files are read with the feature_map.json given beside them.
+    let splits =
+        qnn_data::prepare_dataset(&spec, train_config.seed, &mut &*files, &mut MemoryStore)
+            .map_err(|e| e.to_string())?;
     let qnn_data::Splits {
         feature_map,
         train,
