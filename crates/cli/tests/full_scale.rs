@@ -56,37 +56,7 @@ struct Peaks {
 }
 
 fn run_at(rows: u64) -> Peaks {
-    let dir = std::env::temp_dir().join(format!("qnn-full-scale-{rows}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(dir.join("config")).unwrap();
-    for (file, n, seed) in [("train.csv", rows, "1"), ("valid.csv", 20_000, "7")] {
-        let out = qnn(&dir)
-            .args([
-                "generate",
-                "criteo",
-                "--rows",
-                &n.to_string(),
-                "--seed",
-                seed,
-            ])
-            .args(["--cardinality-scale", "0.002", "--out"])
-            .arg(format!("data/criteo_synthetic/{file}"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-    }
-    fs::copy(
-        repo_root().join("crates/cli/configs/criteo_x4/dataset_config.yaml"),
-        dir.join("config/dataset_config.yaml"),
-    )
-    .unwrap();
-    fs::write(
-        dir.join("config/model_config.yaml"),
-        "E:\n  model: QNN_T26\n  dataset_id: criteo_x4_synthetic\n  model_root: ./checkpoints/\n  \
-         batch_size: 10000\n  embedding_dim: 4\n  num_layers: 1\n  num_row: 1\n  num_heads: 1\n  \
-         epochs: 1\n  eval_steps: 3\n  monitor: AUC\n",
-    )
-    .unwrap();
+    let dir = criteo_folder(&format!("full-scale-{rows}"), rows, 20_000, 10_000, 3);
     let log = dir.join("train.log");
     let peak = peak_anon_mib(
         qnn(&dir).args([
@@ -151,11 +121,13 @@ fn memory_does_not_grow_with_the_number_of_rows() {
     }
 }
 
-fn criteo_folder(name: &str, rows: u64) -> PathBuf {
+/// A folder with a Criteo-schema train file of `rows` rows and a valid file of `valid_rows`, and a
+/// small QNN_T26 experiment `E` on them (batch `batch`, evaluated every `eval_steps` steps).
+fn criteo_folder(name: &str, rows: u64, valid_rows: u64, batch: u64, eval_steps: u64) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("qnn-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(dir.join("config")).unwrap();
-    for (file, n, seed) in [("train.csv", rows, "1"), ("valid.csv", 2_000, "7")] {
+    for (file, n, seed) in [("train.csv", rows, "1"), ("valid.csv", valid_rows, "7")] {
         let out = qnn(&dir)
             .args([
                 "generate",
@@ -178,9 +150,11 @@ fn criteo_folder(name: &str, rows: u64) -> PathBuf {
     .unwrap();
     fs::write(
         dir.join("config/model_config.yaml"),
-        "E:\n  model: QNN_T26\n  dataset_id: criteo_x4_synthetic\n  model_root: ./checkpoints/\n  \
-         batch_size: 1000\n  embedding_dim: 4\n  num_layers: 1\n  num_row: 1\n  num_heads: 1\n  \
-         epochs: 1\n  eval_steps: 2\n  monitor: AUC\n",
+        format!(
+            "E:\n  model: QNN_T26\n  dataset_id: criteo_x4_synthetic\n  model_root: ./checkpoints/\n  \
+             batch_size: {batch}\n  embedding_dim: 4\n  num_layers: 1\n  num_row: 1\n  num_heads: 1\n  \
+             epochs: 1\n  eval_steps: {eval_steps}\n  monitor: AUC\n"
+        ),
     )
     .unwrap();
     dir
@@ -212,7 +186,7 @@ fn cache_files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn no_room_for_the_cache_is_one_error_and_leaves_nothing_behind() {
-    let dir = criteo_folder("disk-full", 20_000);
+    let dir = criteo_folder("disk-full", 20_000, 2_000, 1_000, 2);
     // Files may grow to 1 MiB (`ulimit -f` counts 512-byte blocks in sh): the log fits, the
     // 3 MB train split does not. Ignoring SIGXFSZ makes the write fail with EFBIG the way a
     // full disk fails it with ENOSPC, instead of killing the process.
@@ -252,7 +226,7 @@ fn no_room_for_the_cache_is_one_error_and_leaves_nothing_behind() {
 
 #[test]
 fn a_run_killed_while_it_builds_the_cache_leaves_no_lock_and_no_partial_cache() {
-    let dir = criteo_folder("killed-build", 400_000);
+    let dir = criteo_folder("killed-build", 400_000, 2_000, 1_000, 2);
     let mut child = qnn(&dir)
         .args(TRAIN)
         .stdout(Stdio::null())
