@@ -318,4 +318,31 @@ fn damaged_and_foreign_files_are_one_line_errors_naming_the_file() {
         ),
         &[&npz_train],
     );
+    // Every array claims 2^62 rows (headers rewritten in place, padding shortened to match):
+    // refused before anything is allocated for them.
+    let (from, to) = (
+        &b"'shape': (100,"[..],
+        &b"'shape': (4611686018427387904,"[..],
+    );
+    let mut huge = Vec::with_capacity(good.len());
+    let mut i = 0;
+    let mut skip = 0;
+    while i < good.len() {
+        if good[i..].starts_with(from) {
+            huge.extend_from_slice(to);
+            i += from.len();
+            skip = to.len() - from.len();
+        } else if skip > 0 && good[i] == b' ' && huge.last() == Some(&b' ') {
+            skip -= 1;
+            i += 1;
+        } else {
+            huge.push(good[i]);
+            i += 1;
+        }
+    }
+    assert_eq!(huge.len(), good.len());
+    assert_error(
+        splits(&npz, &with_file(&npz, &npz_train, huge)),
+        &[&npz_train, "4611686018427387904 rows", "bytes can hold"],
+    );
 }

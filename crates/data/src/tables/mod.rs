@@ -77,6 +77,7 @@ impl EncodedTable {
             column: column.map(str::to_string),
             reason,
         };
+        let file_len = (*bytes).as_ref().len();
         let source: Box<dyn ColumnSource> = match format {
             DataFormat::H5 => Box::new(h5::H5File::open(bytes).map_err(|e| err(None, e))?),
             DataFormat::Npz => Box::new(npz::NpzFile::open(bytes).map_err(|e| err(None, e))?),
@@ -99,6 +100,25 @@ impl EncodedTable {
         };
         let mut expect = |name: &str, width: usize| -> Result<(), TableError> {
             match table.source.width(name) {
+                // Every value takes at least a byte in each format: sizes read from a header
+                // (or a feature map) that the bytes cannot hold are refused before anything is
+                // allocated for them.
+                Ok(Some(w))
+                    if w == width
+                        && table
+                            .source
+                            .rows()
+                            .checked_mul(w)
+                            .is_none_or(|n| n > file_len) =>
+                {
+                    Err(err(
+                        Some(name),
+                        format!(
+                            "says {} rows of {w} values, more than its {file_len} bytes can hold",
+                            table.source.rows()
+                        ),
+                    ))
+                }
                 Ok(Some(w)) if w == width => Ok(()),
                 Ok(Some(w)) => Err(err(
                     Some(name),
