@@ -237,6 +237,13 @@ impl DatasetSpec {
             rebuild: exp.boolean("rebuild_dataset")?.unwrap_or(false),
             dataset_id,
         };
+        if data_format.is_encoded() && (spec.valid_size.is_some() || spec.test_size.is_some()) {
+            notes.push(format!(
+                "valid_size/test_size carve rows out of raw data; FuxiCTR's encoded {} files are \
+                 used as they are (as FuxiCTR does), so they have no effect here",
+                data_format.name()
+            ));
+        }
         Ok((spec, notes))
     }
 }
@@ -453,6 +460,10 @@ mod tests {
     use crate::config::ConfigFile;
 
     fn spec(dataset: &str) -> Result<DatasetSpec, ConfigError> {
+        spec_and_notes(dataset).map(|(s, _)| s)
+    }
+
+    fn spec_and_notes(dataset: &str) -> Result<(DatasetSpec, Vec<String>), ConfigError> {
         let exp = Experiment::load(
             &[ConfigFile {
                 name: "model_config.yaml".into(),
@@ -464,7 +475,7 @@ mod tests {
             }],
             "E",
         )?;
-        DatasetSpec::from_experiment(&exp).map(|(s, _)| s)
+        DatasetSpec::from_experiment(&exp)
     }
 
     const FRAPPE: &str = "\
@@ -546,5 +557,33 @@ D:
         .unwrap();
         assert_eq!(s.valid_size, Some(SplitSize::Rows(11545)));
         assert_eq!(s.test_size.map(|t| t.rows(1000)), Some(100));
+    }
+
+    #[test]
+    fn encoded_formats_need_no_columns_and_say_what_has_no_effect() {
+        for (name, format) in [
+            ("h5", DataFormat::H5),
+            ("npz", DataFormat::Npz),
+            ("tfrecord", DataFormat::TfRecord),
+        ] {
+            let (s, notes) = spec_and_notes(&format!(
+                "D:\n  data_format: {name}\n  train_data: t.{name}\n  valid_size: 0.1\n"
+            ))
+            .unwrap();
+            assert_eq!(s.data_format, format);
+            assert!(s.data_format.is_encoded() && s.columns.is_empty());
+            assert!(notes.iter().any(|n| n.contains("no effect")), "{notes:?}");
+        }
+        let err = spec("D:\n  data_format: parquet\n").unwrap_err();
+        assert!(
+            err.to_string().contains("parquet is not supported yet"),
+            "{err}"
+        );
+        let err = spec("D:\n  data_format: feather\n").unwrap_err();
+        assert!(
+            err.to_string().contains("not csv, h5, npz or tfrecord"),
+            "{err}"
+        );
+        assert!(spec("D:\n  data_format: csv\n  label_col: {name: y}\n").is_err());
     }
 }
