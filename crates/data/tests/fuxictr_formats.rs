@@ -4,30 +4,15 @@
 //! splits QNN Lab's own CSV route builds from the CSV; damaged or foreign files are one-line
 //! errors naming the file.
 
-use std::path::{Path, PathBuf};
-
 use qnn_data::config::{ConfigFile, Experiment};
 use qnn_data::{
     Column, DatasetSpec, EncodedDataset, FeatureKind, FeatureMap, MemoryFiles, MemoryStore, Splits,
     prepare_dataset,
 };
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
-const FEATURE_COLS: &str = "\
-    min_categr_count: 2
-    feature_cols:
-        - {name: [userid, adgroup_id, pid, cate_id, campaign_id, customer, brand, cms_segid,
-                  cms_group_id, final_gender_code, age_level, pvalue_level, shopping_level, occupation],
-           active: True, dtype: str, type: categorical}
-        - {name: cms_segid_int, active: False, dtype: int, type: categorical}
-        - {name: price, active: True, dtype: float, type: numeric, fill_na: 0}
-        - {name: click_sequence, active: True, dtype: str, type: sequence, splitter: ^, max_len: 3,
-           padding: post}
-    label_col: {name: clk, dtype: float}
-";
+use common::{TINY_COLUMNS, root};
 
 fn spec(dataset_id: &str, format: &str, ext: &str, with_columns: bool) -> DatasetSpec {
     let dir = if format == "csv" {
@@ -48,7 +33,7 @@ fn spec(dataset_id: &str, format: &str, ext: &str, with_columns: bool) -> Datase
         name("train"),
         name("valid"),
         name("test"),
-        if with_columns { FEATURE_COLS } else { "" }
+        if with_columns { TINY_COLUMNS } else { "" }
     );
     let exp = Experiment::load(
         &[ConfigFile {

@@ -2,31 +2,14 @@
 //! bundled tiny_csv sample (`tests/fixtures/fuxictr_tiny_expected.json`, written by
 //! `tests/fixtures/make_fuxictr_tiny.py` with FuxiCTR's FeatureProcessor).
 
-use std::path::{Path, PathBuf};
-
 use qnn_data::config::{ConfigFile, Experiment};
 use qnn_data::processor::{encode, fit, training_columns};
 use qnn_data::{Column, DatasetSpec, FeatureKind, RawTable};
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
-const DATASET: &str = "\
-tiny:
-    data_format: csv
-    min_categr_count: 2
-    feature_cols:
-        - {name: [userid, adgroup_id, pid, cate_id, campaign_id, customer, brand, cms_segid,
-                  cms_group_id, final_gender_code, age_level, pvalue_level, shopping_level, occupation],
-           active: True, dtype: str, type: categorical}
-        - {name: cms_segid_int, active: False, dtype: int, type: categorical}
-        - {name: price, active: True, dtype: float, type: numeric, fill_na: 0}
-        - {name: click_sequence, active: True, dtype: str, type: sequence, splitter: ^, max_len: 3,
-           padding: post}
-    label_col: {name: clk, dtype: float}
-";
+use common::{TINY_COLUMNS, root};
 
 #[test]
 fn tiny_csv_vocabularies_and_ids_match_fuxictr() {
@@ -41,7 +24,7 @@ fn tiny_csv_vocabularies_and_ids_match_fuxictr() {
         }],
         &[ConfigFile {
             name: "dataset_config.yaml".into(),
-            text: DATASET.into(),
+            text: format!("tiny:\n    data_format: csv\n    {TINY_COLUMNS}"),
         }],
         "E",
     )
