@@ -39,7 +39,6 @@ impl Source for Bytes {
 pub(super) struct H5File {
     file: hdf5_pure::File,
     datasets: HashMap<String, Option<(Dataset, Vec<u64>)>>,
-    rows: Option<usize>,
 }
 
 impl H5File {
@@ -49,7 +48,6 @@ impl H5File {
         Ok(Self {
             file,
             datasets: HashMap::new(),
-            rows: None,
         })
     }
 
@@ -69,15 +67,8 @@ impl H5File {
 }
 
 impl ColumnSource for H5File {
-    fn rows(&self) -> usize {
-        self.rows.unwrap_or(0)
-    }
-
-    fn width(&mut self, name: &str) -> Result<Option<usize>, String> {
-        let Some(shape) = self.dataset(name)?.map(|(_, shape)| shape.clone()) else {
-            return Ok(None);
-        };
-        super::row_width(&shape, &mut self.rows).map(Some)
+    fn shape(&mut self, name: &str) -> Result<Option<Vec<u64>>, String> {
+        Ok(self.dataset(name)?.map(|(_, shape)| shape.clone()))
     }
 
     fn ints(

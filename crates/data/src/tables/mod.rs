@@ -30,11 +30,9 @@ pub struct TableError {
 
 /// What every encoded format can do: name the shape of a column and read a window of its rows.
 trait ColumnSource {
-    /// Rows in the file.
-    fn rows(&self) -> usize;
-    /// Values per row of column `name` (1 for a scalar column), or `None` when the file has no
+    /// The shape of column `name` (`[rows]` or `[rows, width]`), or `None` when the file has no
     /// such column.
-    fn width(&mut self, name: &str) -> Result<Option<usize>, String>;
+    fn shape(&mut self, name: &str) -> Result<Option<Vec<u64>>, String>;
     /// Rows `start..start + rows` of column `name`, `width` values each, row-major.
     fn ints(
         &mut self,
@@ -52,13 +50,15 @@ pub struct EncodedTable {
     file: String,
     source: Box<dyn ColumnSource>,
     label: String,
+    /// Rows in the file, the same in every column (checked when opened).
+    rows: usize,
 }
 
 impl std::fmt::Debug for EncodedTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EncodedTable")
             .field("file", &self.file)
-            .field("rows", &self.source.rows())
+            .field("rows", &self.rows)
             .finish()
     }
 }
@@ -97,25 +97,24 @@ impl EncodedTable {
             file: file.to_string(),
             source,
             label,
+            rows: 0,
         };
+        let mut rows = None;
         let mut expect = |name: &str, width: usize| -> Result<(), TableError> {
-            match table.source.width(name) {
+            let found = table
+                .source
+                .shape(name)
+                .and_then(|shape| shape.map(|s| row_width(&s, &mut rows)).transpose());
+            let n = rows.unwrap_or(0);
+            match found {
                 // Every value takes at least a byte in each format: sizes read from a header
                 // (or a feature map) that the bytes cannot hold are refused before anything is
                 // allocated for them.
-                Ok(Some(w))
-                    if w == width
-                        && table
-                            .source
-                            .rows()
-                            .checked_mul(w)
-                            .is_none_or(|n| n > file_len) =>
-                {
+                Ok(Some(w)) if w == width && n.checked_mul(w).is_none_or(|n| n > file_len) => {
                     Err(err(
                         Some(name),
                         format!(
-                            "says {} rows of {w} values, more than its {file_len} bytes can hold",
-                            table.source.rows()
+                            "says {n} rows of {w} values, more than its {file_len} bytes can hold"
                         ),
                     ))
                 }
@@ -139,6 +138,7 @@ impl EncodedTable {
             expect(&field.name, width)?;
         }
         expect(&table.label.clone(), 1)?;
+        table.rows = rows.unwrap_or(0);
         Ok(table)
     }
 
@@ -147,7 +147,7 @@ impl EncodedTable {
     }
 
     pub fn rows(&self) -> usize {
-        self.source.rows()
+        self.rows
     }
 
     /// Rows `start..start + rows`, checked: ids inside their vocabulary, finite values, 0/1

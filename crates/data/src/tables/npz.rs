@@ -31,7 +31,6 @@ pub(super) struct NpzFile {
     archive: zip::ZipArchive<Cursor<SharedSlice>>,
     bytes: SharedBytes,
     members: HashMap<String, Option<(Member, Vec<u64>)>>,
-    rows: Option<usize>,
 }
 
 impl NpzFile {
@@ -42,7 +41,6 @@ impl NpzFile {
             archive,
             bytes,
             members: HashMap::new(),
-            rows: None,
         })
     }
 
@@ -143,15 +141,8 @@ enum Element {
 }
 
 impl ColumnSource for NpzFile {
-    fn rows(&self) -> usize {
-        self.rows.unwrap_or(0)
-    }
-
-    fn width(&mut self, name: &str) -> Result<Option<usize>, String> {
-        let Some(shape) = self.member(name)?.map(|(_, shape)| shape.clone()) else {
-            return Ok(None);
-        };
-        super::row_width(&shape, &mut self.rows).map(Some)
+    fn shape(&mut self, name: &str) -> Result<Option<Vec<u64>>, String> {
+        Ok(self.member(name)?.map(|(_, shape)| shape.clone()))
     }
 
     fn ints(

@@ -225,12 +225,11 @@ fn decode(payload: &[u8], row: usize) -> Result<proto::Example, String> {
 }
 
 impl ColumnSource for TfRecordFile {
-    fn rows(&self) -> usize {
-        self.rows
-    }
-
-    fn width(&mut self, name: &str) -> Result<Option<usize>, String> {
-        Ok(self.widths.get(name).copied())
+    fn shape(&mut self, name: &str) -> Result<Option<Vec<u64>>, String> {
+        Ok(self
+            .widths
+            .get(name)
+            .map(|&width| vec![self.rows as u64, width as u64]))
     }
 
     fn ints(
