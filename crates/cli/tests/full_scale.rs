@@ -171,6 +171,14 @@ const TRAIN: [&str; 7] = [
 ];
 
 /// What is in the cache folder besides the lock file.
+/// A built cache's files.
+const COMPLETE_CACHE: [&str; 4] = [
+    "feature_map.json",
+    "feature_vocab.json",
+    "train.safetensors",
+    "valid.safetensors",
+];
+
 fn cache_files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir.join("data/criteo_x4_synthetic"))
         .map(|entries| {
@@ -212,15 +220,7 @@ fn no_room_for_the_cache_is_one_error_and_leaves_nothing_behind() {
     // With room again, the next run builds the cache and trains.
     let out = qnn(&dir).args(TRAIN).output().unwrap();
     assert!(out.status.success(), "{out:?}");
-    assert_eq!(
-        cache_files(&dir),
-        [
-            "feature_map.json",
-            "feature_vocab.json",
-            "train.safetensors",
-            "valid.safetensors"
-        ]
-    );
+    assert_eq!(cache_files(&dir), COMPLETE_CACHE);
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -258,12 +258,7 @@ fn a_run_killed_while_it_builds_the_cache_leaves_no_lock_and_no_partial_cache() 
     assert!(!log.contains("Waiting for another qnn process"), "{log}");
     assert_eq!(
         cache_files(&dir),
-        [
-            "feature_map.json",
-            "feature_vocab.json",
-            "train.safetensors",
-            "valid.safetensors"
-        ],
+        COMPLETE_CACHE,
         "the killed build's half-written splits are removed"
     );
     fs::remove_dir_all(&dir).unwrap();
