@@ -256,7 +256,12 @@ impl FileSource for DiskFiles {
     fn bytes(&mut self, path: &str) -> Result<SharedBytes, String> {
         let file = fs::File::open(path).map_err(|e| e.to_string())?;
         self.started = Some(web_time::Instant::now());
-        if file.metadata().map_err(|e| e.to_string())?.len() == 0 {
+        let size = file.metadata().map_err(|e| e.to_string())?.len();
+        if let Some((_, bar)) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        self.bar = Some((path.to_string(), byte_bar(&format!("reading {path}"), size)));
+        if size == 0 {
             return Ok(Arc::new(Vec::new()));
         }
         let map = MappedFile::open(&file, Access::Sequential).map_err(|e| e.to_string())?;

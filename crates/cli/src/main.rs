@@ -39,6 +39,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // A panic inside the parquet reader on a damaged file comes back as an error naming the
+    // file; its panic message would only be noise above that error line.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !qnn_data::panic_becomes_error() {
+            report(info)
+        }
+    }));
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => commands::train::run(args),

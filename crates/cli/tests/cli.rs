@@ -390,9 +390,12 @@ fn bad_configs_name_the_key() {
     assert_fails(&s.train(), &["data/D/feature_map.json", "data_format: h5"]);
     s.write(
         "config/dataset_config.yaml",
-        "D:\n  data_format: parquet\n  train_data: t.parquet\n",
+        "D:\n  data_format: parquet\n  rebuild_dataset: False\n  train_data: t.parquet\n",
     );
-    assert_fails(&s.train(), &["data_format", "parquet is not supported yet"]);
+    assert_fails(
+        &s.train(),
+        &["data/D/feature_map.json", "data_format: parquet"],
+    );
 }
 
 /// The dataset of `tests/fixtures/make_fuxictr_formats.py`, which wrote the fixtures.
@@ -421,11 +424,15 @@ fn fuxictr_encoded_files_train_as_their_csv_does() {
         tiny("valid_sample.csv"),
         tiny("test_sample.csv")
     );
+    // `parquet` is FuxiCTR 2.3's encoded parquet (rebuild_dataset: False); `parquet_raw` the
+    // raw rows as typed parquet.
     for (format, ext) in [
         ("csv", ""),
         ("h5", "h5"),
         ("npz", "npz"),
         ("tfrecord", "tfrecord"),
+        ("parquet", "parquet"),
+        ("parquet_raw", "parquet"),
     ] {
         model.push_str(&format!(
             "E_{format}:\n  model: QNN\n  dataset_id: {}\n  batch_size: 32\n  embedding_dim: 8\n  \
@@ -441,15 +448,25 @@ fn fuxictr_encoded_files_train_as_their_csv_does() {
         }
         let id = format!("tiny_{format}");
         copy_dir(&fixtures.join(&id), &s.path(&format!("data/{id}")));
-        // With the same feature_cols for h5, so that its model can encode raw rows as the CSV's.
-        datasets.push_str(&format!(
-            "{id}:\n  data_root: ./data/\n  data_format: {format}\n  train_data: ./data/{id}/train.{ext}\n  \
-             valid_data: ./data/{id}/valid.{ext}\n  test_data: ./data/{id}/test.{ext}\n{}",
-            if format == "h5" {
+        // With the same feature_cols for h5, so that its model can encode raw rows as the CSV's
+        // (raw parquet needs them to read its rows at all).
+        let columns = match format {
+            "h5" => {
                 format!("  feature_cols:\n{FIXTURE_COLS}  label_col: {{name: clk, dtype: float}}\n")
-            } else {
-                String::new()
             }
+            "parquet_raw" => format!(
+                "  min_categr_count: 2\n  feature_cols:\n{FIXTURE_COLS}  label_col: {{name: clk, dtype: float}}\n"
+            ),
+            _ => String::new(),
+        };
+        let (data_format, rebuild) = match format {
+            "parquet" => ("parquet", "  rebuild_dataset: False\n"),
+            "parquet_raw" => ("parquet", ""),
+            other => (other, ""),
+        };
+        datasets.push_str(&format!(
+            "{id}:\n  data_root: ./data/\n  data_format: {data_format}\n{rebuild}  train_data: ./data/{id}/train.{ext}\n  \
+             valid_data: ./data/{id}/valid.{ext}\n  test_data: ./data/{id}/test.{ext}\n{columns}"
         ));
     }
     s.write("config/model_config.yaml", &model);
@@ -472,9 +489,12 @@ fn fuxictr_encoded_files_train_as_their_csv_does() {
     // numbers.
     assert_eq!(test_line("E_h5"), csv);
     assert_eq!(test_line("E_tfrecord"), csv);
-    // FuxiCTR 2.2 numbers tokens by frequency: other ids, so other initial embeddings.
+    // Raw parquet rows are read as the CSV of the same table: the same model again.
+    assert_eq!(test_line("E_parquet_raw"), csv);
+    // FuxiCTR 2.2 and 2.3 number tokens by frequency: other ids, so other initial embeddings.
     assert!(test_line("E_npz").starts_with("logloss: "));
-    for format in ["h5", "npz", "tfrecord"] {
+    assert!(test_line("E_parquet").starts_with("logloss: "));
+    for format in ["h5", "npz", "tfrecord", "parquet"] {
         let id = format!("tiny_{format}");
         assert!(
             s.path(&format!("data/{id}/qnn_lab/train.safetensors"))
@@ -536,6 +556,17 @@ fn fuxictr_encoded_files_train_as_their_csv_does() {
             .iter()
             .any(|n| n.contains("valid") || n == "feature_map.json"),
         "{left:?}"
+    );
+
+    // A damaged parquet page that makes the parquet crate panic (a length past the end of its
+    // data, at this byte of the fixture) is the same one error line, without a panic message.
+    let damaged = s.path("data/tiny_parquet_raw/valid.parquet");
+    let mut bytes = fs::read(&damaged).unwrap();
+    bytes[677] ^= 0x5a;
+    fs::write(&damaged, bytes).unwrap();
+    assert_fails(
+        &s.qnn(&["train", "--config", "config", "--expid", "E_parquet_raw"]),
+        &["valid.parquet", "column `pid`", "damaged parquet data"],
     );
 }
 

@@ -229,42 +229,109 @@ impl<R: Read> CsvChunks<R> {
         if rows == 0 {
             return Ok(None);
         }
-        let records = &self.records[..rows];
-        let built = crate::par::map(self.columns.len(), |i| {
-            Builder::read(&self.columns[i], self.positions[i], records, &self.source)
-        });
-        let mut builders = Vec::with_capacity(built.len());
-        let mut first_error: Option<CsvError> = None;
-        for b in built {
-            match b {
-                Ok(b) => builders.push(b),
-                Err(e) if first_error.as_ref().is_none_or(|f| e.line < f.line) => {
-                    first_error = Some(e)
-                }
-                Err(_) => {}
-            }
-        }
-        if let Some(e) = first_error {
-            return Err(e);
-        }
-        let mut labels = None;
-        let mut columns = Vec::with_capacity(builders.len());
-        for (c, b) in self.columns.iter().zip(builders) {
-            if c.role == Role::Label {
-                labels = Some(b.values.iter().map(|&y| y as f32).collect());
-            }
-            columns.push(b.finish());
-        }
+        let table = decode_chunk(
+            &self.source,
+            &self.columns,
+            &CsvCells {
+                records: &self.records[..rows],
+                positions: &self.positions,
+            },
+        );
         // Keep the record buffers of one chunk for the next, not of an unusually large one.
         self.records.truncate(rows.min(1 << 17));
-        Ok(Some(RawTable {
-            source: self.source.clone(),
-            names: self.columns.iter().map(|c| c.name.clone()).collect(),
-            columns,
-            labels,
-            rows,
-        }))
+        table.map(Some)
     }
+}
+
+/// The cells of one chunk of rows, whatever file they came from: what [`decode_chunk`] reads.
+pub(crate) trait Cells: Sync {
+    fn rows(&self) -> usize;
+    /// The text of row `row` of the `column`-th column asked for.
+    fn cell(&self, column: usize, row: usize) -> &[u8];
+    /// Where row `row` is, for an error message.
+    fn place(&self, row: usize) -> Place;
+}
+
+/// Where a row is: a CSV line, or a row of a file without lines (parquet; counted from 0).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Place {
+    Line(Option<u64>),
+    Row(u64),
+}
+
+impl Place {
+    fn error(self, source: &str, column: &str, reason: String) -> CsvError {
+        let (line, reason) = match self {
+            Place::Line(line) => (line, reason),
+            Place::Row(row) => (None, format!("row {row}: {reason}")),
+        };
+        CsvError {
+            file: source.to_string(),
+            line,
+            column: Some(column.to_string()),
+            reason,
+        }
+    }
+}
+
+struct CsvCells<'a> {
+    records: &'a [csv::ByteRecord],
+    positions: &'a [usize],
+}
+
+impl Cells for CsvCells<'_> {
+    fn rows(&self) -> usize {
+        self.records.len()
+    }
+
+    fn cell(&self, column: usize, row: usize) -> &[u8] {
+        &self.records[row][self.positions[column]]
+    }
+
+    fn place(&self, row: usize) -> Place {
+        Place::Line(self.records[row].position().map(|p| p.line()))
+    }
+}
+
+/// Decodes `columns` of a chunk side by side (one thread per column where the `parallel`
+/// feature is on) into a [`RawTable`]; the first bad cell, by row and then column, is reported.
+pub(crate) fn decode_chunk(
+    source: &str,
+    columns: &[ReadColumn],
+    cells: &impl Cells,
+) -> Result<RawTable, CsvError> {
+    let built = crate::par::map(columns.len(), |i| {
+        Builder::read(&columns[i], i, cells, source)
+    });
+    let mut builders = Vec::with_capacity(built.len());
+    let mut first_error: Option<(usize, CsvError)> = None;
+    for b in built {
+        match b {
+            Ok(b) => builders.push(b),
+            Err((row, e)) if first_error.as_ref().is_none_or(|(r, _)| row < *r) => {
+                first_error = Some((row, e))
+            }
+            Err(_) => {}
+        }
+    }
+    if let Some((_, e)) = first_error {
+        return Err(e);
+    }
+    let mut labels = None;
+    let mut decoded = Vec::with_capacity(builders.len());
+    for (c, b) in columns.iter().zip(builders) {
+        if c.role == Role::Label {
+            labels = Some(b.values.iter().map(|&y| y as f32).collect());
+        }
+        decoded.push(b.finish());
+    }
+    Ok(RawTable {
+        source: source.to_string(),
+        names: columns.iter().map(|c| c.name.clone()).collect(),
+        columns: decoded,
+        labels,
+        rows: cells.rows(),
+    })
 }
 
 fn preview(header: &[String]) -> String {
@@ -418,16 +485,16 @@ struct Builder {
 }
 
 impl Builder {
-    /// Decodes column `c` (at `pos` in each record) of `records`.
+    /// Decodes column `c`, the `index`-th of `cells`; an error comes with its row.
     fn read(
         c: &ReadColumn,
-        pos: usize,
-        records: &[csv::ByteRecord],
+        index: usize,
+        cells: &impl Cells,
         source: &str,
-    ) -> Result<Self, CsvError> {
+    ) -> Result<Self, (usize, CsvError)> {
         let mut builder = Builder::new(c);
-        for record in records {
-            let bytes = &record[pos];
+        for row in 0..cells.rows() {
+            let bytes = cells.cell(index, row);
             if c.role == Role::Token
                 && let Some(&id) = builder.by_cell.get(bytes)
             {
@@ -435,12 +502,7 @@ impl Builder {
                 builder.tokens.ids.push(id);
                 continue;
             }
-            let at = |reason: String| CsvError {
-                file: source.to_string(),
-                line: record.position().map(|p| p.line()),
-                column: Some(c.name.clone()),
-                reason,
-            };
+            let at = |reason: String| (row, cells.place(row).error(source, &c.name, reason));
             let cell = std::str::from_utf8(bytes).map_err(|_| at("is not valid UTF-8".into()))?;
             match &c.role {
                 Role::Label => builder.values.push(read_label(cell).map_err(at)? as f64),

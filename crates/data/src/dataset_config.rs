@@ -9,6 +9,12 @@ use crate::yaml::{Mapping, Value};
 pub enum DataFormat {
     /// Raw rows: fitted and encoded here.
     Csv,
+    /// Raw rows in parquet, read as the CSV of the same table (FuxiCTR 2.3's `data_format:
+    /// parquet`).
+    Parquet,
+    /// FuxiCTR 2.3's encoded parquet files (`data_format: parquet` with `rebuild_dataset:
+    /// False`), with its `feature_map.json`.
+    EncodedParquet,
     /// FuxiCTR 2.0.1's encoded h5 files, with its `feature_map.json` beside them.
     H5,
     /// FuxiCTR 2.2+'s encoded npz files, with its `feature_map.json`.
@@ -21,7 +27,7 @@ impl DataFormat {
     /// Whether the files hold rows FuxiCTR already encoded (read with its `feature_map.json`)
     /// rather than raw rows to fit and encode.
     pub fn is_encoded(self) -> bool {
-        !matches!(self, DataFormat::Csv)
+        !matches!(self, DataFormat::Csv | DataFormat::Parquet)
     }
 
     /// The name `data_format` gives it.
@@ -31,6 +37,7 @@ impl DataFormat {
             DataFormat::H5 => "h5",
             DataFormat::Npz => "npz",
             DataFormat::TfRecord => "tfrecord",
+            DataFormat::Parquet | DataFormat::EncodedParquet => "parquet",
         }
     }
 }
@@ -141,17 +148,23 @@ impl DatasetSpec {
             Some("h5") => DataFormat::H5,
             Some("npz") => DataFormat::Npz,
             Some("tfrecord") => DataFormat::TfRecord,
-            Some("parquet") => {
-                return Err(exp.bad(
-                    "data_format",
-                    "parquet is not supported yet: give the rows as csv, or FuxiCTR's encoded \
-                     files as h5, npz or tfrecord",
-                ));
-            }
+            // FuxiCTR 2.3 reads raw parquet rows, and its own encoded parquet files when told
+            // not to rebuild them.
+            Some("parquet") => match exp.boolean("rebuild_dataset")? {
+                Some(false) => {
+                    notes.push(
+                        "data_format: parquet with rebuild_dataset: False reads FuxiCTR's encoded \
+                         parquet files and its feature_map.json, as FuxiCTR 2.3 does"
+                            .to_string(),
+                    );
+                    DataFormat::EncodedParquet
+                }
+                _ => DataFormat::Parquet,
+            },
             Some(other) => {
                 return Err(exp.bad(
                     "data_format",
-                    format!("'{other}' is not csv, h5, npz or tfrecord"),
+                    format!("'{other}' is not csv, parquet, h5, npz or tfrecord"),
                 ));
             }
         };
@@ -200,7 +213,11 @@ impl DatasetSpec {
                         format!("must be a list of column settings, not {}", other.kind()),
                     ));
                 }
-                None => return Err(exp.bad("feature_cols", "is required for csv data")),
+                None => {
+                    return Err(
+                        exp.bad("feature_cols", "is required for raw (csv or parquet) data")
+                    );
+                }
             };
             for (i, col) in cols.iter().enumerate() {
                 let key = format!("feature_cols[{i}]");
@@ -574,14 +591,28 @@ D:
             assert!(s.data_format.is_encoded() && s.columns.is_empty());
             assert!(notes.iter().any(|n| n.contains("no effect")), "{notes:?}");
         }
-        let err = spec("D:\n  data_format: parquet\n").unwrap_err();
+        // parquet is raw rows unless FuxiCTR 2.3 is told not to rebuild its encoded files.
+        let (s, notes) = spec_and_notes(
+            "D:\n  data_format: parquet\n  rebuild_dataset: False\n  train_data: t.parquet\n",
+        )
+        .unwrap();
+        assert_eq!(s.data_format, DataFormat::EncodedParquet);
         assert!(
-            err.to_string().contains("parquet is not supported yet"),
-            "{err}"
+            notes.iter().any(|n| n.contains("encoded parquet")),
+            "{notes:?}"
         );
+        let raw = format!("{FRAPPE}    data_format: parquet\n");
+        for extra in ["", "    rebuild_dataset: True\n"] {
+            let s = spec(&format!("{raw}{extra}")).unwrap();
+            assert_eq!(s.data_format, DataFormat::Parquet);
+            assert!(!s.data_format.is_encoded() && !s.columns.is_empty());
+        }
+        let err = spec("D:\n  data_format: parquet\n  label_col: {name: y}\n").unwrap_err();
+        assert!(err.to_string().contains("feature_cols"), "{err}");
         let err = spec("D:\n  data_format: feather\n").unwrap_err();
         assert!(
-            err.to_string().contains("not csv, h5, npz or tfrecord"),
+            err.to_string()
+                .contains("not csv, parquet, h5, npz or tfrecord"),
             "{err}"
         );
         assert!(spec("D:\n  data_format: csv\n  label_col: {name: y}\n").is_err());

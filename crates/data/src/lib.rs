@@ -12,6 +12,8 @@ pub mod dataset_config;
 pub mod feature_map;
 pub mod metrics;
 mod par;
+mod parquet_columns;
+pub mod parquet_table;
 pub mod pipeline;
 pub mod processor;
 pub mod random;
@@ -29,6 +31,7 @@ pub use feature_map::{
     Dtype, Feature, FeatureKind, FeatureMap, Normalizer, Padding, Preprocess, RawColumn, Vocabulary,
 };
 pub use metrics::{Metric, auc, logloss};
+pub use parquet_columns::panic_becomes_error;
 pub use pipeline::{
     CHUNK_ROWS, FileSource, MemoryFiles, MemoryStore, Part, Pass, PipelineError, SplitStore,
     Splits, build_splits, fuxictr_file, prepare_dataset, prepare_encoded_splits, prepare_splits,

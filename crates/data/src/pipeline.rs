@@ -12,10 +12,11 @@ use std::io::Read;
 
 use crate::buffer::{AlignedBytes, SharedBytes};
 use crate::cache::{self, CacheError, SplitWriter, split_layout};
-use crate::csv_table::{CsvChunks, CsvError, ReadColumn};
+use crate::csv_table::{CsvChunks, CsvError, RawTable, ReadColumn};
 use crate::dataset::EncodedDataset;
-use crate::dataset_config::{DatasetSpec, SplitType};
+use crate::dataset_config::{DataFormat, DatasetSpec, SplitType};
 use crate::feature_map::FeatureMap;
+use crate::parquet_table::ParquetChunks;
 use crate::processor::{Encoder, Fitter, split_rows, training_columns};
 use crate::tables::{EncodedTable, TableError, fuxictr_feature_map};
 
@@ -73,12 +74,13 @@ pub enum Pass {
 }
 
 /// Opens the files a config names. The browser maps paths to uploaded files; the CLI opens
-/// them from disk. A CSV is opened once per pass.
+/// them from disk. A CSV is opened once per pass; other formats are read in place.
 pub trait FileSource {
     type Reader: Read;
     /// A reader over the file's bytes, or a message saying why there is none.
     fn open(&mut self, path: &str, pass: Pass) -> Result<Self::Reader, String>;
-    /// All of the file's bytes at once, for formats read out of order (h5, npz, TFRecord):
+    /// All of the file's bytes at once, for formats read out of order (parquet, h5, npz,
+    /// TFRecord):
     /// memory-mapped natively, the upload itself in the browser.
     fn bytes(&mut self, path: &str) -> Result<SharedBytes, String>;
     /// Called now and then while `path` is read, with the bytes read so far.
@@ -145,9 +147,10 @@ pub fn fuxictr_file(spec: &DatasetSpec, name: &str) -> String {
     format!("{root}/{}/{name}", spec.dataset_id)
 }
 
-/// Builds the encoded splits of `spec` into `store`, whatever its `data_format`: raw rows (csv)
-/// are fitted and encoded ([`prepare_splits`]); FuxiCTR's encoded files (h5, npz, tfrecord) are
-/// read with its feature map ([`prepare_encoded_splits`]). The CLI and the browser both come
+/// Builds the encoded splits of `spec` into `store`, whatever its `data_format`: raw rows (csv,
+/// parquet) are fitted and encoded ([`prepare_splits`]); FuxiCTR's encoded files (h5, npz,
+/// tfrecord, parquet with `rebuild_dataset: False`) are read with its feature map
+/// ([`prepare_encoded_splits`]). The CLI and the browser both come
 /// through here.
 pub fn prepare_dataset<S: FileSource, T: SplitStore>(
     spec: &DatasetSpec,
@@ -217,6 +220,7 @@ pub fn prepare_encoded_splits<S: FileSource, T: SplitStore>(
             path: path.to_string(),
             reason,
         })?;
+        let file_len = (*bytes).as_ref().len() as u64;
         let mut table = EncodedTable::open(spec.data_format, path, bytes, &map)?;
         let rows = table.rows();
         if rows == 0 {
@@ -238,6 +242,8 @@ pub fn prepare_encoded_splits<S: FileSource, T: SplitStore>(
                 pairs.clear();
                 pairs.extend((0..chunk.len()).map(|i| (i, start + i)));
                 writer.put(&chunk, &pairs);
+                let done = (start + chunk.len()) as u64;
+                source.progress(path, file_len * done / rows as u64);
             }
         }
         source.finished(path, Pass::Encode, rows);
@@ -294,27 +300,76 @@ enum PartSource<'a> {
     File(&'a str),
 }
 
+/// Raw rows, a chunk at a time, from a CSV or a parquet file.
+enum RawChunks<R> {
+    Csv(CsvChunks<R>),
+    Parquet(ParquetChunks),
+}
+
+impl<R: Read> RawChunks<R> {
+    fn next_chunk(
+        &mut self,
+        max_rows: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Option<RawTable>, CsvError> {
+        match self {
+            RawChunks::Csv(c) => c.next_chunk(max_rows, progress),
+            RawChunks::Parquet(p) => p.next_chunk(max_rows, progress),
+        }
+    }
+
+    fn count_rows(&mut self, progress: &mut dyn FnMut(u64)) -> Result<usize, CsvError> {
+        match self {
+            RawChunks::Csv(c) => c.count_rows(progress),
+            RawChunks::Parquet(p) => p.count_rows(progress),
+        }
+    }
+
+    fn rows_read(&self) -> usize {
+        match self {
+            RawChunks::Csv(c) => c.rows_read(),
+            RawChunks::Parquet(p) => p.rows_read(),
+        }
+    }
+
+    fn no_rows(&self) -> CsvError {
+        match self {
+            RawChunks::Csv(c) => c.no_rows(),
+            RawChunks::Parquet(p) => p.no_rows(),
+        }
+    }
+}
+
 fn chunks<S: FileSource>(
     source: &mut S,
+    format: DataFormat,
     path: &str,
     pass: Pass,
     columns: &[ReadColumn],
-) -> Result<CsvChunks<S::Reader>, PipelineError> {
-    let reader = source
-        .open(path, pass)
-        .map_err(|reason| PipelineError::Open {
-            path: path.to_string(),
-            reason,
-        })?;
-    Ok(CsvChunks::new(reader, path, columns)?)
+) -> Result<RawChunks<S::Reader>, PipelineError> {
+    let open_error = |reason| PipelineError::Open {
+        path: path.to_string(),
+        reason,
+    };
+    Ok(match format {
+        DataFormat::Parquet => {
+            let bytes = source.bytes(path).map_err(open_error)?;
+            RawChunks::Parquet(ParquetChunks::new(bytes, path, columns)?)
+        }
+        _ => {
+            let reader = source.open(path, pass).map_err(open_error)?;
+            RawChunks::Csv(CsvChunks::new(reader, path, columns)?)
+        }
+    })
 }
 
 fn count_rows(
     source: &mut impl FileSource,
+    format: DataFormat,
     path: &str,
     columns: &[ReadColumn],
 ) -> Result<usize, PipelineError> {
-    let mut rows = chunks(source, path, Pass::Count, columns)?;
+    let mut rows = chunks(source, format, path, Pass::Count, columns)?;
     let n = rows.count_rows(&mut |b| source.progress(path, b))?;
     if n == 0 {
         return Err(rows.no_rows().into());
@@ -347,6 +402,7 @@ pub fn prepare_splits<S: FileSource, T: SplitStore>(
     store: &mut T,
 ) -> Result<Splits, PipelineError> {
     let columns = training_columns(spec);
+    let format = spec.data_format;
     let Some(train_path) = spec.train_data.as_deref() else {
         return Err(PipelineError::NoTrainData {
             dataset: spec.dataset_id.clone(),
@@ -355,13 +411,13 @@ pub fn prepare_splits<S: FileSource, T: SplitStore>(
     let plan = (spec.split_type == SplitType::Random
         || spec.valid_size.is_some()
         || spec.test_size.is_some())
-    .then(|| count_rows(source, train_path, &columns))
+    .then(|| count_rows(source, format, train_path, &columns))
     .transpose()?
     .map(|total| RowPlan::new(total, spec, seed));
 
     // Pass: fit on the train rows.
     let mut fitter = Fitter::new(spec);
-    let mut rows = chunks(source, train_path, Pass::Fit, &columns)?;
+    let mut rows = chunks(source, format, train_path, Pass::Fit, &columns)?;
     let mut local = Vec::with_capacity(CHUNK_ROWS);
     while let Some(chunk) = rows.next_chunk(CHUNK_ROWS, &mut |b| source.progress(train_path, b))? {
         let first = rows.rows_read() - chunk.len();
@@ -402,7 +458,7 @@ pub fn prepare_splits<S: FileSource, T: SplitStore>(
         } else if carved > 0 {
             parts.push((part, PartSource::TrainFile, carved));
         } else if let Some(path) = file.filter(|p| *p != train_path) {
-            let n = count_rows(source, path, &columns)?;
+            let n = count_rows(source, format, path, &columns)?;
             parts.push((part, PartSource::File(path), n));
         }
     }
@@ -438,7 +494,7 @@ pub fn prepare_splits<S: FileSource, T: SplitStore>(
         let slot = |part: Part| parts.iter().position(|(p, _, _)| *p == part);
         let mut pairs: Vec<Vec<(usize, usize)>> = vec![Vec::new(); parts.len()];
         let all: Vec<usize> = (0..CHUNK_ROWS).collect();
-        let mut rows = chunks(source, train_path, Pass::Encode, &columns)?;
+        let mut rows = chunks(source, format, train_path, Pass::Encode, &columns)?;
         while let Some(chunk) =
             rows.next_chunk(CHUNK_ROWS, &mut |b| source.progress(train_path, b))?
         {
@@ -465,7 +521,7 @@ pub fn prepare_splits<S: FileSource, T: SplitStore>(
             let PartSource::File(path) = from else {
                 continue;
             };
-            let mut rows = chunks(source, path, Pass::Encode, &columns)?;
+            let mut rows = chunks(source, format, path, Pass::Encode, &columns)?;
             let mut pairs = Vec::with_capacity(CHUNK_ROWS);
             while let Some(chunk) =
                 rows.next_chunk(CHUNK_ROWS, &mut |b| source.progress(path, b))?

@@ -135,13 +135,27 @@ impl Value {
 /// Python's `str(float)`: shortest round-trip digits, `.0` on integral values, exponent form
 /// outside [1e-4, 1e16).
 pub fn python_float(v: f64) -> String {
-    if v.is_nan() {
+    python_repr(v)
+}
+
+/// An f32 in the same style, from its own shortest digits (`0.1`, not the `0.10000000149011612`
+/// of its f64 widening).
+pub fn python_float32(v: f32) -> String {
+    python_repr(v)
+}
+
+fn python_repr<F>(v: F) -> String
+where
+    F: Copy + Into<f64> + std::fmt::Display + std::fmt::LowerExp,
+{
+    let x: f64 = v.into();
+    if x.is_nan() {
         return "nan".into();
     }
-    if v.is_infinite() {
-        return if v > 0.0 { "inf" } else { "-inf" }.into();
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
     }
-    let a = v.abs();
+    let a = x.abs();
     if a == 0.0 || (1e-4..1e16).contains(&a) {
         let s = format!("{v}");
         if s.contains('.') { s } else { format!("{s}.0") }

@@ -1,8 +1,8 @@
-//! FuxiCTR's encoded formats: the tiny_csv sample as FuxiCTR 2.0.1 (h5), FuxiCTR 2.2 (npz) and
-//! TensorFlow (TFRecord) wrote it (`tests/fixtures/fuxictr_formats/`, made by
-//! `tests/fixtures/make_fuxictr_formats.py`) reads into exactly the feature map and encoded
-//! splits QNN Lab's own CSV route builds from the CSV; damaged or foreign files are one-line
-//! errors naming the file.
+//! FuxiCTR's data formats: the tiny_csv sample as FuxiCTR 2.0.1 (h5), FuxiCTR 2.2 (npz),
+//! FuxiCTR 2.3 (parquet, encoded) and TensorFlow (TFRecord) wrote it, and as raw parquet written
+//! by pyarrow (`tests/fixtures/fuxictr_formats/`, made by `tests/fixtures/make_fuxictr_formats.py`),
+//! reads into exactly the feature map and encoded splits QNN Lab's own CSV route builds from the
+//! CSV; damaged or foreign files are one-line errors naming the file.
 
 use qnn_data::config::{ConfigFile, Experiment};
 use qnn_data::{
@@ -27,8 +27,14 @@ fn spec(dataset_id: &str, format: &str, ext: &str, with_columns: bool) -> Datase
             format!("{dir}/{split}.{ext}")
         }
     };
+    // FuxiCTR 2.3 reads its encoded parquet files when told not to rebuild them.
+    let rebuild = if dataset_id == "tiny_parquet" {
+        "rebuild_dataset: False\n    "
+    } else {
+        ""
+    };
     let text = format!(
-        "{dataset_id}:\n    data_root: fixtures/\n    data_format: {format}\n    train_data: {}\n    \
+        "{dataset_id}:\n    data_root: fixtures/\n    data_format: {format}\n    {rebuild}train_data: {}\n    \
          valid_data: {}\n    test_data: {}\n    {}",
         name("train"),
         name("valid"),
@@ -118,6 +124,7 @@ fn every_encoded_format_reads_as_the_csv_route_encodes() {
         ("tiny_h5", "h5", "h5"),
         ("tiny_npz", "npz", "npz"),
         ("tiny_tfrecord", "tfrecord", "tfrecord"),
+        ("tiny_parquet", "parquet", "parquet"),
     ] {
         for with_columns in [true, false] {
             let spec = spec(dataset_id, format, ext, with_columns);
@@ -153,8 +160,8 @@ fn every_encoded_format_reads_as_the_csv_route_encodes() {
                     "{format}"
                 );
             }
-            if format != "npz" {
-                // FuxiCTR 2.0.1 numbers tokens in sorted order, as the CSV route does, so the
+            if format == "h5" || format == "tfrecord" {
+                // FuxiCTR 2.0.1 numbers tokens in sorted order (2.2 and 2.3 by frequency), as the CSV route does, so the
                 // h5 files (and the TFRecords made from them) hold the very same ids.
                 for (g, e) in got
                     .feature_map
@@ -329,5 +336,172 @@ fn damaged_and_foreign_files_are_one_line_errors_naming_the_file() {
     assert_error(
         splits(&npz, &with_file(&npz, &npz_train, huge)),
         &[&npz_train, "4611686018427387904 rows", "bytes can hold"],
+    );
+}
+
+#[test]
+fn raw_parquet_reads_as_the_csv_of_the_same_rows() {
+    let expected = csv_route();
+    let raw = spec("tiny_parquet_raw", "parquet", "parquet", true);
+    assert_eq!(raw.data_format, qnn_data::DataFormat::Parquet);
+    let mut files = files(&raw);
+    let got = splits(&raw, &files).unwrap();
+    // Same vocabularies in the same order, same ids, same values, row for row: the typed
+    // columns (int64 with nulls, doubles, strings), three codecs (zstd, snappy, gzip) and row
+    // groups of 32 rows read as the CSV they came from.
+    assert_eq!(got.feature_map.features, expected.feature_map.features);
+    assert_eq!(got.train, expected.train);
+    assert_eq!(got.valid, expected.valid);
+    assert_eq!(got.test, expected.test);
+
+    // Sequences stored as lists read as their items joined by the splitter.
+    let valid = raw.valid_data.clone().unwrap();
+    let lists = std::fs::read(
+        root().join("tests/fixtures/fuxictr_formats/tiny_parquet_raw/valid_lists.parquet"),
+    )
+    .unwrap();
+    files.files.iter_mut().find(|(p, _)| *p == valid).unwrap().1 = lists;
+    assert_eq!(splits(&raw, &files).unwrap().valid, expected.valid);
+}
+
+#[test]
+fn raw_parquet_streams_in_chunks_across_row_groups_as_one_pass() {
+    // Carving valid/test rows out of the train file counts its rows from the footer and reads
+    // it twice more; the result matches the CSV's carved splits.
+    let carve = |format: &str, dataset: &str| {
+        let mut s = spec(dataset, format, "parquet", true);
+        s.valid_data = None;
+        s.test_data = None;
+        s.valid_size = Some(qnn_data::dataset_config::SplitSize::Rows(17));
+        s.test_size = Some(qnn_data::dataset_config::SplitSize::Fraction(0.25));
+        s.split_type = qnn_data::SplitType::Random;
+        let f = files(&s);
+        splits(&s, &f).unwrap()
+    };
+    let csv = carve("csv", "tiny");
+    let parquet = carve("parquet", "tiny_parquet_raw");
+    assert_eq!(parquet.feature_map.features, csv.feature_map.features);
+    assert_eq!(parquet.train, csv.train);
+    assert_eq!(parquet.valid, csv.valid);
+    assert_eq!(parquet.test, csv.test);
+}
+
+#[test]
+fn bad_parquet_is_a_one_line_error_naming_the_file_and_column() {
+    let raw = spec("tiny_parquet_raw", "parquet", "parquet", true);
+    let train = raw.train_data.clone().unwrap();
+    let good =
+        std::fs::read(root().join("tests/fixtures/fuxictr_formats/tiny_parquet_raw/train.parquet"))
+            .unwrap();
+    let csv = std::fs::read(root().join("static/examples/tiny_csv/train_sample.csv")).unwrap();
+    assert_error(
+        splits(&raw, &with_file(&raw, &train, csv)),
+        &[&train, "not a readable parquet file"],
+    );
+    assert_error(
+        splits(&raw, &with_file(&raw, &train, Vec::new())),
+        &[&train, "empty"],
+    );
+    assert_error(
+        splits(
+            &raw,
+            &with_file(&raw, &train, good[..good.len() / 2].to_vec()),
+        ),
+        &[&train, "parquet"],
+    );
+
+    // Every byte of the file overwritten in turn: an error or a clean read, never a panic.
+    for i in (0..good.len()).step_by(13) {
+        let mut flipped = good.clone();
+        flipped[i] ^= 0x5a;
+        if let Err(e) = splits(&raw, &with_file(&raw, &train, flipped)) {
+            assert!(!e.contains('\n') && e.contains(&train), "byte {i}: {e}");
+        }
+    }
+
+    // Columns that are not there, or of a type that is not read as a feature.
+    let with_columns = |columns: &str| {
+        let mut s = raw.clone();
+        let text = format!(
+            "tiny_parquet_raw:\n  data_format: parquet\n  train_data: {train}\n  \
+             feature_cols: [{columns}]\n  label_col: {{name: clk, dtype: float}}\n"
+        );
+        let exp = Experiment::load(
+            &[ConfigFile {
+                name: "model_config.yaml".into(),
+                text: "E:\n  dataset_id: tiny_parquet_raw\n".into(),
+            }],
+            &[ConfigFile {
+                name: "dataset_config.yaml".into(),
+                text,
+            }],
+            "E",
+        )
+        .unwrap();
+        let parsed = DatasetSpec::from_experiment(&exp).unwrap().0;
+        s.columns = parsed.columns;
+        s.valid_data = None;
+        s.test_data = None;
+        s
+    };
+    let s = with_columns("{name: cost, active: True, dtype: str, type: categorical}");
+    assert_error(
+        splits(&s, &files(&s)),
+        &[&train, "column `cost`", "no such column", "userid"],
+    );
+    let s = with_columns("{name: time_stamp, active: True, dtype: str, type: categorical}");
+    assert_error(
+        splits(&s, &files(&s)),
+        &[
+            &train,
+            "column `time_stamp`",
+            "parquet type INT64",
+            "Timestamp",
+        ],
+    );
+    let s = with_columns("{name: pid, active: True, dtype: float, type: numeric}");
+    assert_error(
+        splits(&s, &files(&s)),
+        &[&train, "column `pid`", "row 0", "430548_1007"],
+    );
+    let mut s = with_columns("{name: click_sequence, active: True, dtype: str, type: categorical}");
+    s.train_data = Some("fixtures/tiny_parquet_raw/valid_lists.parquet".into());
+    assert_error(
+        splits(&s, &files(&s)),
+        &["valid_lists.parquet", "column `click_sequence`", "lists"],
+    );
+
+    // FuxiCTR 2.3's encoded parquet: ids outside the vocabulary, a file of raw rows (its
+    // sequences are text, not lists of ids).
+    let encoded = spec("tiny_parquet", "parquet", "parquet", false);
+    let enc_train = encoded.train_data.clone().unwrap();
+    let map_path = qnn_data::fuxictr_file(&encoded, "feature_map.json");
+    let vocab_path = qnn_data::fuxictr_file(&encoded, "feature_vocab.json");
+    let fixture = |name: &str| {
+        std::fs::read_to_string(
+            root()
+                .join("tests/fixtures/fuxictr_formats/tiny_parquet")
+                .join(name),
+        )
+        .unwrap()
+    };
+    let mut vocab: serde_json::Value =
+        serde_json::from_str(&fixture("feature_vocab.json")).unwrap();
+    vocab["userid"] = serde_json::json!({"__PAD__": 0, "some user": 1, "__OOV__": 2});
+    let shrunk = fixture("feature_map.json").replacen("\"vocab_size\": 25", "\"vocab_size\": 3", 1);
+    let mut tampered = with_file(&encoded, &map_path, shrunk.into_bytes());
+    tampered
+        .files
+        .iter_mut()
+        .find(|(p, _)| *p == vocab_path)
+        .unwrap()
+        .1 = vocab.to_string().into_bytes();
+    assert_error(
+        splits(&encoded, &tampered),
+        &[&enc_train, "userid", "outside the vocabulary (0..3"],
+    );
+    assert_error(
+        splits(&encoded, &with_file(&encoded, &enc_train, good)),
+        &[&enc_train, "`click_sequence`", "1 values per row", "says 3"],
     );
 }

@@ -1,5 +1,6 @@
 //! Files that hold rows FuxiCTR has already encoded — the h5 files of FuxiCTR 2.0.1's
-//! `build_dataset`, the npz files of FuxiCTR 2.2+, the TFRecords its TensorFlow side reads — read
+//! `build_dataset`, the npz files of FuxiCTR 2.2, the parquet files of FuxiCTR 2.3, the
+//! TFRecords its TensorFlow side reads — read
 //! a chunk of rows at a time into [`EncodedDataset`]s for the feature map that FuxiCTR wrote
 //! beside them (`feature_map.json`, `feature_vocab.json`; see [`fuxictr_feature_map`]).
 //!
@@ -10,6 +11,7 @@
 mod fuxictr;
 mod h5;
 mod npz;
+mod parquet;
 mod tfrecord;
 
 pub use fuxictr::fuxictr_feature_map;
@@ -84,7 +86,10 @@ impl EncodedTable {
             DataFormat::TfRecord => {
                 Box::new(tfrecord::TfRecordFile::open(bytes, map).map_err(|e| err(None, e))?)
             }
-            DataFormat::Csv => {
+            DataFormat::EncodedParquet => {
+                Box::new(parquet::EncodedParquetFile::open(bytes).map_err(|e| err(None, e))?)
+            }
+            DataFormat::Csv | DataFormat::Parquet => {
                 return Err(err(None, format!("{format:?} files are not encoded data")));
             }
         };
