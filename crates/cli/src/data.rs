@@ -8,8 +8,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use qnn_data::cache::{self, feature_map_json, feature_vocab_json, read_feature_map_json};
-use qnn_data::csv_table::CsvChunks;
 use qnn_data::processor::{self, Encoder};
+use qnn_data::raw_rows::{RawChunks, is_parquet_path};
 use qnn_data::{
     DatasetSpec, EncodedDataset, FeatureMap, FileSource, Part, Pass, SharedBytes, SplitStore,
     SplitType, Splits, prepare_dataset,
@@ -250,6 +250,16 @@ struct DiskFiles {
     started: Option<web_time::Instant>,
 }
 
+/// The bytes of `file` (`size` long), mapped into memory.
+fn map_file(file: &fs::File, size: u64) -> Result<SharedBytes, String> {
+    if size == 0 {
+        // Nothing to map (and mapping nothing is an error on some systems).
+        return Ok(Arc::new(Vec::new()));
+    }
+    let map = MappedFile::open(file, Access::Sequential).map_err(|e| e.to_string())?;
+    Ok(Arc::new(map))
+}
+
 impl FileSource for DiskFiles {
     type Reader = std::io::BufReader<fs::File>;
 
@@ -261,11 +271,7 @@ impl FileSource for DiskFiles {
             bar.finish_and_clear();
         }
         self.bar = Some((path.to_string(), byte_bar(&format!("reading {path}"), size)));
-        if size == 0 {
-            return Ok(Arc::new(Vec::new()));
-        }
-        let map = MappedFile::open(&file, Access::Sequential).map_err(|e| e.to_string())?;
-        Ok(Arc::new(map))
+        map_file(&file, size)
     }
 
     fn open(&mut self, path: &str, pass: Pass) -> Result<Self::Reader, String> {
@@ -369,10 +375,11 @@ fn build(spec: &DatasetSpec, seed: u64, fp: &str) -> Result<Splits> {
     Ok(splits)
 }
 
-/// A CSV encoded for an existing feature map a chunk of rows at a time, with a byte progress bar
-/// (evaluate, predict, inspect): memory holds one chunk, whatever the file's size.
+/// A CSV (or a parquet file, by its extension) encoded for an existing feature map a chunk of
+/// rows at a time, with a byte progress bar (evaluate, predict, inspect): memory holds one chunk,
+/// whatever the file's size.
 pub struct EncodedChunks<'a> {
-    chunks: CsvChunks<std::io::BufReader<fs::File>>,
+    chunks: RawChunks<std::io::BufReader<fs::File>>,
     encoder: Encoder<'a>,
     chunk_rows: usize,
     all: Vec<usize>,
@@ -392,11 +399,19 @@ impl<'a> EncodedChunks<'a> {
             fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         let bar = byte_bar(&format!("reading {}", path.display()), size);
-        let chunks = CsvChunks::new(
-            std::io::BufReader::with_capacity(1 << 20, file),
-            &path.display().to_string(),
-            &processor::model_columns(map, with_label),
-        )?;
+        let source = path.display().to_string();
+        let columns = processor::model_columns(map, with_label);
+        let chunks = if is_parquet_path(&source) {
+            let bytes =
+                map_file(&file, size).map_err(|e| anyhow::anyhow!("cannot read {source}: {e}"))?;
+            RawChunks::parquet(bytes, &source, &columns)?
+        } else {
+            RawChunks::csv(
+                std::io::BufReader::with_capacity(1 << 20, file),
+                &source,
+                &columns,
+            )?
+        };
         Ok(Self {
             chunks,
             encoder: Encoder::new(map),

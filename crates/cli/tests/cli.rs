@@ -536,6 +536,42 @@ fn fuxictr_encoded_files_train_as_their_csv_does() {
         predict("checkpoints/csv/E_csv.qnn", "csv.csv")
     );
 
+    // evaluate, predict and inspect take the parquet file of the same rows: the same metrics,
+    // the same probabilities (predict writes the column alone for a parquet input), the same maps.
+    let parquet_test = "data/tiny_parquet_raw/test.parquet";
+    let run = |args: &[&str]| {
+        let o = s.qnn(args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let model = "checkpoints/csv/E_csv.qnn";
+    let evaluate = |data: &str| {
+        run(&["evaluate", "--model", model, "--data", data])
+            .lines()
+            .last()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(evaluate(parquet_test), evaluate(&tiny("test_sample.csv")));
+    let from_csv = predict(model, "from_csv.csv");
+    run(&[
+        "predict",
+        "--model",
+        model,
+        "--data",
+        parquet_test,
+        "--out",
+        "from_parquet.csv",
+    ]);
+    let from_parquet = fs::read_to_string(s.path("from_parquet.csv")).unwrap();
+    let last_column: Vec<&str> = from_csv
+        .lines()
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
+    assert_eq!(from_parquet.lines().collect::<Vec<_>>(), last_column);
+    let inspect = |data: &str| run(&["inspect", "--model", model, "--data", data]);
+    assert_eq!(inspect(parquet_test), inspect(&tiny("test_sample.csv")));
+
     // A damaged encoded file: one error line naming it, and no cache left behind.
     let damaged = s.path("data/tiny_tfrecord/valid.tfrecord");
     let mut bytes = fs::read(&damaged).unwrap();

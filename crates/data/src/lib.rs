@@ -17,6 +17,7 @@ pub mod parquet_table;
 pub mod pipeline;
 pub mod processor;
 pub mod random;
+pub mod raw_rows;
 pub mod schema;
 pub mod synthetic;
 pub mod tables;

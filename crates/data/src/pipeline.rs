@@ -12,12 +12,12 @@ use std::io::Read;
 
 use crate::buffer::{AlignedBytes, SharedBytes};
 use crate::cache::{self, CacheError, SplitWriter, split_layout};
-use crate::csv_table::{CsvChunks, CsvError, RawTable, ReadColumn};
+use crate::csv_table::{CsvError, ReadColumn};
 use crate::dataset::EncodedDataset;
 use crate::dataset_config::{DataFormat, DatasetSpec, SplitType};
 use crate::feature_map::FeatureMap;
-use crate::parquet_table::ParquetChunks;
 use crate::processor::{Encoder, Fitter, split_rows, training_columns};
+use crate::raw_rows::RawChunks;
 use crate::tables::{EncodedTable, TableError, fuxictr_feature_map};
 
 /// Rows per chunk of the streaming passes. The same in the browser and natively, so that both
@@ -300,46 +300,6 @@ enum PartSource<'a> {
     File(&'a str),
 }
 
-/// Raw rows, a chunk at a time, from a CSV or a parquet file.
-enum RawChunks<R> {
-    Csv(CsvChunks<R>),
-    Parquet(ParquetChunks),
-}
-
-impl<R: Read> RawChunks<R> {
-    fn next_chunk(
-        &mut self,
-        max_rows: usize,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<Option<RawTable>, CsvError> {
-        match self {
-            RawChunks::Csv(c) => c.next_chunk(max_rows, progress),
-            RawChunks::Parquet(p) => p.next_chunk(max_rows, progress),
-        }
-    }
-
-    fn count_rows(&mut self, progress: &mut dyn FnMut(u64)) -> Result<usize, CsvError> {
-        match self {
-            RawChunks::Csv(c) => c.count_rows(progress),
-            RawChunks::Parquet(p) => p.count_rows(progress),
-        }
-    }
-
-    fn rows_read(&self) -> usize {
-        match self {
-            RawChunks::Csv(c) => c.rows_read(),
-            RawChunks::Parquet(p) => p.rows_read(),
-        }
-    }
-
-    fn no_rows(&self) -> CsvError {
-        match self {
-            RawChunks::Csv(c) => c.no_rows(),
-            RawChunks::Parquet(p) => p.no_rows(),
-        }
-    }
-}
-
 fn chunks<S: FileSource>(
     source: &mut S,
     format: DataFormat,
@@ -354,11 +314,11 @@ fn chunks<S: FileSource>(
     Ok(match format {
         DataFormat::Parquet => {
             let bytes = source.bytes(path).map_err(open_error)?;
-            RawChunks::Parquet(ParquetChunks::new(bytes, path, columns)?)
+            RawChunks::parquet(bytes, path, columns)?
         }
         _ => {
             let reader = source.open(path, pass).map_err(open_error)?;
-            RawChunks::Csv(CsvChunks::new(reader, path, columns)?)
+            RawChunks::csv(reader, path, columns)?
         }
     })
 }

@@ -1,4 +1,4 @@
-//! `qnn evaluate --model FILE --data CSV`.
+//! `qnn evaluate --model FILE --data CSV|PARQUET`.
 
 use std::path::{Path, PathBuf};
 
@@ -28,7 +28,8 @@ pub struct ModelArgs {
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// CSV with a header, the model's feature columns and its label column.
+    /// CSV with a header, the model's feature columns and its label column (or a parquet file,
+    /// `.parquet`, with those columns).
     #[arg(long)]
     pub data: PathBuf,
 }

@@ -27,7 +27,7 @@ pub struct Args {
     /// A model file written by `qnn train` or the browser trainer.
     #[arg(long)]
     pub model: PathBuf,
-    /// CSV to compute activation maps on (weight maps need no data).
+    /// CSV (or parquet file) to compute activation maps on (weight maps need no data).
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Rows of --data to use (the first ones).
