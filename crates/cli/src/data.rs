@@ -38,12 +38,17 @@ fn fingerprint(spec: &DatasetSpec, seed: u64) -> String {
     let fuxictr_map = spec.data_format.is_encoded().then(|| {
         ["feature_map.json", "feature_vocab.json"].map(|name| qnn_data::fuxictr_file(spec, name))
     });
+    // A folder of part files stands for its files.
     let files = [&spec.train_data, &spec.valid_data, &spec.test_data]
         .into_iter()
         .flatten()
         .chain(fuxictr_map.iter().flatten())
+        .flat_map(|p| match folder_files(p) {
+            Ok(Some(files)) => files,
+            _ => vec![p.clone()],
+        })
         .map(|p| {
-            let meta = fs::metadata(p).ok();
+            let meta = fs::metadata(&p).ok();
             let size = meta.as_ref().map_or(0, |m| m.len());
             let modified = meta
                 .and_then(|m| m.modified().ok())
@@ -260,8 +265,33 @@ fn map_file(file: &fs::File, size: u64) -> Result<SharedBytes, String> {
     Ok(Arc::new(map))
 }
 
+/// The files in folder `path`, sorted by name, or `None` when it is not a folder.
+fn folder_files(path: &str) -> Result<Option<Vec<String>>, String> {
+    if !fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Ok(None);
+    }
+    let mut files = Vec::new();
+    for entry in fs::read_dir(path).map_err(|e| e.to_string())? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        if entry.file_type().is_ok_and(|t| t.is_file()) {
+            files.push(
+                Path::new(path)
+                    .join(entry.file_name())
+                    .display()
+                    .to_string(),
+            );
+        }
+    }
+    files.sort();
+    Ok(Some(files))
+}
+
 impl FileSource for DiskFiles {
     type Reader = std::io::BufReader<fs::File>;
+
+    fn list(&mut self, path: &str) -> Result<Option<Vec<String>>, String> {
+        folder_files(path)
+    }
 
     fn bytes(&mut self, path: &str) -> Result<SharedBytes, String> {
         let file = fs::File::open(path).map_err(|e| e.to_string())?;

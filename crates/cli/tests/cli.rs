@@ -408,7 +408,11 @@ fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
-        fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
     }
 }
 
@@ -469,6 +473,17 @@ fn fuxictr_encoded_files_train_as_their_csv_does() {
              valid_data: ./data/{id}/valid.{ext}\n  test_data: ./data/{id}/test.{ext}\n{columns}"
         ));
     }
+    // The raw parquet train rows as a folder of three part files.
+    model.push_str(
+        "E_parts:\n  model: QNN\n  dataset_id: tiny_parts\n  batch_size: 32\n  embedding_dim: 8\n  \
+         num_layers: 1\n  num_row: 2\n  num_heads: 1\n  epochs: 2\n  seed: 7\n  monitor: AUC\n",
+    );
+    datasets.push_str(&format!(
+        "tiny_parts:\n  data_root: ./data/\n  data_format: parquet\n  \
+         train_data: ./data/tiny_parquet_raw/train_parts\n  valid_data: ./data/tiny_parquet_raw/valid.parquet\n  \
+         test_data: ./data/tiny_parquet_raw/test.parquet\n  min_categr_count: 2\n  feature_cols:\n{FIXTURE_COLS}  \
+         label_col: {{name: clk, dtype: float}}\n"
+    ));
     s.write("config/model_config.yaml", &model);
     s.write("config/dataset_config.yaml", &datasets);
     let test_line = |expid: &str| {
@@ -489,8 +504,23 @@ fn fuxictr_encoded_files_train_as_their_csv_does() {
     // numbers.
     assert_eq!(test_line("E_h5"), csv);
     assert_eq!(test_line("E_tfrecord"), csv);
-    // Raw parquet rows are read as the CSV of the same table: the same model again.
+    // Raw parquet rows are read as the CSV of the same table: the same model again, from one
+    // file or from a folder of part files.
     assert_eq!(test_line("E_parquet_raw"), csv);
+    assert_eq!(test_line("E_parts"), csv);
+    // A part file added to the folder is new data: the cache is rebuilt with its rows.
+    fs::copy(
+        s.path("data/tiny_parquet_raw/train_parts/part-000000.parquet"),
+        s.path("data/tiny_parquet_raw/train_parts/part-000003.parquet"),
+    )
+    .unwrap();
+    assert_ne!(test_line("E_parts"), csv);
+    let log = fs::read_to_string(s.path("checkpoints/tiny_parts/E_parts.log")).unwrap();
+    assert!(log.contains("rebuilding"), "{log}");
+    assert!(
+        log.contains("Fit feature processor on 140 train rows"),
+        "{log}"
+    );
     // FuxiCTR 2.2 and 2.3 number tokens by frequency: other ids, so other initial embeddings.
     assert!(test_line("E_npz").starts_with("logloss: "));
     assert!(test_line("E_parquet").starts_with("logloss: "));

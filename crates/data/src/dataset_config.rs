@@ -30,6 +30,14 @@ impl DataFormat {
         !matches!(self, DataFormat::Csv | DataFormat::Parquet)
     }
 
+    /// The extension of its files (and of the part files in a folder of them).
+    pub fn extension(self) -> &'static str {
+        match self {
+            DataFormat::Parquet | DataFormat::EncodedParquet => "parquet",
+            other => other.name(),
+        }
+    }
+
     /// The name `data_format` gives it.
     pub fn name(self) -> &'static str {
         match self {

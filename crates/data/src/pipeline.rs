@@ -12,7 +12,7 @@ use std::io::Read;
 
 use crate::buffer::{AlignedBytes, SharedBytes};
 use crate::cache::{self, CacheError, SplitWriter, split_layout};
-use crate::csv_table::{CsvError, ReadColumn};
+use crate::csv_table::{CsvError, RawTable, ReadColumn};
 use crate::dataset::EncodedDataset;
 use crate::dataset_config::{DataFormat, DatasetSpec, SplitType};
 use crate::feature_map::FeatureMap;
@@ -83,6 +83,11 @@ pub trait FileSource {
     /// TFRecord):
     /// memory-mapped natively, the upload itself in the browser.
     fn bytes(&mut self, path: &str) -> Result<SharedBytes, String>;
+    /// The files in folder `path`, sorted by name, or `None` when `path` is not a folder:
+    /// FuxiCTR takes a folder of part files (`data_block_size`) wherever it takes a file.
+    fn list(&mut self, _path: &str) -> Result<Option<Vec<String>>, String> {
+        Ok(None)
+    }
     /// Called now and then while `path` is read, with the bytes read so far.
     fn progress(&mut self, _path: &str, _bytes: u64) {}
     /// Called when a pass over `path` has read its `rows` rows.
@@ -216,13 +221,20 @@ pub fn prepare_encoded_splits<S: FileSource, T: SplitStore>(
             part: part.name(),
             reason,
         };
-        let bytes = source.bytes(path).map_err(|reason| PipelineError::Open {
-            path: path.to_string(),
-            reason,
-        })?;
-        let file_len = (*bytes).as_ref().len() as u64;
-        let mut table = EncodedTable::open(spec.data_format, path, bytes, &map)?;
-        let rows = table.rows();
+        // A folder of part files is one split, its files' rows one after the other.
+        let mut tables = Vec::new();
+        for file in input_files(source, spec.data_format, path)? {
+            let bytes = source.bytes(&file).map_err(|reason| PipelineError::Open {
+                path: file.clone(),
+                reason,
+            })?;
+            let file_len = (*bytes).as_ref().len() as u64;
+            tables.push((
+                EncodedTable::open(spec.data_format, &file, bytes, &map)?,
+                file_len,
+            ));
+        }
+        let rows: usize = tables.iter().map(|(t, _)| t.rows()).sum();
         if rows == 0 {
             return Err(TableError {
                 file: path.to_string(),
@@ -237,13 +249,18 @@ pub fn prepare_encoded_splits<S: FileSource, T: SplitStore>(
             let mut writer = SplitWriter::new(&map, &layout, file.as_mut())
                 .map_err(|CacheError(e)| store_error(e))?;
             let mut pairs = Vec::with_capacity(CHUNK_ROWS);
-            for start in (0..rows).step_by(CHUNK_ROWS) {
-                let chunk = table.read(&map, start, CHUNK_ROWS)?;
-                pairs.clear();
-                pairs.extend((0..chunk.len()).map(|i| (i, start + i)));
-                writer.put(&chunk, &pairs);
-                let done = (start + chunk.len()) as u64;
-                source.progress(path, file_len * done / rows as u64);
+            let mut first = 0;
+            for (table, file_len) in &mut tables {
+                let table_rows = table.rows();
+                for start in (0..table_rows).step_by(CHUNK_ROWS) {
+                    let chunk = table.read(&map, start, CHUNK_ROWS)?;
+                    pairs.clear();
+                    pairs.extend((0..chunk.len()).map(|i| (i, first + start + i)));
+                    writer.put(&chunk, &pairs);
+                    let done = (start + chunk.len()) as u64;
+                    source.progress(table.file(), *file_len * done / table_rows as u64);
+                }
+                first += table_rows;
             }
         }
         source.finished(path, Pass::Encode, rows);
@@ -323,14 +340,167 @@ fn chunks<S: FileSource>(
     })
 }
 
-fn count_rows(
-    source: &mut impl FileSource,
+/// The files `path` names: itself, or the part files of the folder it names (those with the
+/// format's extension, in name order, as FuxiCTR globs them).
+fn input_files<S: FileSource>(
+    source: &mut S,
+    format: DataFormat,
+    path: &str,
+) -> Result<Vec<String>, PipelineError> {
+    let listed = source.list(path).map_err(|reason| PipelineError::Open {
+        path: path.to_string(),
+        reason,
+    })?;
+    let Some(files) = listed else {
+        return Ok(vec![path.to_string()]);
+    };
+    let ext = format.extension();
+    let parts: Vec<String> = files
+        .into_iter()
+        .filter(|f| {
+            std::path::Path::new(f)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+        })
+        .collect();
+    if parts.is_empty() {
+        return Err(PipelineError::Open {
+            path: path.to_string(),
+            reason: format!(
+                "is a folder without .{ext} files (data_format: {})",
+                format.name()
+            ),
+        });
+    }
+    Ok(parts)
+}
+
+/// The raw rows of a file, or of a folder's part files one after the other.
+struct PartChunks<R> {
+    /// The path as configured.
+    path: String,
+    files: Vec<String>,
+    /// The next file to open.
+    next: usize,
+    current: Option<(String, RawChunks<R>)>,
+    /// Rows of the files read to their end.
+    before: usize,
+    /// Why the last file read had no rows.
+    empty: Option<CsvError>,
+    format: DataFormat,
+    pass: Pass,
+    columns: Vec<ReadColumn>,
+}
+
+impl<R: Read> PartChunks<R> {
+    fn open<S: FileSource<Reader = R>>(
+        source: &mut S,
+        format: DataFormat,
+        path: &str,
+        pass: Pass,
+        columns: &[ReadColumn],
+    ) -> Result<Self, PipelineError> {
+        let files = input_files(source, format, path)?;
+        let mut parts = Self {
+            path: path.to_string(),
+            files,
+            next: 0,
+            current: None,
+            before: 0,
+            empty: None,
+            format,
+            pass,
+            columns: columns.to_vec(),
+        };
+        // The first file is opened at once, so that a missing column is reported before any
+        // work is done.
+        parts.advance(source)?;
+        Ok(parts)
+    }
+
+    /// Closes the current file and opens the next; false when there is none.
+    fn advance<S: FileSource<Reader = R>>(
+        &mut self,
+        source: &mut S,
+    ) -> Result<bool, PipelineError> {
+        if let Some((_, rows)) = self.current.take() {
+            self.before += rows.rows_read();
+            if rows.rows_read() == 0 {
+                self.empty = Some(rows.no_rows());
+            }
+        }
+        let Some(file) = self.files.get(self.next).cloned() else {
+            return Ok(false);
+        };
+        self.next += 1;
+        let rows = chunks(source, self.format, &file, self.pass, &self.columns)?;
+        self.current = Some((file, rows));
+        Ok(true)
+    }
+
+    /// The next (at most) `max_rows` rows, from one file; `None` after the last file.
+    fn next_chunk<S: FileSource<Reader = R>>(
+        &mut self,
+        source: &mut S,
+        max_rows: usize,
+    ) -> Result<Option<RawTable>, PipelineError> {
+        loop {
+            if let Some((file, rows)) = &mut self.current
+                && let Some(chunk) = rows.next_chunk(max_rows, &mut |b| source.progress(file, b))?
+            {
+                return Ok(Some(chunk));
+            }
+            if !self.advance(source)? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Counts the rows of every file.
+    fn count_rows<S: FileSource<Reader = R>>(
+        &mut self,
+        source: &mut S,
+    ) -> Result<usize, PipelineError> {
+        loop {
+            if let Some((file, rows)) = &mut self.current {
+                rows.count_rows(&mut |b| source.progress(file, b))?;
+            }
+            if !self.advance(source)? {
+                return Ok(self.rows_read());
+            }
+        }
+    }
+
+    fn rows_read(&self) -> usize {
+        self.before
+            + self
+                .current
+                .as_ref()
+                .map_or(0, |(_, rows)| rows.rows_read())
+    }
+
+    /// The error for a file, or folder of files, without rows.
+    fn no_rows(&self) -> CsvError {
+        match (&self.empty, self.files.len()) {
+            (Some(e), 1) => e.clone(),
+            (_, n) => CsvError {
+                file: self.path.clone(),
+                line: None,
+                column: None,
+                reason: format!("has no data rows in any of its {n} files"),
+            },
+        }
+    }
+}
+
+fn count_rows<S: FileSource>(
+    source: &mut S,
     format: DataFormat,
     path: &str,
     columns: &[ReadColumn],
 ) -> Result<usize, PipelineError> {
-    let mut rows = chunks(source, format, path, Pass::Count, columns)?;
-    let n = rows.count_rows(&mut |b| source.progress(path, b))?;
+    let mut rows = PartChunks::open(source, format, path, Pass::Count, columns)?;
+    let n = rows.count_rows(source)?;
     if n == 0 {
         return Err(rows.no_rows().into());
     }
@@ -377,9 +547,9 @@ pub fn prepare_splits<S: FileSource, T: SplitStore>(
 
     // Pass: fit on the train rows.
     let mut fitter = Fitter::new(spec);
-    let mut rows = chunks(source, format, train_path, Pass::Fit, &columns)?;
+    let mut rows = PartChunks::open(source, format, train_path, Pass::Fit, &columns)?;
     let mut local = Vec::with_capacity(CHUNK_ROWS);
-    while let Some(chunk) = rows.next_chunk(CHUNK_ROWS, &mut |b| source.progress(train_path, b))? {
+    while let Some(chunk) = rows.next_chunk(source, CHUNK_ROWS)? {
         let first = rows.rows_read() - chunk.len();
         if let Some(p) = &plan {
             check_unchanged(train_path, p.part.len(), rows.rows_read(), false)?;
@@ -454,10 +624,8 @@ pub fn prepare_splits<S: FileSource, T: SplitStore>(
         let slot = |part: Part| parts.iter().position(|(p, _, _)| *p == part);
         let mut pairs: Vec<Vec<(usize, usize)>> = vec![Vec::new(); parts.len()];
         let all: Vec<usize> = (0..CHUNK_ROWS).collect();
-        let mut rows = chunks(source, format, train_path, Pass::Encode, &columns)?;
-        while let Some(chunk) =
-            rows.next_chunk(CHUNK_ROWS, &mut |b| source.progress(train_path, b))?
-        {
+        let mut rows = PartChunks::open(source, format, train_path, Pass::Encode, &columns)?;
+        while let Some(chunk) = rows.next_chunk(source, CHUNK_ROWS)? {
             let first = rows.rows_read() - chunk.len();
             check_unchanged(train_path, train_file_rows, rows.rows_read(), false)?;
             let encoded = encoder.encode(&chunk, &all[..chunk.len()])?;
@@ -481,11 +649,9 @@ pub fn prepare_splits<S: FileSource, T: SplitStore>(
             let PartSource::File(path) = from else {
                 continue;
             };
-            let mut rows = chunks(source, format, path, Pass::Encode, &columns)?;
+            let mut rows = PartChunks::open(source, format, path, Pass::Encode, &columns)?;
             let mut pairs = Vec::with_capacity(CHUNK_ROWS);
-            while let Some(chunk) =
-                rows.next_chunk(CHUNK_ROWS, &mut |b| source.progress(path, b))?
-            {
+            while let Some(chunk) = rows.next_chunk(source, CHUNK_ROWS)? {
                 let first = rows.rows_read() - chunk.len();
                 check_unchanged(path, *size, rows.rows_read(), false)?;
                 let encoded = encoder.encode(&chunk, &all[..chunk.len()])?;
@@ -534,6 +700,26 @@ impl MemoryFiles {
 
 impl<'a> FileSource for &'a MemoryFiles {
     type Reader = &'a [u8];
+
+    /// The files named `path/NAME` (no deeper), when no file is named `path` itself.
+    fn list(&mut self, path: &str) -> Result<Option<Vec<String>>, String> {
+        if self.get(path).is_some() {
+            return Ok(None);
+        }
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        let mut files: Vec<String> = self
+            .files
+            .iter()
+            .map(|(name, _)| name)
+            .filter(|name| {
+                name.strip_prefix(&prefix)
+                    .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+            })
+            .cloned()
+            .collect();
+        files.sort();
+        Ok((!files.is_empty()).then_some(files))
+    }
 
     fn bytes(&mut self, path: &str) -> Result<SharedBytes, String> {
         let bytes = self.open(path, Pass::Encode)?;

@@ -28,7 +28,7 @@ fn spec(dataset_id: &str, format: &str, ext: &str, with_columns: bool) -> Datase
         }
     };
     // FuxiCTR 2.3 reads its encoded parquet files when told not to rebuild them.
-    let rebuild = if dataset_id == "tiny_parquet" {
+    let rebuild = if matches!(dataset_id, "tiny_parquet" | "tiny_parquet_blocks") {
         "rebuild_dataset: False\n    "
     } else {
         ""
@@ -65,9 +65,25 @@ fn files(spec: &DatasetSpec) -> MemoryFiles {
         .into_iter()
         .flatten()
     {
-        files
-            .files
-            .push((path.clone(), std::fs::read(fixture(path)).unwrap()));
+        let on_disk = fixture(path);
+        if on_disk.is_dir() {
+            // A folder of part files: each under `path/NAME`.
+            for entry in std::fs::read_dir(&on_disk).unwrap() {
+                let entry = entry.unwrap();
+                let name = format!(
+                    "{}/{}",
+                    path.trim_end_matches('/'),
+                    entry.file_name().to_string_lossy()
+                );
+                files
+                    .files
+                    .push((name, std::fs::read(entry.path()).unwrap()));
+            }
+        } else {
+            files
+                .files
+                .push((path.clone(), std::fs::read(on_disk).unwrap()));
+        }
     }
     if spec.data_format.is_encoded() {
         for name in ["feature_map.json", "feature_vocab.json"] {
@@ -503,5 +519,85 @@ fn bad_parquet_is_a_one_line_error_naming_the_file_and_column() {
     assert_error(
         splits(&encoded, &with_file(&encoded, &enc_train, good)),
         &[&enc_train, "`click_sequence`", "1 values per row", "says 3"],
+    );
+}
+
+#[test]
+fn a_folder_of_part_files_reads_as_one_file_of_their_rows() {
+    let expected = csv_route();
+
+    // Raw parquet in three part files, and the CSV cut into two with a stray file beside them.
+    let mut raw = spec("tiny_parquet_raw", "parquet", "parquet", true);
+    raw.train_data = Some("fixtures/tiny_parquet_raw/train_parts".into());
+    let got = splits(&raw, &files(&raw)).unwrap();
+    assert_eq!(got.feature_map.features, expected.feature_map.features);
+    assert_eq!(got.train, expected.train);
+
+    let mut csv = spec("tiny", "csv", "", true);
+    let text =
+        std::fs::read_to_string(root().join("static/examples/tiny_csv/train_sample.csv")).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    let mut csv_files = files(&csv);
+    for (name, part) in [("b.csv", &rows[..30]), ("c.csv", &rows[30..])] {
+        let part = format!("{header}\n{}\n", part.join("\n"));
+        csv_files
+            .files
+            .push((format!("parts/{name}"), part.into_bytes()));
+    }
+    csv_files
+        .files
+        .push(("parts/a_README.txt".into(), b"not data".to_vec()));
+    csv.train_data = Some("parts/".into());
+    let got = splits(&csv, &csv_files).unwrap();
+    assert_eq!(got.feature_map.features, expected.feature_map.features);
+    assert_eq!(got.train, expected.train);
+
+    // FuxiCTR 2.3's encoded parquet with data_block_size: each split a folder of part files.
+    let blocks = spec("tiny_parquet_blocks", "parquet", "parquet", false);
+    let mut blocks = DatasetSpec {
+        train_data: Some("fixtures/tiny_parquet_blocks/train/".into()),
+        valid_data: Some("fixtures/tiny_parquet_blocks/valid/".into()),
+        test_data: Some("fixtures/tiny_parquet_blocks/test".into()),
+        ..blocks
+    };
+    let block_files = files(&blocks);
+    let got = splits(&blocks, &block_files).unwrap();
+    let expected_cells = cells(&expected.feature_map, &expected.train);
+    assert_eq!(cells(&got.feature_map, &got.train), expected_cells);
+    assert_eq!(
+        cells(&got.feature_map, got.test.as_ref().unwrap()),
+        cells(&expected.feature_map, expected.test.as_ref().unwrap())
+    );
+    // Two parts: their rows one after the other, in name order.
+    let mut twice = block_files.clone();
+    let part = twice
+        .files
+        .iter()
+        .find(|(p, _)| p.starts_with("fixtures/tiny_parquet_blocks/train/"))
+        .unwrap()
+        .1
+        .clone();
+    twice.files.push((
+        "fixtures/tiny_parquet_blocks/train/part-000001-0.parquet".into(),
+        part,
+    ));
+    let got = splits(&blocks, &twice).unwrap();
+    assert_eq!(got.train.len(), 200);
+    let doubled: Vec<Vec<String>> = expected_cells
+        .iter()
+        .map(|column| column.iter().chain(column).cloned().collect())
+        .collect();
+    assert_eq!(cells(&got.feature_map, &got.train), doubled);
+
+    // A folder without files of the format is named.
+    blocks.valid_data = Some("fixtures".into());
+    let mut stray = block_files.clone();
+    stray
+        .files
+        .push(("fixtures/notes.txt".into(), b"not data".to_vec()));
+    assert_error(
+        splits(&blocks, &stray),
+        &["fixtures", "folder without .parquet files"],
     );
 }
