@@ -626,10 +626,18 @@ pub fn read_number(cell: &str, raw: &RawColumn) -> Result<f64, String> {
     if !v.is_finite() {
         return Err(format!("'{text}' is not a finite number"));
     }
-    Ok(match raw.preprocess {
+    let v = match raw.preprocess {
         Some(Preprocess::ConvertToBucket) => convert_to_bucket(v),
         None => v,
-    })
+    };
+    // The model computes in f32: a larger value would become infinite there (and its scaler's
+    // statistics with it).
+    if v.abs() > f64::from(f32::MAX) {
+        return Err(format!(
+            "'{text}' is outside the range of a 32-bit float (±3.4e38) the model computes in"
+        ));
+    }
+    Ok(v)
 }
 
 /// Criteo's `convert_to_bucket`: v > 2 → ⌊(ln v)²⌋, else int(v).
@@ -795,5 +803,16 @@ mod tests {
         assert!(e.reason.contains("fill_na"), "{e}");
         let e = read("y,a\n1,inf\n", &n).unwrap_err();
         assert!(e.reason.contains("finite"), "{e}");
+        for big in ["1e39", "-3.5e38"] {
+            let e = read(&format!("y,a\n1,2\n0,{big}\n"), &n).unwrap_err();
+            assert_eq!((e.line, e.column.as_deref()), (Some(3), Some("a")), "{e}");
+            assert!(e.reason.contains("32-bit float"), "{e}");
+        }
+        assert!(read("y,a\n1,3.4e38\n", &n).is_ok());
+        // Bucketised first: what reaches the model is small.
+        let mut bucket = col("a", Dtype::Float, Role::Numeric);
+        bucket.raw.preprocess = Some(Preprocess::ConvertToBucket);
+        let cols = [col("y", Dtype::Float, Role::Label), bucket];
+        assert!(read("y,a\n1,1e39\n", &cols).is_ok());
     }
 }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Raw parquet rows beside the same rows as CSV: QNN Lab's preprocessing of each (README
+# "Parquet rows").
+#
+#   crates/cli/benches/parquet_vs_csv.sh ROWS WORKDIR PYTHON
+#
+# Writes WORKDIR/data/criteo_synthetic/train.csv (ROWS rows, `qnn generate criteo`) unless it
+# exists, and the same table as train.parquet with PYTHON's pyarrow (typed columns: the label and
+# the 13 count fields as int64 with nulls, the 26 categorical fields as strings; snappy, pyarrow's
+# default row groups). Then, for each file, `qnn train` on crates/cli/configs/criteo_x4 with a cold
+# cache, stopped as soon as the log says "Preprocessed": the fitting and encoding passes over the
+# train file are compared, with the peak anonymous memory until then. Both runs must encode the
+# same vocabularies (their feature_vocab.json files are compared).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../../.." && pwd)
+rows=${1:?ROWS}
+work=$(mkdir -p "${2:?WORKDIR}" && cd "$2" && pwd)
+python=${3:?PYTHON}
+qnn=${QNN:-$repo/target/release/qnn}
+[ -x "$qnn" ] || (cd "$repo" && cargo build --release -p qnn-cli)
+cd "$work"
+data=data/criteo_synthetic
+[ -f $data/train.csv ] || "$qnn" generate criteo --rows "$rows" --out $data/train.csv
+[ -f $data/train.parquet ] || "$python" -c "
+import pyarrow as pa, pyarrow.csv as c, pyarrow.parquet as p, sys
+hashed = {f'C{i}': pa.string() for i in range(1, 27)}  # some hashes are all digits
+table = c.read_csv(sys.argv[1], convert_options=c.ConvertOptions(column_types=hashed))
+p.write_table(table, sys.argv[2])" $data/train.csv $data/train.parquet
+
+run() { # FORMAT FILE -> seconds (fit + encode) and peak anonymous KiB
+  local format=$1 file=$2
+  rm -rf config data/criteo_x4_synthetic checkpoints
+  cp -r "$repo/crates/cli/configs/criteo_x4" config
+  sed -i -E "s|data_format: csv|data_format: $format|; s|train_data: .*|train_data: $file|; /valid_data:/d" \
+    config/dataset_config.yaml
+  "$qnn" train --config config --expid QNN_Criteo_x4_steps --max-steps 1 > qnn.out 2> qnn.err &
+  local pid=$! peak=0 anon
+  while kill -0 $pid 2>/dev/null && ! grep -q "Preprocessed" qnn.err; do
+    anon=$(awk '/^RssAnon:/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)
+    [ "${anon:-0}" -gt "$peak" ] && peak=$anon
+    sleep 0.05
+  done
+  kill $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
+  local fit encode
+  fit=$(grep "Fitting pass read" qnn.err | sed -E 's/.* in ([0-9.]+) s .*/\1/')
+  encode=$(grep "Encoded" qnn.err | sed -E 's/.* in ([0-9.]+) s .*/\1/')
+  cp data/criteo_x4_synthetic/feature_vocab.json "vocab.$format.json"
+  echo "$(echo "$fit + $encode" | bc -l) $peak"
+}
+
+read -r csv_s csv_kib < <(run csv $data/train.csv)
+read -r pq_s pq_kib < <(run parquet $data/train.parquet)
+cmp -s vocab.csv.json vocab.parquet.json || { echo "the two routes fitted different vocabularies" >&2; exit 1; }
+
+printf '%s rows (%s CSV, %s parquet)\n' "$rows" "$(du -h $data/train.csv | cut -f1)" "$(du -h $data/train.parquet | cut -f1)"
+printf '| %-38s | %9s | %10s | %9s |\n' "qnn preprocessing (fit + encode)" seconds "rows/s" "peak MiB"
+printf '| %-38s | %9.1f | %10.0f | %9d |\n' "CSV" "$csv_s" "$(echo "$rows / $csv_s" | bc -l)" $((csv_kib / 1024))
+printf '| %-38s | %9.1f | %10.0f | %9d |\n' "parquet (same table, snappy)" "$pq_s" "$(echo "$rows / $pq_s" | bc -l)" $((pq_kib / 1024))
+printf 'parquet takes %.2fx the CSV time, with the same vocabularies\n' "$(echo "$pq_s / $csv_s" | bc -l)"
