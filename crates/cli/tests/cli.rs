@@ -697,6 +697,17 @@ fn damaged_model_files_and_incomplete_predict_input() {
         ],
     );
     assert!(!s.path("p.csv").exists());
+    // A model without quadratic layers (num_layers: 0, which FuxiCTR trains too) has no
+    // interaction maps: inspect says so instead of panicking.
+    let config = fs::read_to_string(s.path("config/model_config.yaml"))
+        .unwrap()
+        .replace("num_layers: 1", "num_layers: 0");
+    s.write("config/model_config.yaml", &config);
+    assert!(s.train().status.success());
+    assert_fails(
+        &s.qnn(&["inspect", "--model", model.to_str().unwrap()]),
+        &["num_layers: 0", "no interaction maps"],
+    );
 }
 
 #[test]

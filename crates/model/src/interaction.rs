@@ -120,6 +120,14 @@ pub async fn interaction_maps(
     model: &Qnn,
     input: Option<&ModelInput>,
 ) -> Result<InteractionMaps, ModelError> {
+    if model.layers.is_empty() {
+        // A model of num_layers: 0 (FuxiCTR trains it: a linear model of the embeddings) has
+        // no field-pair interactions to show.
+        return Err(ModelError::File(
+            "the model has no quadratic layers (num_layers: 0), so it has no interaction maps"
+                .into(),
+        ));
+    }
     let g = Geometry::of(model);
     let (f, heads, s) = (g.fields, g.heads, g.slice());
     let mut x = input.map(|i| model.embed(i));
