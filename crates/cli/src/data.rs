@@ -252,6 +252,8 @@ pub fn prepare(spec: &DatasetSpec, seed: u64) -> Result<Splits> {
 #[derive(Default)]
 struct DiskFiles {
     bar: Option<(String, ProgressBar)>,
+    /// When the pass being timed opened its first file (a folder's part files are one pass),
+    /// until `finished` reports it.
     started: Option<web_time::Instant>,
 }
 
@@ -295,7 +297,7 @@ impl FileSource for DiskFiles {
 
     fn bytes(&mut self, path: &str) -> Result<SharedBytes, String> {
         let file = fs::File::open(path).map_err(|e| e.to_string())?;
-        self.started = Some(web_time::Instant::now());
+        self.started.get_or_insert_with(web_time::Instant::now);
         let size = file.metadata().map_err(|e| e.to_string())?.len();
         if let Some((_, bar)) = self.bar.take() {
             bar.finish_and_clear();
@@ -316,7 +318,7 @@ impl FileSource for DiskFiles {
             Pass::Encode => "encoding",
         };
         self.bar = Some((path.to_string(), byte_bar(&format!("{verb} {path}"), size)));
-        self.started = Some(web_time::Instant::now());
+        self.started.get_or_insert_with(web_time::Instant::now);
         Ok(std::io::BufReader::with_capacity(1 << 20, file))
     }
 
@@ -329,7 +331,7 @@ impl FileSource for DiskFiles {
     }
 
     fn finished(&mut self, path: &str, pass: Pass, rows: usize) {
-        let seconds = self.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        let seconds = self.started.take().map_or(0.0, |t| t.elapsed().as_secs_f64());
         let what = match pass {
             Pass::Count => "Counted",
             Pass::Fit => "Fitting pass read",
