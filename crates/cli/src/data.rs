@@ -331,7 +331,10 @@ impl FileSource for DiskFiles {
     }
 
     fn finished(&mut self, path: &str, pass: Pass, rows: usize) {
-        let seconds = self.started.take().map_or(0.0, |t| t.elapsed().as_secs_f64());
+        let seconds = self
+            .started
+            .take()
+            .map_or(0.0, |t| t.elapsed().as_secs_f64());
         let what = match pass {
             Pass::Count => "Counted",
             Pass::Fit => "Fitting pass read",
