@@ -11,6 +11,32 @@ use bytemuck::Pod;
 /// Immutable bytes that columns borrow from; they never move while the `Arc` lives.
 pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
 
+/// Bytes shared with a reader that wants an owned `AsRef<[u8]>` (a `Cursor`, a zip archive, the
+/// parquet crate's `Bytes`): a window of [`SharedBytes`].
+#[derive(Clone)]
+pub(crate) struct SharedSlice {
+    pub(crate) bytes: SharedBytes,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+impl SharedSlice {
+    pub(crate) fn all(bytes: SharedBytes) -> Self {
+        let end = (*bytes).as_ref().len();
+        Self {
+            bytes,
+            start: 0,
+            end,
+        }
+    }
+}
+
+impl AsRef<[u8]> for SharedSlice {
+    fn as_ref(&self) -> &[u8] {
+        &(*self.bytes).as_ref()[self.start..self.end]
+    }
+}
+
 /// Why bytes cannot be viewed as a column.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BufferError {

@@ -334,7 +334,8 @@ pub(crate) fn decode_chunk(
     })
 }
 
-fn preview(header: &[String]) -> String {
+/// The first dozen names of a header, and how many more there are.
+pub(crate) fn preview(header: &[String]) -> String {
     let shown: Vec<_> = header.iter().take(12).map(String::as_str).collect();
     let more = header.len().saturating_sub(12);
     if more > 0 {

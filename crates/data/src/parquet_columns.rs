@@ -12,7 +12,7 @@ use parquet::column::reader::ColumnReader;
 use parquet::data_type::ByteArray;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
-use crate::buffer::SharedBytes;
+use crate::buffer::{SharedBytes, SharedSlice};
 
 thread_local! {
     static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -50,15 +50,6 @@ pub(crate) struct ParquetFile {
     group_starts: Vec<usize>,
 }
 
-/// [`SharedBytes`] as the owner of a [`Bytes`], so that parquet reads the mapping in place.
-struct Owner(SharedBytes);
-
-impl AsRef<[u8]> for Owner {
-    fn as_ref(&self) -> &[u8] {
-        (*self.0).as_ref()
-    }
-}
-
 impl ParquetFile {
     pub(crate) fn open(bytes: SharedBytes) -> Result<Self, String> {
         guarded(|| Self::open_unguarded(bytes))
@@ -69,7 +60,8 @@ impl ParquetFile {
         if len == 0 {
             return Err("the file is empty".into());
         }
-        let reader = SerializedFileReader::new(Bytes::from_owner(Owner(bytes)))
+        // The bytes own the mapping, so parquet reads it in place.
+        let reader = SerializedFileReader::new(Bytes::from_owner(SharedSlice::all(bytes)))
             .map_err(|e| format!("not a readable parquet file: {e}"))?;
         let mut group_starts = vec![0usize];
         for group in reader.metadata().row_groups() {
@@ -92,7 +84,7 @@ impl ParquetFile {
         *self.group_starts.last().unwrap_or(&0)
     }
 
-    /// The names of the top-level columns, the first dozen of them.
+    /// The names of the top-level columns, the first dozen of them (as a CSV's header is shown).
     pub(crate) fn column_names(&self) -> String {
         let root = self
             .reader
@@ -100,12 +92,12 @@ impl ParquetFile {
             .file_metadata()
             .schema_descr()
             .root_schema();
-        let fields = root.get_fields();
-        let mut names: Vec<&str> = fields.iter().take(12).map(|f| f.name()).collect();
-        if fields.len() > 12 {
-            names.push("…");
-        }
-        names.join(", ")
+        let names: Vec<String> = root
+            .get_fields()
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect();
+        crate::csv_table::preview(&names)
     }
 
     /// The top-level column `name`, or `None` when the file has no such column.
@@ -261,6 +253,17 @@ pub(crate) enum Values {
 }
 
 impl Values {
+    fn len(&self) -> usize {
+        match self {
+            Values::Bool(v) => v.len(),
+            Values::I32(v) => v.len(),
+            Values::I64(v) => v.len(),
+            Values::F32(v) => v.len(),
+            Values::F64(v) => v.len(),
+            Values::Bytes(v) => v.len(),
+        }
+    }
+
     fn new(kind: LeafKind, physical: &ColumnReader) -> Self {
         match (kind, physical) {
             (LeafKind::Bool, _) => Values::Bool(Vec::new()),
@@ -380,6 +383,7 @@ impl ColumnCursor {
             });
             def.clear();
             rep.clear();
+            let first_value = window.values.len();
             let got = read_records(reader, want, &mut def, &mut rep, &mut window.values)
                 .map_err(|e| format!("row group {}: {e}", self.group))?;
             if got != want {
@@ -387,7 +391,7 @@ impl ColumnCursor {
             }
             self.at += got;
             read += got;
-            self.levels_into(window, &def, &rep, got)
+            self.levels_into(window, first_value, &def, &rep, got)
                 .map_err(|e| format!("row group {}: {e}", self.group))?;
         }
         Ok(window.unwrap_or_else(|| Window {
@@ -397,30 +401,16 @@ impl ColumnCursor {
         }))
     }
 
-    /// Turns the levels of `records` rows into their entries.
+    /// Turns the levels of `records` rows, whose values start at `value`, into their entries.
     fn levels_into(
         &self,
         window: &mut Window,
+        mut value: usize,
         def: &[i16],
         rep: &[i16],
         records: usize,
     ) -> Result<(), String> {
         let max_def = self.leaf.max_def;
-        let mut value = match &window.values {
-            Values::Bool(v) => v.len(),
-            Values::I32(v) => v.len(),
-            Values::I64(v) => v.len(),
-            Values::F32(v) => v.len(),
-            Values::F64(v) => v.len(),
-            Values::Bytes(v) => v.len(),
-        };
-        // `read_records` appended this batch's values at the end; count back to its first.
-        let present = if max_def == 0 {
-            records
-        } else {
-            def.iter().filter(|&&d| d == max_def).count()
-        };
-        value -= present;
         let Some(list_def) = self.leaf.list_def else {
             // One level per row, where the column may be null.
             if max_def > 0 && def.len() != records {

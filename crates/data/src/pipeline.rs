@@ -17,7 +17,7 @@ use crate::dataset::EncodedDataset;
 use crate::dataset_config::{DataFormat, DatasetSpec, SplitType};
 use crate::feature_map::FeatureMap;
 use crate::processor::{Encoder, Fitter, split_rows, training_columns};
-use crate::raw_rows::RawChunks;
+use crate::raw_rows::{RawChunks, has_extension};
 use crate::tables::{EncodedTable, TableError, fuxictr_feature_map};
 
 /// Rows per chunk of the streaming passes. The same in the browser and natively, so that both
@@ -357,11 +357,7 @@ fn input_files<S: FileSource>(
     let ext = format.extension();
     let parts: Vec<String> = files
         .into_iter()
-        .filter(|f| {
-            std::path::Path::new(f)
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case(ext))
-        })
+        .filter(|f| has_extension(f, ext))
         .collect();
     if parts.is_empty() {
         return Err(PipelineError::Open {

@@ -10,9 +10,14 @@ use crate::parquet_table::ParquetChunks;
 
 /// Whether `path` names a parquet file (by its extension), for commands that take either.
 pub fn is_parquet_path(path: &str) -> bool {
+    has_extension(path, "parquet")
+}
+
+/// Whether `path`'s extension is `ext`, in any case.
+pub(crate) fn has_extension(path: &str, ext: &str) -> bool {
     std::path::Path::new(path)
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
 }
 
 /// Raw rows from a CSV (read through `R`) or a parquet file (read in place).

@@ -203,6 +203,27 @@ fn with_file(spec: &DatasetSpec, path: &str, bytes: Vec<u8>) -> MemoryFiles {
     files
 }
 
+/// The files of `spec` (an encoded format) with userid's vocabulary cut to three tokens in
+/// feature_map.json and feature_vocab.json alike, so that the data's ids fall outside it.
+fn with_three_userids(spec: &DatasetSpec) -> MemoryFiles {
+    let map_path = qnn_data::fuxictr_file(spec, "feature_map.json");
+    let vocab_path = qnn_data::fuxictr_file(spec, "feature_vocab.json");
+    let mut files = files(spec);
+    for (path, bytes) in &mut files.files {
+        if *path == map_path {
+            let map = String::from_utf8(bytes.clone()).unwrap();
+            let shrunk = map.replacen("\"vocab_size\": 25", "\"vocab_size\": 3", 1);
+            assert_ne!(shrunk, map);
+            *bytes = shrunk.into_bytes();
+        } else if *path == vocab_path {
+            let mut vocab: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+            vocab["userid"] = serde_json::json!({"__PAD__": 0, "some user": 1, "__OOV__": 2});
+            *bytes = vocab.to_string().into_bytes();
+        }
+    }
+    files
+}
+
 fn assert_error(result: Result<Splits, String>, needles: &[&str]) {
     let message = result.expect_err("an error");
     assert!(!message.contains('\n'), "one line: {message}");
@@ -253,21 +274,11 @@ fn damaged_and_foreign_files_are_one_line_errors_naming_the_file() {
     let shrunk = map.replacen("\"vocab_size\": 25", "\"vocab_size\": 3", 1);
     assert_ne!(shrunk, map);
     assert_error(
-        splits(&h5, &with_file(&h5, &map_path, shrunk.clone().into_bytes())),
+        splits(&h5, &with_file(&h5, &map_path, shrunk.into_bytes())),
         &[&vocab_path, "userid", "vocab_size 3"],
     );
-    let mut vocab: serde_json::Value =
-        serde_json::from_str(&fixture("feature_vocab.json")).unwrap();
-    vocab["userid"] = serde_json::json!({"__PAD__": 0, "some user": 1, "__OOV__": 2});
-    let mut tampered = with_file(&h5, &map_path, shrunk.into_bytes());
-    tampered
-        .files
-        .iter_mut()
-        .find(|(p, _)| *p == vocab_path)
-        .unwrap()
-        .1 = vocab.to_string().into_bytes();
     assert_error(
-        splits(&h5, &tampered),
+        splits(&h5, &with_three_userids(&h5)),
         &[&train, "userid", "outside the vocabulary (0..3"],
     );
     assert_error(
@@ -491,29 +502,8 @@ fn bad_parquet_is_a_one_line_error_naming_the_file_and_column() {
     // sequences are text, not lists of ids).
     let encoded = spec("tiny_parquet", "parquet", "parquet", false);
     let enc_train = encoded.train_data.clone().unwrap();
-    let map_path = qnn_data::fuxictr_file(&encoded, "feature_map.json");
-    let vocab_path = qnn_data::fuxictr_file(&encoded, "feature_vocab.json");
-    let fixture = |name: &str| {
-        std::fs::read_to_string(
-            root()
-                .join("tests/fixtures/fuxictr_formats/tiny_parquet")
-                .join(name),
-        )
-        .unwrap()
-    };
-    let mut vocab: serde_json::Value =
-        serde_json::from_str(&fixture("feature_vocab.json")).unwrap();
-    vocab["userid"] = serde_json::json!({"__PAD__": 0, "some user": 1, "__OOV__": 2});
-    let shrunk = fixture("feature_map.json").replacen("\"vocab_size\": 25", "\"vocab_size\": 3", 1);
-    let mut tampered = with_file(&encoded, &map_path, shrunk.into_bytes());
-    tampered
-        .files
-        .iter_mut()
-        .find(|(p, _)| *p == vocab_path)
-        .unwrap()
-        .1 = vocab.to_string().into_bytes();
     assert_error(
-        splits(&encoded, &tampered),
+        splits(&encoded, &with_three_userids(&encoded)),
         &[&enc_train, "userid", "outside the vocabulary (0..3"],
     );
     assert_error(

@@ -292,29 +292,3 @@ fn checked_values(values: &[f64], start: usize) -> Result<Vec<f32>, String> {
         })
         .collect()
 }
-
-/// Bytes shared with a format reader that wants an owned `AsRef<[u8]>` (a `Cursor`, a zip
-/// archive): a window of [`SharedBytes`].
-#[derive(Clone)]
-struct SharedSlice {
-    bytes: SharedBytes,
-    start: usize,
-    end: usize,
-}
-
-impl SharedSlice {
-    fn all(bytes: SharedBytes) -> Self {
-        let end = (*bytes).as_ref().len();
-        Self {
-            bytes,
-            start: 0,
-            end,
-        }
-    }
-}
-
-impl AsRef<[u8]> for SharedSlice {
-    fn as_ref(&self) -> &[u8] {
-        &(*self.bytes).as_ref()[self.start..self.end]
-    }
-}

@@ -8,8 +8,8 @@ use std::io::{Cursor, Read};
 
 use npyz::{Deserialize, NpyFile, Order};
 
-use super::{ColumnSource, SharedSlice};
-use crate::buffer::SharedBytes;
+use super::ColumnSource;
+use crate::buffer::{SharedBytes, SharedSlice};
 
 /// The bytes of one `.npy` member.
 #[derive(Clone)]

@@ -25,16 +25,10 @@ impl EncodedParquetFile {
         })
     }
 
+    /// A window of column `name`, whose cursor [`ColumnSource::shape`] made when the table was
+    /// opened.
     fn window(&mut self, name: &str, start: usize, rows: usize) -> Result<Window, String> {
-        let cursor = match self.cursors.get_mut(name) {
-            Some(cursor) => cursor,
-            None => {
-                let leaf = self.file.leaf(name)?.ok_or("is missing")?;
-                self.cursors
-                    .entry(name.to_string())
-                    .or_insert(ColumnCursor::new(leaf))
-            }
-        };
+        let cursor = self.cursors.get_mut(name).ok_or("is missing")?;
         cursor.read(&self.file, start, rows)
     }
 }
@@ -45,18 +39,22 @@ impl ColumnSource for EncodedParquetFile {
             return Ok(None);
         };
         let rows = self.file.rows() as u64;
-        if !leaf.is_list() {
-            return Ok(Some(vec![rows]));
-        }
-        // Every row of a sequence column holds the same number of ids (checked as they are
-        // read), so the values stored are rows × max_len.
-        let values = self.file.stored_values(&leaf);
-        if !values.is_multiple_of(rows) {
-            return Err(format!(
-                "holds lists of different lengths ({values} values in {rows} rows)"
-            ));
-        }
-        Ok(Some(vec![rows, values / rows]))
+        let shape = if leaf.is_list() {
+            // Every row of a sequence column holds the same number of ids (checked as they are
+            // read), so the values stored are rows × max_len.
+            let values = self.file.stored_values(&leaf);
+            if !values.is_multiple_of(rows) {
+                return Err(format!(
+                    "holds lists of different lengths ({values} values in {rows} rows)"
+                ));
+            }
+            vec![rows, values / rows]
+        } else {
+            vec![rows]
+        };
+        self.cursors
+            .insert(name.to_string(), ColumnCursor::new(leaf));
+        Ok(Some(shape))
     }
 
     fn ints(
