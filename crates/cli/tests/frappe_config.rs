@@ -32,13 +32,19 @@ fn frappe_example_config_gives_the_parity_split() {
     )
     .unwrap();
     let (model, train) = qnn_train::fuxictr::configs(&exp).unwrap();
-    assert_eq!(model, qnn_model::QnnConfig::default());
-    assert_eq!(train, qnn_train::TrainConfig::default());
+    assert_eq!(model, qnn_model::QnnConfig::paper_frappe());
+    assert_eq!(train, qnn_train::TrainConfig::paper_frappe());
     let (spec, _) = DatasetSpec::from_experiment(&exp).unwrap();
 
     // Paths in FuxiCTR configs are relative to the working directory: the repository root here.
     let valid_csv = root().join(spec.train_data.as_deref().unwrap());
     if !valid_csv.exists() {
+        // CI has ../shared: a lost data file there must fail the run, not pass it quietly.
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{} is missing (CI must have ../shared)",
+            valid_csv.display()
+        );
         eprintln!(
             "skipped: {} is absent (../shared is not beside the repository)",
             valid_csv.display()

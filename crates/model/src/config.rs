@@ -24,8 +24,23 @@ pub struct QnnConfig {
 }
 
 impl Default for QnnConfig {
-    /// The paper's Frappe setting (spec §B.1).
+    /// The defaults of the seed's model-configuration table (`model_config.yaml`): what a key
+    /// left out of a config means.
     fn default() -> Self {
+        Self {
+            embedding_dim: 32,
+            num_layers: 3,
+            num_row: 3,
+            num_heads: 1,
+            batch_norm: false,
+            net_dropout: 0.0,
+        }
+    }
+}
+
+impl QnnConfig {
+    /// The paper's Frappe setting (spec §B.1).
+    pub fn paper_frappe() -> Self {
         Self {
             embedding_dim: 16,
             num_layers: 2,
@@ -79,14 +94,14 @@ mod tests {
     fn heads_must_divide_the_embedding() {
         let c = QnnConfig {
             num_heads: 3,
-            ..QnnConfig::default()
+            ..QnnConfig::paper_frappe()
         };
         let err = c.validate().unwrap_err().to_string();
         assert!(err.contains("num_heads"), "{err}");
-        assert!(QnnConfig::default().validate().is_ok());
+        assert!(QnnConfig::paper_frappe().validate().is_ok());
         let c = QnnConfig {
             net_dropout: 1.0,
-            ..QnnConfig::default()
+            ..QnnConfig::paper_frappe()
         };
         assert!(
             c.validate()

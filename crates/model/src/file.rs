@@ -422,7 +422,7 @@ mod tests {
         let config = QnnConfig {
             embedding_dim: 4,
             num_row: 2,
-            ..QnnConfig::default()
+            ..QnnConfig::paper_frappe()
         };
         ModelFile {
             weights: ParamStore::init(&config, &layout, 3),
@@ -565,7 +565,7 @@ mod tests {
             embedding_dim: 1,
             num_layers: 1,
             num_row: 1,
-            ..QnnConfig::default()
+            ..QnnConfig::paper_frappe()
         };
         let file = ModelFile {
             weights: ParamStore::init(&config, &layout, 1),

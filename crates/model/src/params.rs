@@ -269,7 +269,7 @@ mod tests {
         // the store also holds the two BN running buffers per layer (2·2·2080).
         let map = SyntheticSpec::frappe_shaped(1, 0).feature_map();
         let layout = InputLayout::new(&map).unwrap();
-        let store = ParamStore::init(&QnnConfig::default(), &layout, 0);
+        let store = ParamStore::init(&QnnConfig::paper_frappe(), &layout, 0);
         let buffers = 2 * 2 * 160 * 13;
         assert_eq!(store.num_values() - buffers, 764_369);
         // Padding rows start at zero.
@@ -282,7 +282,7 @@ mod tests {
     fn same_seed_same_weights() {
         let map = SyntheticSpec::planted(1, 0).feature_map();
         let layout = InputLayout::new(&map).unwrap();
-        let c = QnnConfig::default();
+        let c = QnnConfig::paper_frappe();
         assert_eq!(
             ParamStore::init(&c, &layout, 5),
             ParamStore::init(&c, &layout, 5)

@@ -42,12 +42,12 @@ fn setup(name: &str) -> Setup {
     match name {
         "frappe" => Setup {
             name: "paper's Frappe configuration",
-            model: QnnConfig::default(),
+            model: QnnConfig::paper_frappe(),
             train: TrainConfig {
                 batch_size: 4096,
                 learning_rate: 1e-3,
                 embedding_regularizer: Regularizer::l2(0.1),
-                ..TrainConfig::default()
+                ..TrainConfig::paper_frappe()
             },
             data: SyntheticSpec::frappe_shaped,
         },
@@ -65,7 +65,7 @@ fn setup(name: &str) -> Setup {
                 batch_size: 128,
                 learning_rate: 1e-2,
                 embedding_regularizer: Regularizer::l2(1e-5),
-                ..TrainConfig::default()
+                ..TrainConfig::paper_frappe()
             },
             data: SyntheticSpec::planted,
         },

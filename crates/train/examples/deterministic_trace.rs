@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let valid = split_from_bytes(&map, &std::fs::read(data.join("valid.safetensors"))?)?;
     let model = QnnConfig {
         net_dropout: 0.0,
-        ..QnnConfig::default()
+        ..QnnConfig::paper_frappe()
     };
     let config = TrainConfig {
         shuffle: false,
@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         early_stop_patience: usize::MAX,
         reduce_lr_on_plateau: false,
         loss_read_interval: 1,
-        ..TrainConfig::default()
+        ..TrainConfig::paper_frappe()
     };
     let layout = InputLayout::new(&map)?;
     std::fs::create_dir_all(&out)?;

@@ -13,10 +13,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (feature_map, data) = SyntheticSpec::planted(20_000, 1).generate();
     let (train, valid) = (data.slice(0, 16_000), data.slice(16_000, 20_000));
     let mut trainer = Trainer::new(
-        QnnConfig::default(),
+        QnnConfig::paper_frappe(),
         TrainConfig {
             batch_size: 1024,
-            ..TrainConfig::default()
+            ..TrainConfig::paper_frappe()
         },
         &feature_map,
         train,
@@ -30,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let trained = pollster::block_on(trainer.finish())?;
     ModelFile {
-        config: QnnConfig::default(),
+        config: QnnConfig::paper_frappe(),
         feature_map,
         weights: trained.weights,
         info: Default::default(),

@@ -285,9 +285,9 @@ mod tests {
         let model = QnnConfig {
             embedding_dim: 4,
             num_row: 2,
-            ..QnnConfig::default()
+            ..QnnConfig::paper_frappe()
         };
-        let train = TrainConfig::default();
+        let train = TrainConfig::paper_frappe();
         TrainState {
             identity: RunIdentity::new(&model, &train, &map, 100, 20),
             progress: Progress {

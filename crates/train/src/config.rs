@@ -77,18 +77,20 @@ pub struct TrainConfig {
 }
 
 impl Default for TrainConfig {
-    /// The paper's Frappe settings (spec §B.1).
+    /// The defaults of the seed's model-configuration table (`model_config.yaml`), and
+    /// FuxiCTR 2.0.1's for the keys the table leaves out (gradient clipping at norm 10, the
+    /// learning rate reduced on a plateau): what a key left out of a config means.
     fn default() -> Self {
         Self {
             learning_rate: 1e-3,
-            batch_size: 4096,
+            batch_size: 10_000,
             epochs: 100,
             shuffle: true,
-            seed: 2024,
-            embedding_regularizer: Regularizer::l2(0.1),
+            seed: 2021,
+            embedding_regularizer: Regularizer::NONE,
             net_regularizer: Regularizer::NONE,
             metrics: vec![Metric::Logloss, Metric::Auc],
-            monitor: Monitor::paper(),
+            monitor: Monitor::metric(Metric::Auc),
             monitor_mode: MonitorMode::Max,
             early_stop_patience: 2,
             save_best_only: true,
@@ -96,6 +98,19 @@ impl Default for TrainConfig {
             max_gradient_norm: 10.0,
             reduce_lr_on_plateau: true,
             loss_read_interval: 10,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The paper's Frappe settings (spec §B.1).
+    pub fn paper_frappe() -> Self {
+        Self {
+            batch_size: 4096,
+            seed: 2024,
+            embedding_regularizer: Regularizer::l2(0.1),
+            monitor: Monitor::paper(),
+            ..Self::default()
         }
     }
 }
@@ -164,12 +179,12 @@ mod tests {
     fn invalid_settings_name_their_key() {
         let c = TrainConfig {
             batch_size: 0,
-            ..TrainConfig::default()
+            ..TrainConfig::paper_frappe()
         };
         assert!(c.validate().unwrap_err().to_string().contains("batch_size"));
         let c = TrainConfig {
             eval_steps: Some(0),
-            ..TrainConfig::default()
+            ..TrainConfig::paper_frappe()
         };
         assert!(c.validate().unwrap_err().to_string().contains("eval_steps"));
     }

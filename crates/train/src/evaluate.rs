@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn model_info_names_the_run_and_its_scores() {
-        let train = TrainConfig::default();
+        let train = TrainConfig::paper_frappe();
         let report = FinalReport {
             valid: vec![(Metric::Logloss, 0.25), (Metric::Auc, 0.75)],
             monitor_score: 0.75,

@@ -9,12 +9,19 @@ use crate::config::{Monitor, MonitorMode, TrainConfig};
 /// The authors' name for QNN_T26 in their Frappe and Criteo configs (spec §B.4, §E.4).
 const MODEL_ALIASES: &[&str] = &["QNN_T26v3"];
 
-/// The network shape and the training settings of `exp`; missing keys take the paper's Frappe
-/// values. Errors name the key and where it was written.
+/// The network shape and the training settings of `exp`; a missing key takes the default of the
+/// seed's configuration table (`QnnConfig::default`, `TrainConfig::default`). Errors name the key
+/// and where it was written.
 pub fn configs(exp: &Experiment) -> Result<(QnnConfig, TrainConfig), ConfigError> {
-    let model = exp
-        .string("model")?
-        .ok_or_else(|| exp.bad("model", "is required"))?;
+    let model = exp.string("model")?.ok_or_else(|| {
+        exp.bad(
+            "model",
+            format!(
+                "is missing: FuxiCTR's default, FinalMLP, is not in QNN Lab; write one of {}",
+                MODEL_NAMES.join(", ")
+            ),
+        )
+    })?;
     if !MODEL_NAMES.contains(&model.as_str()) && !MODEL_ALIASES.contains(&model.as_str()) {
         return Err(exp.bad(
             "model",
@@ -181,8 +188,51 @@ mod tests {
             "  monitor: {'AUC': 1, 'logloss': 0}\n  monitor_mode: 'max'\n",
         ));
         let (q, t) = configs(&e).unwrap();
-        assert_eq!(q, QnnConfig::default());
-        assert_eq!(t, TrainConfig::default());
+        assert_eq!(q, QnnConfig::paper_frappe());
+        assert_eq!(t, TrainConfig::paper_frappe());
+    }
+
+    /// A key left out means the default of the seed's configuration table
+    /// (../shared/docs/seed-config.md), the contract users read; never the paper's values.
+    #[test]
+    fn missing_keys_take_the_seed_tables_defaults() {
+        let (q, t) = configs(&exp("")).unwrap();
+        assert_eq!(
+            (q.embedding_dim, q.num_layers, q.num_row, q.num_heads),
+            (32, 3, 3, 1)
+        );
+        assert_eq!((q.net_dropout, q.batch_norm), (0.0, false));
+        assert_eq!(
+            (t.learning_rate, t.batch_size, t.epochs),
+            (1e-3, 10_000, 100)
+        );
+        assert_eq!((t.shuffle, t.seed, t.early_stop_patience), (true, 2021, 2));
+        assert_eq!(
+            (t.embedding_regularizer, t.net_regularizer),
+            (Regularizer::NONE, Regularizer::NONE)
+        );
+        assert_eq!(t.metrics, [Metric::Logloss, Metric::Auc]);
+        assert_eq!(t.monitor, Monitor::metric(Metric::Auc));
+        assert_eq!(
+            (t.monitor_mode, t.save_best_only, t.eval_steps),
+            (MonitorMode::Max, true, None)
+        );
+        assert_eq!((q, t), (QnnConfig::default(), TrainConfig::default()));
+
+        let e = Experiment::load(
+            &[ConfigFile {
+                name: "model_config.yaml".into(),
+                text: "E:\n  dataset_id: D\n".into(),
+            }],
+            &[ConfigFile {
+                name: "dataset_config.yaml".into(),
+                text: "D:\n  data_format: h5\n".into(),
+            }],
+            "E",
+        )
+        .unwrap();
+        let err = configs(&e).unwrap_err().to_string();
+        assert!(err.contains("model") && err.contains("FinalMLP"), "{err}");
     }
 
     #[test]
@@ -207,7 +257,10 @@ mod tests {
             (q, t, spec, notes)
         };
         let (q, t, spec, _) = load("QNN_T26_Frappe");
-        assert_eq!((q, t), (QnnConfig::default(), TrainConfig::default()));
+        assert_eq!(
+            (q, t),
+            (QnnConfig::paper_frappe(), TrainConfig::paper_frappe())
+        );
         assert_eq!(spec.data_format, qnn_data::DataFormat::H5);
         let (q, t, ..) = load("QNN_T26_Criteo");
         assert_eq!((q.num_layers, q.num_row, q.batch_norm), (4, 5, false));

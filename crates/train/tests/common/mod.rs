@@ -33,7 +33,7 @@ pub fn quick(epochs: usize) -> TrainConfig {
         seed: 7,
         embedding_regularizer: Regularizer::l2(1e-4),
         loss_read_interval: 1,
-        ..TrainConfig::default()
+        ..TrainConfig::paper_frappe()
     }
 }
 
