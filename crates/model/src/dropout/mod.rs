@@ -158,10 +158,16 @@ impl MaskSpec {
     }
 
     fn block_words(&self, row: usize, block: usize, words: &mut [u32]) {
+        let first_group = (block * BLOCK_GROUPS) as u32;
+        // pulp's wasm backend multiplies lane by lane; WebAssembly SIMD has the widening multiply
+        // Philox needs.
+        #[cfg(all(target_family = "wasm", target_feature = "simd128"))]
+        wasm_simd::block_words(self, row as u32, first_group, words);
+        #[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
         pulp::Arch::new().dispatch(Words {
             spec: self,
             row: row as u32,
-            first_group: (block * BLOCK_GROUPS) as u32,
+            first_group,
             words,
         });
     }
@@ -209,8 +215,10 @@ impl MaskSpec {
 const BLOCK_GROUPS: usize = 64;
 
 /// The random words of column groups `[first_group, first_group + words.len()/4)` of one row, in
-/// column order. Runs one Philox call per SIMD lane (8 at a time on AVX2, 4 in wasm simd128),
-/// through pulp's run-time dispatch: the same 32-bit integer arithmetic on every instruction set.
+/// column order. Runs one Philox call per SIMD lane (8 at a time on AVX2, 4 on SSE2), through
+/// pulp's run-time dispatch: the same 32-bit integer arithmetic on every instruction set. (In wasm
+/// with simd128, `wasm_simd` does the same with WebAssembly's widening multiply.)
+#[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
 struct Words<'a> {
     spec: &'a MaskSpec,
     row: u32,
@@ -218,6 +226,7 @@ struct Words<'a> {
     words: &'a mut [u32],
 }
 
+#[cfg(not(all(target_family = "wasm", target_feature = "simd128")))]
 impl pulp::WithSimd for Words<'_> {
     type Output = ();
 
@@ -254,6 +263,67 @@ impl pulp::WithSimd for Words<'_> {
             for (w, c) in [c0, c1, c2, c3].into_iter().enumerate() {
                 simd.partial_store_u32s(&mut lane_words[w][..lanes], c);
             }
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = lane_words[i % 4][i / 4];
+            }
+        }
+    }
+}
+
+/// Philox4x32-10 on WebAssembly SIMD, four counters at a time (the browser's worker).
+#[cfg(all(target_family = "wasm", target_feature = "simd128"))]
+mod wasm_simd {
+    use core::arch::wasm32::{
+        i32x4_shuffle, u32x4, u32x4_extract_lane, u32x4_splat, u64x2_extmul_high_u32x4,
+        u64x2_extmul_low_u32x4, v128, v128_xor,
+    };
+
+    use super::{M0, M1, MaskSpec};
+
+    /// The low and the high 32-bit halves of the four products a·b.
+    #[inline(always)]
+    fn widening_mul(a: v128, b: v128) -> (v128, v128) {
+        let (first, last) = (u64x2_extmul_low_u32x4(a, b), u64x2_extmul_high_u32x4(a, b));
+        (
+            i32x4_shuffle::<0, 2, 4, 6>(first, last),
+            i32x4_shuffle::<1, 3, 5, 7>(first, last),
+        )
+    }
+
+    #[inline(always)]
+    fn lanes(v: v128) -> [u32; 4] {
+        [
+            u32x4_extract_lane::<0>(v),
+            u32x4_extract_lane::<1>(v),
+            u32x4_extract_lane::<2>(v),
+            u32x4_extract_lane::<3>(v),
+        ]
+    }
+
+    pub fn block_words(spec: &MaskSpec, row: u32, first_group: u32, words: &mut [u32]) {
+        let keys = spec.round_keys();
+        let (m0, m1) = (u32x4_splat(M0), u32x4_splat(M1));
+        let groups = words.len() / 4;
+        for (start, out) in (0..groups).step_by(4).zip(words.chunks_mut(16)) {
+            let group = first_group.wrapping_add(start as u32);
+            let mut c0 = u32x4(
+                group,
+                group.wrapping_add(1),
+                group.wrapping_add(2),
+                group.wrapping_add(3),
+            );
+            let mut c1 = u32x4_splat(row);
+            let mut c2 = u32x4_splat(spec.step);
+            let mut c3 = u32x4_splat(spec.stream);
+            for [k0, k1] in keys {
+                let (lo0, hi0) = widening_mul(m0, c0);
+                let (lo1, hi1) = widening_mul(m1, c2);
+                c0 = v128_xor(v128_xor(hi1, c1), u32x4_splat(k0));
+                c1 = lo1;
+                c2 = v128_xor(v128_xor(hi0, c3), u32x4_splat(k1));
+                c3 = lo0;
+            }
+            let lane_words = [lanes(c0), lanes(c1), lanes(c2), lanes(c3)];
             for (i, o) in out.iter_mut().enumerate() {
                 *o = lane_words[i % 4][i / 4];
             }
