@@ -109,6 +109,29 @@ fn assert_fails(o: &Output, fragments: &[&str]) {
 }
 
 #[test]
+fn a_diverging_run_says_what_diverged_and_saves_no_broken_model() {
+    let s = Scratch::new("diverge");
+    // An absurd learning rate: Adam's first update sends the weights to ±1e30 and on to NaN.
+    s.model_config("  learning_rate: 1.e+30\n  eval_steps: 1\n");
+    s.dataset_config(
+        &tiny("train_sample.csv"),
+        &tiny("valid_sample.csv"),
+        TINY_COLS,
+    );
+    let o = s.train();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("error: training diverged at epoch 1, batch 1"),
+        "{out}"
+    );
+    assert!(out.contains("this run saved no model"), "{out}");
+    assert!(out.contains("A lower learning_rate"), "{out}");
+    assert!(!out.contains("panicked"), "{out}");
+    assert!(!s.path("checkpoints/D/E.qnn").exists());
+}
+
+#[test]
 fn train_evaluate_predict_inspect_on_the_bundled_sample() {
     let s = Scratch::new("flow");
     s.model_config("");

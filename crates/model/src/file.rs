@@ -362,6 +362,20 @@ impl ModelFile {
         {
             return Err(ModelError::Weights(format!("unexpected tensor `{extra}`")));
         }
+        // A NaN or an infinity would make every prediction NaN without a word: a run that
+        // diverged, or weights written by another program.
+        let mut names: Vec<_> = file.weights.tensors.keys().collect();
+        names.sort();
+        for name in names {
+            let values = &file.weights.tensors[name].values;
+            if let Some(at) = values.iter().position(|v| !v.is_finite()) {
+                return Err(ModelError::Weights(format!(
+                    "tensor `{name}` holds {} at index {at}: the weights are not usable (did \
+                     the training diverge?)",
+                    values[at]
+                )));
+            }
+        }
         Ok(file)
     }
 
@@ -488,6 +502,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("shape"), "{err}");
+    }
+
+    #[test]
+    fn non_finite_weights_are_refused_by_name() {
+        for value in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut file = sample();
+            file.weights
+                .tensors
+                .get_mut("layer.0.linear.0.bias")
+                .unwrap()
+                .values[5] = value;
+            // A correct checksum: what a run that diverged would have saved.
+            let err = ModelFile::from_bytes(&file.to_bytes().unwrap())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("tensor `layer.0.linear.0.bias` holds") && err.contains("index 5"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

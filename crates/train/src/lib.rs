@@ -31,6 +31,10 @@ pub enum TrainError {
     Device(String),
     #[error(transparent)]
     State(#[from] StateError),
-    #[error("training diverged: the loss is not finite at epoch {epoch}, batch {batch}")]
-    Diverged { epoch: usize, batch: usize },
+    #[error("training diverged at epoch {epoch}, batch {batch}: {what}")]
+    Diverged {
+        epoch: usize,
+        batch: usize,
+        what: &'static str,
+    },
 }

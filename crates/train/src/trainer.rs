@@ -14,7 +14,7 @@ use web_time::Instant;
 use crate::TrainError;
 use crate::checkpoint::{Progress, RunIdentity, StateError, TrainState};
 use crate::config::TrainConfig;
-use crate::evaluate::{FinalReport, evaluate, final_report};
+use crate::evaluate::{FinalReport, final_report, predict};
 use crate::plateau::PlateauTracker;
 
 /// Adam's ε as PyTorch sets it (Burn's default is 1e-5).
@@ -330,6 +330,7 @@ impl Trainer {
                 return Err(TrainError::Diverged {
                     epoch: self.epoch,
                     batch: self.batch,
+                    what: "the training loss is not finite",
                 });
             }
             (Some(mean), Some(gap))
@@ -428,16 +429,38 @@ impl Trainer {
             Some(sum) => read_scalar(sum).await? / self.loss_steps as f64,
             None => f64::NAN,
         };
+        // Caught here too, not only where the loss is read for the log: evaluating NaN weights
+        // would otherwise fail on the metrics, far from the cause.
+        if self.loss_steps > 0 && !train_loss.is_finite() {
+            return Err(TrainError::Diverged {
+                epoch: self.epoch,
+                batch: self.batch,
+                what: "the training loss is not finite",
+            });
+        }
         self.loss_steps = 0;
-        let metrics = evaluate(
+        let probs = predict(
             self.model(),
             &self.layout,
             &self.valid,
             self.config.batch_size,
-            &self.config.evaluated_metrics(),
             &self.device,
         )
         .await?;
+        // The loss was finite, but the last update made the weights non-finite.
+        if probs.iter().any(|p| p.is_nan()) {
+            return Err(TrainError::Diverged {
+                epoch: self.epoch,
+                batch: self.batch,
+                what: "the last update made the weights non-finite (NaN predictions)",
+            });
+        }
+        let metrics = self
+            .config
+            .evaluated_metrics()
+            .iter()
+            .map(|&m| Ok((m, m.compute(self.valid.labels(), &probs)?)))
+            .collect::<Result<Vec<_>, TrainError>>()?;
         let monitor = self.config.monitor.value(&metrics);
         let decision = self.plateau.update(monitor, self.learning_rate);
         let checkpointed = decision.improved || !self.config.save_best_only;

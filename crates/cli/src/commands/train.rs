@@ -393,9 +393,25 @@ fn drive(
     .progress_chars("=> ");
     let mut bar: Option<ProgressBar> = None;
     let mut last_rate = 0.0;
+    let mut best_saved: Option<usize> = None;
     while !trainer.is_finished() {
         let mut evaluated = false;
-        for event in pollster::block_on(trainer.step())? {
+        let events = pollster::block_on(trainer.step()).map_err(|e| match e {
+            qnn_train::TrainError::Diverged { .. } => {
+                let kept = match best_saved {
+                    Some(epoch) => format!(
+                        "the best model so far (epoch {epoch}) is kept in {}",
+                        checkpoints.best.display()
+                    ),
+                    None => "no evaluation had run yet, so this run saved no model".into(),
+                };
+                anyhow::anyhow!(
+                    "{e}; {kept}. A lower learning_rate or a smaller max_gradient_norm may help"
+                )
+            }
+            other => other.into(),
+        })?;
+        for event in events {
             match event {
                 TrainEvent::EpochStarted { epoch, batches } => {
                     info!("Epoch={epoch} start");
@@ -433,6 +449,7 @@ fn drive(
                     info!("[Metrics] {}", metric_line(&metrics));
                     if let (true, Some(weights)) = (checkpointed, trainer.checkpoint()) {
                         checkpoints.save_best(weights, epoch, monitor)?;
+                        best_saved = Some(epoch);
                     }
                     if improved {
                         info!("Save best model: monitor={monitor:.6}");
