@@ -183,16 +183,34 @@ pub struct YamlError {
 pub fn parse(text: &str) -> Result<Value, YamlError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut builder, false).map_err(|e| YamlError {
-        line: e.marker().line(),
-        column: e.marker().col() + 1,
-        message: e.info().to_string(),
-    })?;
+    // Events are pulled one at a time rather than through `Parser::load`, which recurses once
+    // per nesting level (a deeply nested file would overflow the stack before the builder
+    // could refuse it).
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| YamlError {
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: e.info().to_string(),
+        })?;
+        let last = matches!(event, Event::DocumentEnd | Event::StreamEnd);
+        builder.on_event(event, mark);
+        if last || builder.error.is_some() {
+            break;
+        }
+    }
     if let Some(err) = builder.error {
         return Err(err);
     }
     Ok(builder.root.unwrap_or(Value::Null))
 }
+
+/// The most values a document may expand to, aliases included: a config has hundreds. YAML's
+/// aliases let a few lines name billions of values ("billion laughs").
+pub const MAX_VALUES: usize = 1_000_000;
+
+/// The deepest nesting of lists and mappings a document may have (configs nest three or four
+/// levels; dropping a value thousands of levels deep would overflow the stack).
+pub const MAX_DEPTH: usize = 64;
 
 enum Frame {
     List(Vec<Value>, usize),
@@ -201,10 +219,14 @@ enum Frame {
 
 #[derive(Default)]
 struct Builder {
-    stack: Vec<Frame>,
-    anchors: HashMap<usize, Value>,
+    /// The open collections, each with the value count when it opened.
+    stack: Vec<(Frame, usize)>,
+    /// Anchored values with the number of values each holds.
+    anchors: HashMap<usize, (Value, usize)>,
     root: Option<Value>,
     error: Option<YamlError>,
+    /// Values built so far, counting every copy an alias makes.
+    values: usize,
 }
 
 impl Builder {
@@ -216,11 +238,22 @@ impl Builder {
         });
     }
 
-    fn push_value(&mut self, value: Value, anchor: usize, mark: Marker) {
-        if anchor > 0 {
-            self.anchors.insert(anchor, value.clone());
+    /// Adds `value`, which holds `size` values (itself included).
+    fn push_value(&mut self, value: Value, size: usize, anchor: usize, mark: Marker) {
+        self.values = self.values.saturating_add(size);
+        if self.values > MAX_VALUES {
+            return self.fail(
+                mark,
+                format!(
+                    "the document expands to more than {MAX_VALUES} values (through aliases?): \
+                     not a config QNN Lab reads"
+                ),
+            );
         }
-        match self.stack.last_mut() {
+        if anchor > 0 {
+            self.anchors.insert(anchor, (value.clone(), size));
+        }
+        match self.stack.last_mut().map(|(frame, _)| frame) {
             None => self.root = Some(value),
             Some(Frame::List(items, _)) => items.push(value),
             Some(Frame::Map(map, pending, _)) => match pending.take() {
@@ -238,6 +271,9 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let value = match (style, tag) {
@@ -245,22 +281,39 @@ impl MarkedEventReceiver for Builder {
                     (TScalarStyle::Plain, _) => resolve_plain(&text),
                     _ => Value::Str(text),
                 };
-                self.push_value(value, anchor, mark);
+                self.push_value(value, 1, anchor, mark);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::List(Vec::new(), anchor)),
-            Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map(Mapping::new(), None, anchor))
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                self.fail(
+                    mark,
+                    format!("lists and mappings nest more than {MAX_DEPTH} levels deep"),
+                )
             }
+            Event::SequenceStart(anchor, _) => self
+                .stack
+                .push((Frame::List(Vec::new(), anchor), self.values)),
+            Event::MappingStart(anchor, _) => self
+                .stack
+                .push((Frame::Map(Mapping::new(), None, anchor), self.values)),
             Event::SequenceEnd | Event::MappingEnd => {
-                let (value, anchor) = match self.stack.pop() {
-                    Some(Frame::List(items, anchor)) => (Value::List(items), anchor),
-                    Some(Frame::Map(map, _, anchor)) => (Value::Map(map), anchor),
+                let (value, anchor, opened) = match self.stack.pop() {
+                    Some((Frame::List(items, anchor), opened)) => {
+                        (Value::List(items), anchor, opened)
+                    }
+                    Some((Frame::Map(map, _, anchor), opened)) => (Value::Map(map), anchor, opened),
                     None => return,
                 };
-                self.push_value(value, anchor, mark);
+                // The items were counted as they came; the collection itself is one more.
+                let size = self.values - opened + 1;
+                self.push_value(value, 1, anchor, mark);
+                if anchor > 0
+                    && let Some(entry) = self.anchors.get_mut(&anchor)
+                {
+                    entry.1 = size;
+                }
             }
             Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(value) => self.push_value(value, 0, mark),
+                Some((value, size)) => self.push_value(value, size, 0, mark),
                 None => self.fail(mark, "alias to an unknown anchor".into()),
             },
             _ => {}
@@ -465,6 +518,37 @@ mod tests {
 
     fn map(text: &str) -> Mapping {
         parse(text).unwrap().as_map().unwrap().clone()
+    }
+
+    #[test]
+    fn alias_bombs_and_deep_nesting_are_errors_in_little_time_and_memory() {
+        // "Billion laughs": nine aliases per level, nine levels = 9⁹ ≈ 387 M values.
+        let mut bomb = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for level in 1..10 {
+            let p = level - 1;
+            bomb.push_str(&format!(
+                "a{level}: &a{level} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let err = parse(&bomb).unwrap_err();
+        assert!(err.message.contains("more than 1000000 values"), "{err}");
+        assert_eq!(err.line, 7, "{err}"); // a6: 9⁷ values
+
+        let flow = format!("a: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        // Block sequences, each "- " one level deeper.
+        let block = format!("a:\n{}1\n", "- ".repeat(100_000));
+        let flow_maps = format!("a: {}1{}\n", "{x: ".repeat(100_000), "}".repeat(100_000));
+        for deep in [flow, block, flow_maps] {
+            let err = parse(&deep).unwrap_err();
+            assert!(
+                err.message.contains("nest more than 64 levels")
+                    || err.message.contains("recursion"),
+                "{err}"
+            );
+        }
+        // Up to the limits, all is well.
+        let fine = format!("a: {}1{}\n", "[".repeat(60), "]".repeat(60));
+        assert!(parse(&fine).is_ok());
     }
 
     #[test]
