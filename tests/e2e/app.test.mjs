@@ -303,7 +303,19 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         // The browser's model predicts with the CLI.
         const preds = path.join(out, 'cli_predictions.csv');
         execFileSync(qnnBin, ['predict', '--model', modelPath, '--data', path.join(repo, 'static/examples/tiny_csv/test_sample.csv'), '--out', preds]);
-        assert.equal(fs.readFileSync(preds, 'utf8').trim().split('\n').length, 101);
+        const cliRows = fs.readFileSync(preds, 'utf8').trim().split('\n');
+        assert.equal(cliRows.length, 101);
+        // The page's served prediction for the sample test rows is the downloaded model's
+        // (batch norm on: the dropout passes shown beside it must not move its running
+        // statistics). The page shows 4 decimals.
+        const header = cliRows[0].split(',');
+        const probability = header.indexOf('probability');
+        const served = await page.$$eval('#samples tbody tr', rows => rows.map(r => Number(r.children[2].textContent)));
+        assert.ok(served.length >= 5, `${served.length} sample rows`);
+        served.forEach((p, i) => {
+            const cli = Number(cliRows[i + 1].split(',')[probability]);
+            assert.ok(Math.abs(p - cli) <= 6e-5, `sample row ${i + 1}: page ${p}, qnn predict ${cli}`);
+        });
         // A model made by `qnn train` opens in the page.
         const cliDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qnn-cli-'));
         execFileSync(qnnBin, ['train', '--config', path.join(repo, 'crates/cli/configs/tiny_csv'), '--expid', 'QNN_tiny'], { cwd: repo });

@@ -353,7 +353,6 @@ async fn train(
         .map_err(|e| e.to_string())?;
     let layout = &trained.layout;
     let maps = maps_json(&trained.model, layout, Some(&shown), &device).await?;
-    let samples = sample_rows(&trained.model, layout, &shown, &device, train_config.seed).await?;
     let file = ModelFile {
         config: model_config,
         feature_map,
@@ -370,6 +369,18 @@ async fn train(
             train: &train_config,
         }),
     };
+    // The dropout passes run in training mode, which moves the batch-norm running statistics:
+    // they run on a copy, so the served prediction is the saved model's.
+    let copy = file.build(&device).map_err(|e| e.to_string())?;
+    let samples = sample_rows(
+        &trained.model,
+        &copy,
+        layout,
+        &shown,
+        &device,
+        train_config.seed,
+    )
+    .await?;
     let bytes = file.to_bytes().map_err(|e| e.to_string())?;
     *state.held.borrow_mut() = Some(Held {
         file,
@@ -409,10 +420,12 @@ async fn maps_json(
     serde_json::to_value(&maps).map_err(|e| e.to_string())
 }
 
-/// Sample test rows: the evaluation prediction and the two dropout passes of training mode
-/// (computed on a larger batch so that batch norm sees realistic statistics).
+/// Sample test rows: `model`'s evaluation prediction and the two dropout passes of training mode
+/// (computed on a larger batch so that batch norm sees realistic statistics) on `scratch_copy`,
+/// whose batch-norm running statistics they move.
 async fn sample_rows(
     model: &qnn_model::Qnn,
+    scratch_copy: &qnn_model::Qnn,
     layout: &InputLayout,
     data: &EncodedDataset,
     device: &Device,
@@ -424,7 +437,7 @@ async fn sample_rows(
     }
     let input = ModelInput::new(&data.range(0, n), layout, device).map_err(|e| e.to_string())?;
     let key = DropoutKey::new(seed ^ 0x5e1f, 0);
-    let passes = model.self_ensemble(&input, Mode::Train(key));
+    let passes = scratch_copy.self_ensemble(&input, Mode::Train(key));
     let read = |t| async move { qnn_model::read_values(t).await.map_err(|e| e.to_string()) };
     let p1 = read(passes.p1).await?;
     let p2 = read(passes.p2).await?;
