@@ -109,6 +109,49 @@ fn assert_fails(o: &Output, fragments: &[&str]) {
 }
 
 #[test]
+fn absurd_sizes_are_one_error_before_anything_is_allocated() {
+    let s = Scratch::new("absurd-sizes");
+    s.dataset_config(
+        &tiny("train_sample.csv"),
+        &tiny("valid_sample.csv"),
+        TINY_COLS,
+    );
+    // Either more than the machine has, or beyond 64-bit sizes; both name the keys.
+    for (key, value) in [
+        ("num_row", "1000000000"),
+        ("embedding_dim", "100000000"),
+        ("num_layers", "100000000"),
+        ("embedding_dim", "8000000000000000000"),
+    ] {
+        let mut config = vec![
+            ("embedding_dim", "8"),
+            ("num_layers", "1"),
+            ("num_row", "2"),
+        ];
+        config.retain(|(k, _)| *k != key);
+        config.push((key, value));
+        let keys: String = config
+            .iter()
+            .map(|(k, v)| format!("  {k}: {v}\n"))
+            .collect();
+        s.write(
+            "config/model_config.yaml",
+            &format!("E:\n  model: QNN\n  dataset_id: D\n  batch_size: 32\n  epochs: 1\n{keys}"),
+        );
+        let started = std::time::Instant::now();
+        let o = s.train();
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{key}: {value}: {out}");
+        assert!(out.contains("error: the run is too large: "), "{out}");
+        assert!(
+            (out.contains("more than the") || out.contains("overflow")) && out.contains(key),
+            "{key}: {value}: {out}"
+        );
+        assert!(started.elapsed().as_secs() < 30, "{key}: {value}");
+    }
+}
+
+#[test]
 fn a_diverging_run_says_what_diverged_and_saves_no_broken_model() {
     let s = Scratch::new("diverge");
     // An absurd learning rate: Adam's first update sends the weights to ±1e30 and on to NaN.

@@ -5,6 +5,7 @@
 //!
 //! [`Device`]: burn::tensor::Device
 
+pub mod budget;
 pub mod config;
 pub mod dropout;
 pub mod embedding;
@@ -50,4 +51,6 @@ pub enum ModelError {
     Device(String),
     #[error("{0}")]
     File(String),
+    #[error("the run is too large: {0}")]
+    TooLarge(String),
 }

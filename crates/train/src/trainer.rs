@@ -145,6 +145,13 @@ impl Trainer {
             return Err(TrainError::Data("the validation split has no rows".into()));
         }
         let layout = InputLayout::new(feature_map)?;
+        // Before anything of the model's size is allocated (batches never exceed the split).
+        qnn_model::budget::check_training_fits(
+            &model_config,
+            &layout,
+            config.batch_size.min(train.len()),
+            qnn_model::budget::available_memory(),
+        )?;
         let model = Qnn::init(&model_config, &layout, config.seed, &device)?;
         let optimizer = AdamConfig::new().with_epsilon(ADAM_EPSILON).init();
         let identity = RunIdentity::new(
