@@ -16,6 +16,7 @@ use crate::dataset_config::{ColumnKind, DatasetSpec, NormalizerKind, SplitType};
 use crate::feature_map::{
     Dtype, Feature, FeatureKind, FeatureMap, Normalizer, PADDING_ID, Padding, RawColumn, Vocabulary,
 };
+use crate::pipeline::CHUNK_ROWS;
 use crate::random::{self, Purpose};
 
 /// Columns to read for training: every configured column, then the label.
@@ -322,7 +323,32 @@ impl<'a> Fitter<'a> {
                     kind,
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        for (c, f) in spec.columns.iter().zip(&features) {
+            if let FeatureKind::Sequence { max_len, .. } = f.kind
+                && max_len > MAX_SEQUENCE_LEN
+            {
+                let given = matches!(c.kind, ColumnKind::Sequence { max_len: n, .. } if n > 0);
+                let reason = if given {
+                    format!("max_len {max_len} is more than QNN Lab takes ({MAX_SEQUENCE_LEN})")
+                } else {
+                    format!(
+                        "the longest cell has {max_len} tokens, and without max_len every row is \
+                         padded to it; more than {MAX_SEQUENCE_LEN} is refused: set max_len for \
+                         this column in dataset_config.yaml"
+                    )
+                };
+                return Err(CsvError {
+                    file: source.to_string(),
+                    line: None,
+                    column: Some(c.name.clone()),
+                    reason: format!(
+                        "{reason} (a chunk of {CHUNK_ROWS} rows padded to {MAX_SEQUENCE_LEN} ids \
+                         is 4 GiB)"
+                    ),
+                });
+            }
+        }
         Ok(FeatureMap {
             dataset_id: spec.dataset_id.clone(),
             features,
@@ -330,6 +356,11 @@ impl<'a> Fitter<'a> {
         })
     }
 }
+
+/// The longest a sequence field's rows may be padded to. Rows are encoded a chunk at a time and
+/// batches are gathered padded, so the padded length multiplies every buffer of the field; CTR
+/// sequences (click histories, tags) are tens to hundreds of tokens long.
+pub const MAX_SEQUENCE_LEN: usize = 16_384;
 
 /// Tokens seen at least `min_count` times, minus the NA token, sorted as Python sorts the cast
 /// values (numbers numerically, strings by code point).
@@ -640,6 +671,37 @@ mod tests {
             panic!()
         };
         assert_eq!(ids[..], [2, 3, 0, 0, 0, 4]);
+    }
+
+    #[test]
+    fn a_sequence_too_long_to_pad_to_is_an_error_naming_the_column() {
+        let s = spec(
+            "    - {name: s, active: True, dtype: str, type: sequence, splitter: ^}\n",
+            "",
+        );
+        // One cell of 20,000 tokens: without max_len every row would be padded to it.
+        let long = vec!["t"; MAX_SEQUENCE_LEN + 1].join("^");
+        let t = table(&s, &format!("y,s\n1,{long}\n0,a\n"));
+        let err = fit(&s, &t, &[0, 1]).unwrap_err().to_string();
+        assert!(
+            err.contains("`s`") && err.contains("the longest cell has 16385 tokens"),
+            "{err}"
+        );
+        assert!(err.contains("set max_len"), "{err}");
+        // With max_len the same data is fine: the cell is truncated.
+        let s = spec(
+            "    - {name: s, active: True, dtype: str, type: sequence, splitter: ^, max_len: 5}\n",
+            "",
+        );
+        let t = table(&s, &format!("y,s\n1,{long}\n0,a\n"));
+        assert!(fit(&s, &t, &[0, 1]).is_ok());
+        let s = spec(
+            "    - {name: s, active: True, dtype: str, type: sequence, splitter: ^, max_len: 2000000}\n",
+            "",
+        );
+        let t = table(&s, "y,s\n1,a\n0,b\n");
+        let err = fit(&s, &t, &[0, 1]).unwrap_err().to_string();
+        assert!(err.contains("max_len 2000000 is more than"), "{err}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! The CLI and the browser's worker both train through `Trainer::new`, which calls
 //! [`check_training_fits`]: one place for both.
 
+use crate::input::FieldSlot;
 use crate::{InputLayout, ModelError, QnnConfig};
 
 /// Bytes per trainable value while training: the value, its gradient and Adam's two moments.
@@ -47,10 +48,21 @@ impl MemoryEstimate {
             0 => 0,
             l => l.checked_mul(2)? - 1,
         };
-        let step_bytes = n(batch_size)?
+        let batch = n(batch_size)?;
+        // A sequence field gathers max_len embeddings per row (with their gradient) before
+        // pooling them, beside its ids.
+        let mut sequence_bytes = 0u64;
+        for slot in &layout.slots {
+            if let FieldSlot::Sequence { max_len, .. } = slot {
+                let per_row = n(*max_len)?.checked_mul(e.checked_mul(8)?.checked_add(4)?)?;
+                sequence_bytes = sequence_bytes.checked_add(batch.checked_mul(per_row)?)?;
+            }
+        }
+        let step_bytes = batch
             .checked_mul(dr)?
             .checked_mul(4 * GATE_TENSORS_PER_PASS)?
-            .checked_mul(layer_passes)?;
+            .checked_mul(layer_passes)?
+            .checked_add(sequence_bytes)?;
         Some(Self {
             parameters,
             parameter_bytes: parameters.checked_mul(TRAINING_BYTES_PER_PARAMETER)?,
@@ -135,7 +147,8 @@ pub fn check_training_fits(
     match available {
         Some(available) if estimate.total() > available => {
             let advice = if estimate.step_bytes >= estimate.parameter_bytes {
-                "lower batch_size, num_row, embedding_dim or num_layers"
+                "lower batch_size, num_row, embedding_dim or num_layers (or a sequence field's \
+                 max_len)"
             } else {
                 "lower num_row, embedding_dim or num_layers, or raise min_categr_count to shrink \
                  the vocabularies"
