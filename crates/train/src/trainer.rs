@@ -14,7 +14,7 @@ use web_time::Instant;
 use crate::TrainError;
 use crate::checkpoint::{Progress, RunIdentity, StateError, TrainState};
 use crate::config::TrainConfig;
-use crate::evaluate::{FinalReport, final_report, predict};
+use crate::evaluate::{FinalReport, final_report, predict, scores};
 use crate::plateau::PlateauTracker;
 
 /// Adam's ε as PyTorch sets it (Burn's default is 1e-5).
@@ -462,12 +462,11 @@ impl Trainer {
                 what: "the last update made the weights non-finite (NaN predictions)",
             });
         }
-        let metrics = self
-            .config
-            .evaluated_metrics()
-            .iter()
-            .map(|&m| Ok((m, m.compute(self.valid.labels(), &probs)?)))
-            .collect::<Result<Vec<_>, TrainError>>()?;
+        let metrics = scores(
+            &self.config.evaluated_metrics(),
+            self.valid.labels(),
+            &probs,
+        )?;
         let monitor = self.config.monitor.value(&metrics);
         let decision = self.plateau.update(monitor, self.learning_rate);
         let checkpointed = decision.improved || !self.config.save_best_only;
