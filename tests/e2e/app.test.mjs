@@ -9,13 +9,13 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { serve } from './serve.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -27,26 +27,6 @@ const out = path.join(here, 'out', mode);
 const shots = path.join(here, 'screenshots');
 fs.mkdirSync(out, { recursive: true });
 fs.mkdirSync(shots, { recursive: true });
-
-const MIME = {
-    '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm',
-    '.css': 'text/css', '.csv': 'text/csv', '.md': 'text/markdown', '.png': 'image/png',
-};
-
-function serve(root) {
-    const server = http.createServer((req, res) => {
-        const url = new URL(req.url, 'http://x');
-        let file = path.join(root, decodeURIComponent(url.pathname));
-        if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
-        if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
-        fs.readFile(file, (err, data) => {
-            if (err) { res.writeHead(404).end('not found'); return; }
-            res.writeHead(200, { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream' });
-            res.end(data);
-        });
-    });
-    return new Promise(resolve => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 let browser, server, origin;
 const measurements = { mode };

@@ -7,29 +7,18 @@
 // Prints a table and writes tests/e2e/out/measure-<backend>.json. A benchmark, not a test: run it
 // on an otherwise idle machine.
 
-import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { serve } from './serve.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = name => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
 const webgpu = process.argv.includes('--webgpu');
 const dist = path.resolve(arg('--dist') ?? path.join(here, '../../dist'));
 const epochs = arg('--epochs') ?? '1';
-const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.csv': 'text/csv', '.svg': 'image/svg+xml' };
-
-const server = http.createServer((req, res) => {
-    let file = path.join(dist, decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
-    fs.readFile(file, (err, data) => {
-        if (err) { res.writeHead(404).end(); return; }
-        res.writeHead(200, { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream' });
-        res.end(data);
-    });
-});
-await new Promise(r => server.listen(0, '127.0.0.1', r));
+const server = await serve(dist);
 const origin = `http://127.0.0.1:${server.address().port}`;
 const args = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 if (webgpu) args.push('--enable-unsafe-webgpu');

@@ -7,12 +7,12 @@
 // Function names need a build with its name section (trunk's dev build has one; a release
 // build is stripped). A tool for looking, not a test.
 
-import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { serve } from './serve.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = name => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
@@ -20,18 +20,7 @@ const dist = path.resolve(arg('--dist') ?? path.join(here, '../../dist'));
 const example = arg('--example') ?? 'planted';
 const epochs = arg('--epochs') ?? '3';
 const top = Number(arg('--top') ?? '40');
-const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.csv': 'text/csv', '.svg': 'image/svg+xml' };
-
-const server = http.createServer((req, res) => {
-    let file = path.join(dist, decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
-    fs.readFile(file, (err, data) => {
-        if (err) { res.writeHead(404).end(); return; }
-        res.writeHead(200, { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream' });
-        res.end(data);
-    });
-});
-await new Promise(r => server.listen(0, '127.0.0.1', r));
+const server = await serve(dist);
 const origin = `http://127.0.0.1:${server.address().port}`;
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--no-first-run'] });
 const page = await browser.newPage();
