@@ -16,18 +16,13 @@
 # Uses target/release/qnn (built here with `cargo build --release -p qnn-cli` if missing; set QNN
 # to use another binary).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../../.." && pwd)
+source "$(dirname "$0")/common.sh"
 rows=${1:-45840617}
 work=$(mkdir -p "${2:-full-scale}" && cd "${2:-full-scale}" && pwd)
 limit=${MEMORY_LIMIT:-}
-qnn=${QNN:-$repo/target/release/qnn}
-if [ ! -x "$qnn" ]; then
-  (cd "$repo" && cargo build --release -p qnn-cli)
-fi
+bench_qnn
 cd "$work"
-data=data/criteo_synthetic
-[ -f $data/train.csv ] || "$qnn" generate criteo --rows "$rows" --out $data/train.csv
-[ -f $data/valid.csv ] || "$qnn" generate criteo --rows 1000000 --seed 7 --out $data/valid.csv
+criteo_files "$rows" 1000000
 rm -rf data/criteo_x4_synthetic checkpoints
 
 cgroup=/sys/fs/cgroup/memory/qnn-full-scale
@@ -49,8 +44,8 @@ peak_anon=0
 while kill -0 $runner 2>/dev/null; do
   pid=$(pgrep -n -f "qnn train --config $repo/crates/cli/configs/criteo_x4" || true)
   if [ -n "$pid" ]; then
-    anon=$(awk '/^RssAnon:/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)
-    [ "${anon:-0}" -gt "$peak_anon" ] && peak_anon=$anon
+    anon=$(anon_kib $pid)
+    [ "$anon" -gt "$peak_anon" ] && peak_anon=$anon
   fi
   sleep 0.05
 done

@@ -12,16 +12,13 @@
 # with the peak anonymous memory until the log says "Preprocessed". Both runs must encode the
 # same vocabularies (their feature_vocab.json files are compared).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../../.." && pwd)
+source "$(dirname "$0")/common.sh"
 rows=${1:?ROWS}
 work=$(mkdir -p "${2:?WORKDIR}" && cd "$2" && pwd)
 python=${3:?PYTHON}
-qnn=${QNN:-$repo/target/release/qnn}
-[ -x "$qnn" ] || (cd "$repo" && cargo build --release -p qnn-cli)
+bench_qnn
 cd "$work"
-data=data/criteo_synthetic
-[ -f $data/train.csv ] || "$qnn" generate criteo --rows "$rows" --out $data/train.csv
-[ -f $data/valid.csv ] || "$qnn" generate criteo --rows 10000 --seed 7 --out $data/valid.csv
+criteo_files "$rows" 10000
 for split in train valid; do
   [ -f $data/$split.parquet ] || "$python" -c "
 import pyarrow as pa, pyarrow.csv as c, pyarrow.parquet as p, sys
@@ -36,12 +33,8 @@ run() { # FORMAT EXTENSION -> seconds (fit + encode the train file) and peak ano
   cp -r "$repo/crates/cli/configs/criteo_x4" config
   sed -i -E "s|data_format: csv|data_format: $format|; s|\.csv$|.$ext|" config/dataset_config.yaml
   "$qnn" train --config config --expid QNN_Criteo_x4_steps --max-steps 1 > qnn.out 2> qnn.err &
-  local pid=$! peak=0 anon
-  while kill -0 $pid 2>/dev/null && ! grep -q "Preprocessed" qnn.err; do
-    anon=$(awk '/^RssAnon:/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)
-    [ "${anon:-0}" -gt "$peak" ] && peak=$anon
-    sleep 0.05
-  done
+  local pid=$! peak
+  peak=$(peak_anon_until_preprocessed $pid qnn.err)
   # The run goes on to write the cache (and one training step) before it is compared.
   wait $pid || { cat qnn.err >&2; return 1; }
   local fit encode

@@ -14,27 +14,19 @@
 # Prints both, with the ratios. FuxiCTR holds the whole table in pandas (≈ 1.7 KB a row), so keep
 # ROWS within what the machine's memory allows it (≈ 10 M rows in 24 GB).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../../.." && pwd)
+source "$(dirname "$0")/common.sh"
 rows=${1:?ROWS}
 work=$(mkdir -p "${2:?WORKDIR}" && cd "$2" && pwd)
 python=${3:?PYTHON}
-qnn=${QNN:-$repo/target/release/qnn}
-[ -x "$qnn" ] || (cd "$repo" && cargo build --release -p qnn-cli)
+bench_qnn
 cd "$work"
-data=data/criteo_synthetic
-[ -f $data/train.csv ] || "$qnn" generate criteo --rows "$rows" --out $data/train.csv
-[ -f $data/valid.csv ] || "$qnn" generate criteo --rows 1000000 --seed 7 --out $data/valid.csv
+criteo_files "$rows" 1000000
 rm -rf data/criteo_x4_synthetic checkpoints
 
 "$qnn" train --config "$repo/crates/cli/configs/criteo_x4" --expid QNN_Criteo_x4_steps \
   --max-steps 20 > qnn.out 2> qnn.err &
 pid=$!
-peak_anon=0
-while kill -0 $pid 2>/dev/null && ! grep -q "Preprocessed" qnn.err; do
-  anon=$(awk '/^RssAnon:/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)
-  [ "${anon:-0}" -gt "$peak_anon" ] && peak_anon=$anon
-  sleep 0.05
-done
+peak_anon=$(peak_anon_until_preprocessed $pid qnn.err)
 kill $pid 2>/dev/null || true
 wait $pid 2>/dev/null || true
 seconds() { grep "$1" qnn.err | grep "train.csv" | sed -E 's/.* in ([0-9.]+) s .*/\1/'; }
