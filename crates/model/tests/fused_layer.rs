@@ -48,19 +48,28 @@ struct Case {
     seed: u64,
 }
 
+/// Random values drawn on the CPU (the same on every backend for a seed), then moved to `device`.
+fn random<const D: usize>(
+    shape: [usize; D],
+    distribution: Distribution,
+    device: &Device,
+) -> Tensor<D> {
+    Tensor::<D>::random(shape, distribution, &Device::flex().autodiff()).to_device(device)
+}
+
 /// Builds the same layer twice from one set of random values (each keeps its own running
 /// statistics).
 fn layers(case: &Case, device: &Device) -> (QuadraticLayer, QuadraticLayer) {
     let e = case.head_width * case.heads;
     let d = case.fields * e;
     let dr = d * case.rows;
-    device.seed(case.seed);
-    let weight = Tensor::<2>::random([d, dr], Distribution::Normal(0.0, 0.5), device);
-    let bias = Tensor::<1>::random([dr], Distribution::Normal(0.0, 0.5), device);
-    let gamma = Tensor::<1>::random([dr], Distribution::Normal(1.0, 0.3), device);
-    let beta = Tensor::<1>::random([dr], Distribution::Normal(0.0, 0.3), device);
-    let mean = Tensor::<1>::random([dr], Distribution::Normal(0.0, 0.3), device);
-    let var = Tensor::<1>::random([dr], Distribution::Uniform(0.5, 2.0), device);
+    Device::flex().seed(case.seed);
+    let weight = random([d, dr], Distribution::Normal(0.0, 0.5), device);
+    let bias = random([dr], Distribution::Normal(0.0, 0.5), device);
+    let gamma = random([dr], Distribution::Normal(1.0, 0.3), device);
+    let beta = random([dr], Distribution::Normal(0.0, 0.3), device);
+    let mean = random([dr], Distribution::Normal(0.0, 0.3), device);
+    let var = random([dr], Distribution::Uniform(0.5, 2.0), device);
     let build = || {
         let bn = (case.norm != NormCase::Off).then(|| {
             BatchNorm::new(
@@ -146,12 +155,19 @@ fn run(
 }
 
 fn check(case: &Case) {
-    let device = Device::flex().autodiff();
-    let (composed_layer, fused_layer) = layers(case, &device);
+    check_on(case, &Device::flex().autodiff());
+}
+
+fn check_on(case: &Case, device: &Device) {
+    assert!(
+        qnn_model::fused::is_supported(device),
+        "the fused layer does not run on {device:?}"
+    );
+    let (composed_layer, fused_layer) = layers(case, device);
     let d = case.fields * case.head_width * case.heads;
-    let x = Tensor::<2>::random([case.batch, d], Distribution::Normal(0.0, 1.0), &device);
+    let x = random([case.batch, d], Distribution::Normal(0.0, 1.0), device);
     let weights: Vec<Tensor<2>> = (0..case.passes)
-        .map(|_| Tensor::random([case.batch, d], Distribution::Normal(0.0, 1.0), &device))
+        .map(|_| random([case.batch, d], Distribution::Normal(0.0, 1.0), device))
         .collect();
     let want = run(&composed_layer, false, case, &x, &weights);
     let got = run(&fused_layer, true, case, &x, &weights);
@@ -228,21 +244,54 @@ proptest! {
 /// The paper's Frappe layer shape, with more rows than one block of parallel work.
 #[test]
 fn fused_layer_matches_at_the_frappe_shape() {
+    frappe_shape_cases(&Device::flex().autodiff());
+}
+
+fn frappe_shape_cases(device: &Device) {
     for (norm, passes) in [
         (NormCase::Train, 2),
         (NormCase::Train, 1),
         (NormCase::Eval, 1),
     ] {
-        check(&Case {
-            fields: 10,
-            head_width: 16,
-            heads: 1,
-            rows: 13,
-            batch: 300,
-            norm,
-            dropout: if norm == NormCase::Eval { 0.0 } else { 0.1 },
-            passes,
-            seed: 2024,
-        });
+        check_on(
+            &Case {
+                fields: 10,
+                head_width: 16,
+                heads: 1,
+                rows: 13,
+                batch: 300,
+                norm,
+                dropout: if norm == NormCase::Eval { 0.0 } else { 0.1 },
+                passes,
+                seed: 2024,
+            },
+            device,
+        );
+    }
+}
+
+/// The CubeCL kernels (wgpu in CI, on Mesa's software Vulkan when there is no GPU) against the
+/// composed layer on the same device.
+#[cfg(feature = "wgpu")]
+mod wgpu {
+    use super::*;
+
+    fn device() -> Device {
+        Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff()
+    }
+
+    proptest! {
+        // Fewer cases than on the CPU: a software GPU compiles every kernel variant.
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn wgpu_fused_layer_matches_the_composed_layer(case in case_strategy()) {
+            check_on(&case, &device());
+        }
+    }
+
+    #[test]
+    fn wgpu_fused_layer_matches_at_the_frappe_shape() {
+        frappe_shape_cases(&device());
     }
 }

@@ -13,8 +13,9 @@
 //! remainder, so the parts add up to the measured step.
 //!
 //! `cargo bench -p qnn-train --bench frappe_step -- [--config frappe|quick-demo]
-//! [--device cpu|wgpu|cuda] [--steps N]` (wgpu and cuda need the crate features of the same
-//! name). `crates/train/benches/compare_pytorch.sh` runs it beside the PyTorch baseline.
+//! [--device cpu|wgpu|cuda] [--layer fused|composed] [--steps N]` (wgpu and cuda need the crate
+//! features of the same name; `--layer composed` runs the layers as Burn operations, the
+//! reference the fused layer is measured against). `crates/train/benches/compare_pytorch.sh` runs it beside the PyTorch baseline.
 
 use std::time::Instant;
 
@@ -28,7 +29,9 @@ use burn::tensor::{Device, TensorData};
 use qnn_data::synthetic::SyntheticSpec;
 use qnn_model::dropout::{MaskStream, Site};
 use qnn_model::fused::{Norm, PassMasks, QuadraticKernels, QuadraticSpec, gemm};
-use qnn_model::{DropoutKey, InputLayout, Mode, ModelInput, Qnn, QnnConfig, Regularizer};
+use qnn_model::{
+    DropoutKey, InputLayout, LayerKernel, Mode, ModelInput, Qnn, QnnConfig, Regularizer,
+};
 use qnn_train::{TrainConfig, Trainer, clip_grad_norm};
 
 struct Setup {
@@ -240,6 +243,11 @@ fn main() {
     let steps: usize = arg("--steps").and_then(|s| s.parse().ok()).unwrap_or(6);
     let config_name = arg("--config").unwrap_or_else(|| "frappe".into());
     let device_name = arg("--device").unwrap_or_else(|| "cpu".into());
+    let layer = match arg("--layer").as_deref() {
+        None | Some("fused") => LayerKernel::Fused,
+        Some("composed") => LayerKernel::Composed,
+        Some(other) => panic!("unknown --layer {other} (fused, composed)"),
+    };
     let setup = setup(&config_name);
     let batch = setup.train.batch_size;
     let (map, data) = (setup.data)(batch * (steps + 2), 1).generate();
@@ -259,6 +267,7 @@ fn main() {
         device.clone(),
     )
     .expect("trainer");
+    trainer.set_layer_kernel(layer);
     // Whole training steps through the real loop (the first one is warm-up; the loss is read
     // back once, after the timed steps, as the CLI does between reads).
     pollster::block_on(trainer.step()).expect("warm-up step");
@@ -274,7 +283,7 @@ fn main() {
     drop(trainer);
 
     println!(
-        "## QNN training step, {} ({}), device {device_name}\n",
+        "## QNN training step, {} ({}), device {device_name}, {layer:?} layers\n",
         setup.name, config_name
     );
     println!(
@@ -291,7 +300,7 @@ fn main() {
     if let Some(p) = peak {
         println!("| peak resident memory (MiB) | {p:.0} |");
     }
-    if device_name == "cpu" {
+    if device_name == "cpu" && layer == LayerKernel::Fused {
         let [forward, backward, gemm_forward, gemm_backward] = layer_profile(&setup);
         let step_ms = step_secs * 1e3;
         let (clip, adam) = update_profile(&setup, &map, &device);

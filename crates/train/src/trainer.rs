@@ -285,6 +285,14 @@ impl Trainer {
             .expect("the model is only taken out by finish")
     }
 
+    /// Computes the quadratic layers with `kernel` from the next step on (the fused layer is the
+    /// default; the composed one is the reference, for comparisons and benchmarks).
+    pub fn set_layer_kernel(&mut self, kernel: qnn_model::LayerKernel) {
+        if let Some(model) = self.model.as_mut() {
+            model.kernel = kernel;
+        }
+    }
+
     /// Batches per epoch.
     pub fn batches_per_epoch(&self) -> usize {
         self.train.len().div_ceil(self.config.batch_size)

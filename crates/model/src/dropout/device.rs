@@ -51,7 +51,7 @@ impl<B: MaskOps, C: burn::backend::autodiff::checkpoint::strategy::CheckpointStr
 }
 
 #[cfg(feature = "gpu-kernels")]
-mod cube {
+pub(crate) mod cube {
     use burn::backend::Cube;
     use burn::tensor::{DType, Shape};
     use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
@@ -60,33 +60,44 @@ mod cube {
 
     use super::{MaskOps, MaskSpec};
 
-    /// One thread per (row, group of four columns): one Philox4x32-10 call, four mask values.
-    /// The same arithmetic as `dropout::philox4x32_10`, in 32-bit integers (`mul_hi` for the
-    /// high half of the products).
-    #[cube(launch)]
+    /// A mask's identity and rate as kernel arguments (see [`MaskSpec`]).
+    #[derive(CubeLaunch, CubeType)]
+    pub struct MaskArgs {
+        pub key0: u32,
+        pub key1: u32,
+        pub step: u32,
+        pub stream: u32,
+        pub threshold: u32,
+        pub scale: f32,
+    }
+
+    /// The launch arguments of `spec`, or of a mask that is never read (its kernel branch is
+    /// compiled out) when there is none.
+    pub fn mask_args(spec: Option<MaskSpec>) -> MaskArgsLaunch {
+        match spec {
+            Some(m) => {
+                MaskArgsLaunch::new(m.key[0], m.key[1], m.step, m.stream, m.threshold, m.scale())
+            }
+            None => MaskArgsLaunch::new(0, 0, 0, 0, 0, 0.0),
+        }
+    }
+
+    /// Philox4x32-10 on the counter (c0, c1, c2, c3): the same arithmetic as
+    /// `dropout::philox4x32_10`, in 32-bit integers (`mul_hi` for the high half of the products).
+    #[cube]
     #[allow(clippy::too_many_arguments)]
-    fn dropout_mask_kernel(
-        output: &mut Tensor<f32>,
-        rows: u32,
-        cols: u32,
+    pub fn philox(
+        c0: u32,
+        c1: u32,
+        c2: u32,
+        c3: u32,
         key0: u32,
         key1: u32,
-        step: u32,
-        stream: u32,
-        threshold: u32,
-        scale: f32,
-    ) {
-        let groups = cols.div_ceil(4);
-        let id = ABSOLUTE_POS as u32;
-        if id >= rows * groups {
-            terminate!();
-        }
-        let row = id / groups;
-        let group = id % groups;
-        let mut c0 = group;
-        let mut c1 = row;
-        let mut c2 = step;
-        let mut c3 = stream;
+    ) -> (u32, u32, u32, u32) {
+        let mut c0 = c0;
+        let mut c1 = c1;
+        let mut c2 = c2;
+        let mut c3 = c3;
         let mut k0 = key0;
         let mut k1 = key1;
         #[unroll]
@@ -106,8 +117,39 @@ mod cube {
             c2 = n2;
             c3 = lo0;
         }
+        (c0, c1, c2, c3)
+    }
+
+    /// The mask's value at (row, col): its scale where the element is kept, else 0. One Philox
+    /// call per element (four neighbours share it; a kernel that regenerates masks element by
+    /// element trades that repetition for not storing them).
+    #[cube]
+    pub fn mask_value(row: u32, col: u32, mask: &MaskArgs) -> f32 {
+        let (w0, w1, w2, w3) = philox(col / 4, row, mask.step, mask.stream, mask.key0, mask.key1);
+        let lane = col % 4;
+        let word = select(
+            lane == 0,
+            w0,
+            select(lane == 1, w1, select(lane == 2, w2, w3)),
+        );
+        select(word < mask.threshold, mask.scale, 0.0f32)
+    }
+
+    /// One thread per (row, group of four columns): one Philox call, four mask values.
+    #[cube(launch)]
+    fn dropout_mask_kernel(output: &mut Tensor<f32>, rows: u32, cols: u32, mask: MaskArgs) {
+        let groups = cols.div_ceil(4);
+        let id = ABSOLUTE_POS as u32;
+        if id >= rows * groups {
+            terminate!();
+        }
+        let row = id / groups;
+        let group = id % groups;
+        let (c0, c1, c2, c3) = philox(group, row, mask.step, mask.stream, mask.key0, mask.key1);
         let first = group * 4;
         let base = (row * cols + first) as usize;
+        let threshold = mask.threshold;
+        let scale = mask.scale;
         if first < cols {
             output[base] = select(c0 < threshold, scale, 0.0f32);
         }
@@ -143,12 +185,7 @@ mod cube {
                 output.clone().into_tensor_arg(),
                 rows as u32,
                 cols as u32,
-                spec.key[0],
-                spec.key[1],
-                spec.step,
-                spec.stream,
-                spec.threshold,
-                spec.scale(),
+                mask_args(Some(spec)),
             );
             output
         }

@@ -10,7 +10,7 @@
 //! constant for "dropout"); counter = (column / 4, row, step, stream). Element (row, column) takes
 //! word `column % 4` of the output and is kept when that word is below `keep · 2³²`.
 
-mod device;
+pub(crate) mod device;
 
 pub use device::{MaskOps, mask_like};
 

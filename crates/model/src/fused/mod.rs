@@ -11,10 +11,13 @@
 //!
 //! The composed Burn version of the same layer (`QuadraticLayer::forward_composed`) stays in the
 //! crate as the oracle the tests compare against. Backends: Burn's CPU backend (flex, natively
-//! and in wasm) here; on other devices the model uses the composed layer.
+//! and in wasm) here, and its CubeCL backend (wgpu, WebGPU, CUDA) in `cube` with the
+//! `gpu-kernels` feature; on other devices the model uses the composed layer.
 
 mod autodiff;
 pub mod cpu;
+#[cfg(feature = "gpu-kernels")]
+mod cube;
 pub mod gemm;
 mod pool;
 
@@ -60,7 +63,7 @@ pub struct QuadraticSpec {
 /// The layer as a backend operation: returns the passes' outputs stacked, [P·B, D], and the
 /// batch statistics [2, D·R] (mean and biased variance under [`Norm::Batch`], else zeros), which
 /// carry no gradient.
-#[backend_extension(Autodiff, Flex)]
+#[backend_extension(Autodiff, Flex, Cube: cfg(feature = "gpu-kernels"))]
 pub trait QuadraticOps: Backend {
     fn quadratic_layer(
         x: FloatTensor<Self>,
@@ -110,10 +113,13 @@ pub trait QuadraticKernels: Backend {
 
 /// Whether [`quadratic_layer`] runs on this device (else use the composed layer).
 pub fn is_supported(device: &Device) -> bool {
-    matches!(
-        device.clone().without_autodiff().as_dispatch(),
-        DispatchDevice::Flex(_)
-    )
+    match device.clone().without_autodiff().as_dispatch() {
+        DispatchDevice::Flex(_) => true,
+        #[cfg(feature = "gpu-kernels")]
+        DispatchDevice::Cube(_) => true,
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
 }
 
 /// The fused layer on tensors; see the module documentation. Only on devices for which
