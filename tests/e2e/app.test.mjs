@@ -361,6 +361,13 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
             assert.equal(await page.locator('#error').count(), 0, `${ex}: ${await page.locator('#error').textContent().catch(() => '')}`);
             assert.equal(await page.textContent('#backend-in-use'), webgpu ? 'WebGPU' : 'CPU (wasm)');
             assert.ok(Number(await page.getAttribute('#first-epoch', 'data-rate')) > 0, ex);
+            if (ex === 'planted') {
+                // The planted pair is easy to learn (one epoch on the CPU: test AUC ≈ 0.91); a
+                // wrong kernel on this backend trains to chance.
+                const auc = await finalTestAuc(page);
+                measurements[`planted_one_epoch_test_auc_${backend}`] = auc;
+                assert.ok(auc > 0.85, `planted, one epoch on ${backend}: test AUC ${auc}`);
+            }
             await page.context().close();
         }
     });

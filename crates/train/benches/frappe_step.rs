@@ -344,8 +344,12 @@ fn main() {
             step_ms - gemm
         );
     }
+    let implementation = match layer {
+        LayerKernel::Fused => "qnn-lab",
+        LayerKernel::Composed => "qnn-lab (composed layers)",
+    };
     println!(
-        "\nBENCH_JSON {{\"impl\":\"qnn-lab\",\"config\":\"{config_name}\",\"device\":\"{device_name}\",\"samples_per_sec\":{samples_per_sec:.1},\"peak_rss_mib\":{:.1}}}",
+        "\nBENCH_JSON {{\"impl\":\"{implementation}\",\"config\":\"{config_name}\",\"device\":\"{device_name}\",\"samples_per_sec\":{samples_per_sec:.1},\"peak_rss_mib\":{:.1}}}",
         peak.unwrap_or(f64::NAN)
     );
 }
