@@ -25,10 +25,10 @@ use qnn_alloc as _;
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::optim::AdamConfig;
-use burn::tensor::{Device, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use qnn_data::synthetic::SyntheticSpec;
 use qnn_model::dropout::{MaskStream, Site};
-use qnn_model::fused::{Norm, PassMasks, QuadraticKernels, QuadraticSpec, gemm};
+use qnn_model::fused::{self, Norm, PassMasks, QuadraticKernels, QuadraticSpec, gemm};
 use qnn_model::{
     DropoutKey, InputLayout, LayerKernel, Mode, ModelInput, Qnn, QnnConfig, Regularizer,
 };
@@ -125,13 +125,11 @@ fn random(shape: [usize; 2], seed: u64) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
-/// Milliseconds per step of the fused layer kernels (forward, backward) and of the matrix
-/// products inside them, on the shapes of one training step.
-fn layer_profile(setup: &Setup) -> [f64; 4] {
+/// The fused layer calls of one training step: layer 0 once for both passes, each later layer
+/// once per pass.
+fn step_calls(setup: &Setup) -> Vec<QuadraticSpec> {
     let config = &setup.model;
     let fields = (setup.data)(1, 0).vocab_sizes.len();
-    let (b, d) = (setup.train.batch_size, fields * config.embedding_dim);
-    let dr = d * config.num_row;
     let key = DropoutKey::new(1, 1);
     let call = |layer: u32, passes: &[u32]| QuadraticSpec {
         num_fields: fields,
@@ -157,11 +155,21 @@ fn layer_profile(setup: &Setup) -> [f64; 4] {
             })
             .collect(),
     };
-    // A step's calls: layer 0 once for both passes, each later layer once per pass.
     let mut calls = vec![call(0, &[0, 1])];
     for layer in 1..config.num_layers as u32 {
         calls.extend([call(layer, &[0]), call(layer, &[1])]);
     }
+    calls
+}
+
+/// Milliseconds per step of the fused layer kernels (forward, backward) and of the matrix
+/// products inside them, on the shapes of one training step.
+fn layer_profile(setup: &Setup) -> [f64; 4] {
+    let config = &setup.model;
+    let fields = (setup.data)(1, 0).vocab_sizes.len();
+    let (b, d) = (setup.train.batch_size, fields * config.embedding_dim);
+    let dr = d * config.num_row;
+    let calls = step_calls(setup);
     let x = random([b, d], 1);
     let w = random([d, dr], 2);
     let vector = |seed| random([1, dr], seed).reshape([dr].into());
@@ -205,6 +213,57 @@ fn layer_profile(setup: &Setup) -> [f64; 4] {
         });
     }
     [forward, backward, gemm_forward, gemm_backward].map(|s| s * 1e3)
+}
+
+/// Milliseconds per step of the fused layer calls on any device (a GPU's included), through the
+/// tensor API with the device synchronised after each: the forward alone, and the backward as
+/// forward + backward of a weighted sum of the outputs less the forward. At small shapes the
+/// synchronisations cost more than the kernels, and the step's remainder can come out negative.
+fn device_layer_profile(setup: &Setup, device: &Device) -> [f64; 2] {
+    let config = &setup.model;
+    let fields = (setup.data)(1, 0).vocab_sizes.len();
+    let (b, d) = (setup.train.batch_size, fields * config.embedding_dim);
+    let dr = d * config.num_row;
+    let tensor = |shape: [usize; 2], seed: u64| {
+        Tensor::<2>::from_data(random(shape, seed).into_data(), device)
+    };
+    let vector = |seed| tensor([1, dr], seed).reshape([dr]).require_grad();
+    let (mut forward, mut both) = (0.0, 0.0);
+    for spec in step_calls(setup) {
+        let passes = spec.passes.len();
+        let (x, w) = (
+            tensor([b, d], 1).require_grad(),
+            tensor([d, dr], 2).require_grad(),
+        );
+        let (bias, gamma, beta) = (vector(3), vector(4), vector(5));
+        let weights = tensor([passes * b, d], 7);
+        forward += time(3, || {
+            let (y, stats) = fused::quadratic_layer(
+                x.clone().detach(),
+                w.clone().detach(),
+                bias.clone().detach(),
+                gamma.clone().detach(),
+                beta.clone().detach(),
+                spec.clone(),
+            );
+            device.sync().expect("sync");
+            (y, stats)
+        });
+        both += time(3, || {
+            let (y, _) = fused::quadratic_layer(
+                x.clone(),
+                w.clone(),
+                bias.clone(),
+                gamma.clone(),
+                beta.clone(),
+                spec.clone(),
+            );
+            let grads = (y * weights.clone()).sum().backward();
+            device.sync().expect("sync");
+            grads
+        });
+    }
+    [forward, both - forward].map(|s| s * 1e3)
 }
 
 /// Milliseconds of gradient clipping and of the Adam update after a real step's backward.
@@ -343,6 +402,30 @@ fn main() {
             100.0 * gemm / step_ms,
             step_ms - gemm
         );
+    } else if layer == LayerKernel::Fused {
+        let [forward, backward] = device_layer_profile(&setup, &device);
+        let step_ms = step_secs * 1e3;
+        let (clip, adam) = update_profile(&setup, &map, &device);
+        let rest = step_ms - forward - backward - clip - adam;
+        println!("\n| part of a step | ms | share |\n|---|---:|---:|");
+        for (name, ms) in [
+            (
+                "quadratic layers, forward (fused kernels, with x·W)",
+                forward,
+            ),
+            (
+                "quadratic layers, backward (fused kernels, with both products)",
+                backward,
+            ),
+            ("global gradient-norm clipping", clip),
+            ("Adam update", adam),
+            (
+                "rest: embedding, head, losses, regulariser, autodiff bookkeeping",
+                rest,
+            ),
+        ] {
+            println!("| {name} | {ms:.1} | {:.0}% |", 100.0 * ms / step_ms);
+        }
     }
     let implementation = match layer {
         LayerKernel::Fused => "qnn-lab",
