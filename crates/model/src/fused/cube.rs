@@ -109,6 +109,56 @@ fn activate(n: f32, columns: &Tensor<f32>, c: u32, gates: u32, #[comptime] norm:
     select(z > 0.0f32, z, 0.0f32)
 }
 
+/// Σ over the batch of v = pre[row, c] + b − mean, or of v² (`square`), in 64-row partial sums.
+#[cube]
+fn column_sum(
+    pre: &Tensor<f32>,
+    c: u32,
+    gates: u32,
+    batch: u32,
+    b: f32,
+    mean: f32,
+    #[comptime] square: bool,
+) -> f32 {
+    let mut total = 0.0f32;
+    let mut start = 0u32;
+    while start < batch {
+        let end = select(
+            start + ROWS_PER_PARTIAL < batch,
+            start + ROWS_PER_PARTIAL,
+            batch,
+        );
+        let mut partial = 0.0f32;
+        for row in start..end {
+            let v = pre[(row * gates + c) as usize] + b - mean;
+            if square {
+                partial += v * v;
+            } else {
+                partial += v;
+            }
+        }
+        total += partial;
+        start = end;
+    }
+    total
+}
+
+/// x_π at output position `j` of `row`: the input value it multiplies (x itself with one head).
+#[cube]
+fn multiplied_input(
+    x: &Tensor<f32>,
+    row: u32,
+    j: u32,
+    shapes: &Shapes,
+    #[comptime] heads: bool,
+) -> f32 {
+    let mut source = j;
+    if heads {
+        source = head_source(j, shapes);
+    }
+    x[(row * shapes.width + source) as usize]
+}
+
 /// Per gate column: gathers b, γ and β and adds the batch mean and biased variance of x·W + b
 /// (two passes, as the CPU kernel; zeros without batch norm) into `columns`, [5, D·R], so that
 /// the layer's kernels read one per-column buffer (WebGPU allows few buffers per kernel).
@@ -132,39 +182,8 @@ fn columns_kernel(
     let mut mean = 0.0f32;
     let mut var = 0.0f32;
     if norm == 2 {
-        let mut total = 0.0f32;
-        let mut start = 0u32;
-        while start < batch {
-            let end = select(
-                start + ROWS_PER_PARTIAL < batch,
-                start + ROWS_PER_PARTIAL,
-                batch,
-            );
-            let mut partial = 0.0f32;
-            for row in start..end {
-                partial += pre[(row * gates + c) as usize] + b;
-            }
-            total += partial;
-            start = end;
-        }
-        mean = total / f32::cast_from(batch);
-        let mut squares = 0.0f32;
-        start = 0u32;
-        while start < batch {
-            let end = select(
-                start + ROWS_PER_PARTIAL < batch,
-                start + ROWS_PER_PARTIAL,
-                batch,
-            );
-            let mut partial = 0.0f32;
-            for row in start..end {
-                let centred = pre[(row * gates + c) as usize] + b - mean;
-                partial += centred * centred;
-            }
-            squares += partial;
-            start = end;
-        }
-        var = squares / f32::cast_from(batch);
+        mean = column_sum(pre, c, gates, batch, b, 0.0f32, false) / f32::cast_from(batch);
+        var = column_sum(pre, c, gates, batch, b, mean, true) / f32::cast_from(batch);
     }
     columns[(COLUMN_BIAS * gates + c) as usize] = b;
     columns[(COLUMN_GAMMA * gates + c) as usize] = gamma[c as usize];
@@ -219,12 +238,8 @@ fn forward_kernel(
         }
         sum += u;
     }
-    let xj = x[id as usize];
-    let mut x_pi = xj;
-    if heads {
-        x_pi = x[(row * shapes.width + head_source(j, &shapes)) as usize];
-    }
-    let mut out = x_pi * sum + xj;
+    let x_pi = multiplied_input(x, row, j, &shapes, heads);
+    let mut out = x_pi * sum + x[id as usize];
     if output_dropout {
         out *= mask_value(row, j, &output_mask);
     }
@@ -266,11 +281,7 @@ fn backward_kernel(
     if output_dropout {
         dy *= mask_value(row, j, &output_mask);
     }
-    let mut x_pi = x[id as usize];
-    if heads {
-        x_pi = x[(row * shapes.width + head_source(j, &shapes)) as usize];
-    }
-    let dg = dy * x_pi;
+    let dg = dy * multiplied_input(x, row, j, &shapes, heads);
     // The row sum g, recomputed, and ∂z of each gate: ∂g through the dropout and the ReLU.
     let mut sum = 0.0f32;
     for rr in 0..shapes.num_row {
