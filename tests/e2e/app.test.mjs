@@ -98,6 +98,12 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
             assert.equal(await page.locator('#backend option[value="webgpu"]').isDisabled(), true);
         }
         assert.equal(await page.inputValue('#backend'), 'cpu');
+        // With the CPU backend chosen, the worker starts and warms up while the page is idle.
+        await page.waitForFunction(() => document.querySelector('#first-epoch').dataset.warmUpSteps, null, { timeout: 60_000 });
+        const steps = Number(await page.getAttribute('#first-epoch', 'data-warm-up-steps'));
+        const seconds = Number(await page.getAttribute('#first-epoch', 'data-warm-up-seconds'));
+        assert.ok(steps >= 16, `warm-up steps ${steps}`);
+        measurements.warm_up = { steps, seconds };
         await page.context().close();
     });
 

@@ -86,6 +86,8 @@ struct Ui {
     valid_logloss: RwSignal<Vec<(f64, f64)>>,
     events: RwSignal<Vec<String>>,
     first_epoch: RwSignal<Option<(f64, f64)>>,
+    /// The worker's idle-time warm-up: steps and seconds.
+    warmed_up: RwSignal<Option<(usize, f64)>>,
     stopped_at: RwSignal<Option<String>>,
     final_valid: RwSignal<Option<Metrics>>,
     final_test: RwSignal<Option<Metrics>>,
@@ -126,6 +128,7 @@ impl Ui {
             valid_logloss: RwSignal::new(Vec::new()),
             events: RwSignal::new(Vec::new()),
             first_epoch: RwSignal::new(None),
+            warmed_up: RwSignal::new(None),
             stopped_at: RwSignal::new(None),
             final_valid: RwSignal::new(None),
             final_test: RwSignal::new(None),
@@ -337,6 +340,7 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
                 }
             }
         }),
+        FromWorker::WarmedUp { steps, seconds } => ui.warmed_up.set(Some((steps, seconds))),
         FromWorker::Status { text } => ui.status.set(text),
         FromWorker::Started {
             backend,
@@ -746,6 +750,12 @@ fn App() -> impl IntoView {
             });
         }
         ui.webgpu.set(info);
+        // The worker's first training steps run in the wasm engine's baseline tier; a moment
+        // of synthetic training while the page is idle moves them to the optimising tier
+        // before the user's first epoch. (WebGPU's first epoch is shader compilation.)
+        if ui.backend.get_untracked() == Backend::Cpu {
+            post(ui, &ToWorker::WarmUp, Vec::new());
+        }
     });
     if let Some(ex) = from_url {
         load_example(ui, ex, in_link(&["vf", "tf"]));
@@ -1070,7 +1080,9 @@ fn TrainSection(ui: Ui) -> impl IntoView {
                 </div>
             </Show>
             <p id="first-epoch" class="muted" data-seconds=move || ui.first_epoch.get().map(|f| format!("{:.3}", f.0)).unwrap_or_default()
-                data-rate=move || ui.first_epoch.get().map(|f| format!("{:.1}", f.1)).unwrap_or_default()>
+                data-rate=move || ui.first_epoch.get().map(|f| format!("{:.1}", f.1)).unwrap_or_default()
+                data-warm-up-steps=move || ui.warmed_up.get().map(|w| w.0.to_string()).unwrap_or_default()
+                data-warm-up-seconds=move || ui.warmed_up.get().map(|w| format!("{:.3}", w.1)).unwrap_or_default()>
                 {move || ui.first_epoch.get().map(|(s, r)| format!("first epoch finished {s:.1} s after the data reached the worker ({r:.0} samples/s)"))}
             </p>
             <ul id="events" class="events">{move || ui.events.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>

@@ -44,6 +44,9 @@ pub enum ToWorker {
     Predict {
         name: String,
     },
+    /// Train a small synthetic model for a moment while the page is idle (the wasm engine
+    /// optimises the hot functions); a job sent meanwhile starts after the current step.
+    WarmUp,
 }
 
 /// A metric name and value.
@@ -64,6 +67,11 @@ pub struct SampleRow {
 pub enum FromWorker {
     /// The worker is up and listening.
     Ready,
+    /// The warm-up ran this many training steps (fewer when a job cut it short).
+    WarmedUp {
+        steps: usize,
+        seconds: f64,
+    },
     /// A step of the set-up, in words.
     Status {
         text: String,

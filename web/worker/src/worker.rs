@@ -8,11 +8,14 @@ use std::rc::Rc;
 use burn::tensor::Device;
 use js_sys::{Array, Uint8Array};
 use qnn_data::processor::{encode, model_columns};
+use qnn_data::synthetic::SyntheticSpec;
 use qnn_data::{
     ConfigFile, DatasetSpec, EncodedDataset, Experiment, MemoryFiles, MemoryStore, RawTable,
 };
-use qnn_model::{DropoutKey, InputLayout, Mode, ModelFile, ModelInput, interaction_maps};
-use qnn_train::{RunRecord, TrainEvent, Trainer, fuxictr, predict};
+use qnn_model::{
+    DropoutKey, InputLayout, Mode, ModelFile, ModelInput, QnnConfig, Regularizer, interaction_maps,
+};
+use qnn_train::{RunRecord, TrainConfig, TrainEvent, Trainer, fuxictr, predict};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -28,12 +31,17 @@ const MAP_ROWS: usize = 1024;
 const YIELD_EVERY_MS: f64 = 40.0;
 /// Fewest milliseconds between two progress messages.
 const PROGRESS_EVERY_MS: f64 = 100.0;
+/// Size of the warm-up run: a few hundred milliseconds of training.
+const WARM_UP_ROWS: usize = 2048;
+const WARM_UP_EPOCHS: usize = 4;
 
 #[derive(Default)]
 struct Control {
     stop: Cell<bool>,
     pause: Cell<bool>,
     busy: Cell<bool>,
+    /// The warm-up is running: a job that arrives waits for it (at most one step).
+    warming: Cell<bool>,
 }
 
 /// The model the worker holds for predictions and maps: the last trained or loaded one.
@@ -47,6 +55,8 @@ struct State {
     control: Control,
     held: RefCell<Option<Held>>,
     gpu: RefCell<Option<Device>>,
+    /// A job that arrived during the warm-up, run when it ends.
+    waiting: RefCell<Option<(ToWorker, Vec<Vec<u8>>)>>,
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -109,6 +119,7 @@ pub fn start() {
         control: Control::default(),
         held: RefCell::new(None),
         gpu: RefCell::new(None),
+        waiting: RefCell::new(None),
     });
     let handler_state = state.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
@@ -143,6 +154,10 @@ pub fn start() {
                 state.send(&FromWorker::Resumed);
             }
             other => {
+                if state.control.warming.get() && state.waiting.borrow().is_none() {
+                    *state.waiting.borrow_mut() = Some((other, files));
+                    return;
+                }
                 if state.control.busy.replace(true) {
                     state.send(&FromWorker::Error {
                         text: "the worker is busy: stop the running job first".into(),
@@ -150,11 +165,15 @@ pub fn start() {
                     return;
                 }
                 wasm_bindgen_futures::spawn_local(async move {
-                    let result = run(&state, other, files).await;
-                    state.control.busy.set(false);
-                    if let Err(text) = result {
-                        state.send(&FromWorker::Error { text });
+                    let mut job = Some((other, files));
+                    while let Some((msg, files)) = job {
+                        let result = run(&state, msg, files).await;
+                        if let Err(text) = result {
+                            state.send(&FromWorker::Error { text });
+                        }
+                        job = state.waiting.borrow_mut().take();
                     }
+                    state.control.busy.set(false);
                 });
             }
         }
@@ -188,8 +207,64 @@ async fn run(state: &State, msg: ToWorker, files: Vec<Vec<u8>>) -> Result<(), St
             let bytes = files.into_iter().next().unwrap_or_default();
             predict_csv(state, &name, &bytes).await
         }
+        ToWorker::WarmUp => warm_up(state).await,
         ToWorker::Stop | ToWorker::Pause | ToWorker::Resume => Ok(()),
     }
+}
+
+/// Trains the quick demo on a small synthetic set for a moment, so that V8 has compiled the
+/// training step's hot functions with its optimising tier before the user's first epoch (its
+/// baseline tier runs them at about half speed). Gives way as soon as a job arrives.
+async fn warm_up(state: &State) -> Result<(), String> {
+    state.control.warming.set(true);
+    let result = warm_up_steps(state).await;
+    state.control.warming.set(false);
+    result
+}
+
+async fn warm_up_steps(state: &State) -> Result<(), String> {
+    let (feature_map, data) = SyntheticSpec::planted(WARM_UP_ROWS, 0).generate();
+    let model = QnnConfig {
+        embedding_dim: 8,
+        num_layers: 2,
+        num_row: 4,
+        num_heads: 1,
+        batch_norm: true,
+        net_dropout: 0.1,
+    };
+    let config = TrainConfig {
+        batch_size: 128,
+        learning_rate: 1e-2,
+        embedding_regularizer: Regularizer::l2(1e-5),
+        epochs: WARM_UP_EPOCHS,
+        ..TrainConfig::paper_frappe()
+    };
+    let mut trainer = Trainer::new(
+        model,
+        config,
+        &feature_map,
+        data.clone(),
+        data,
+        Device::flex().autodiff(),
+    )
+    .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut last_yield = started;
+    let mut steps = 0;
+    while !trainer.is_finished() && state.waiting.borrow().is_none() {
+        if last_yield.elapsed().as_secs_f64() * 1000.0 >= YIELD_EVERY_MS {
+            yield_now(&state.scope, 0).await;
+            last_yield = Instant::now();
+            continue;
+        }
+        trainer.step().await.map_err(|e| e.to_string())?;
+        steps += 1;
+    }
+    state.send(&FromWorker::WarmedUp {
+        steps,
+        seconds: started.elapsed().as_secs_f64(),
+    });
+    Ok(())
 }
 
 async fn train(
