@@ -308,6 +308,8 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         const cliModel = path.join(repo, 'checkpoints/tiny_csv/QNN_tiny.qnn');
         await page.setInputFiles('#model-input', cliModel);
         await page.waitForFunction(() => document.querySelector('#loaded-model').textContent.includes('QNN_tiny.qnn'));
+        // What the file records about its run, as the worker's typed message carries it.
+        assert.match(await page.textContent('#loaded-model'), /experiment QNN_tiny on dataset tiny_csv, trained by qnn \S+ for \d+ epoch\(s\); validation AUC 0\.\d{4}, logloss \d\.\d{4}; test AUC/);
         assert.match(await page.textContent('#loaded-model'), /16 fields/);
         assert.equal(await page.locator('#map td.cell').count(), 256);
         await page.setInputFiles('#predict-input', path.join(repo, 'static/examples/tiny_csv/test_sample.csv'));

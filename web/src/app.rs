@@ -16,7 +16,7 @@ use crate::browser::{self, WebGpuInfo};
 use crate::charts::{LineChart, Series};
 use crate::examples::{EXAMPLES, by_id};
 use crate::heatmap::Heatmap;
-use crate::protocol::{Backend, FromWorker, Metrics, SampleRow, ToWorker};
+use crate::protocol::{Backend, FromWorker, Metrics, ModelFacts, SampleRow, ToWorker};
 use crate::settings::{ModelSettings, PARAMS, Preset};
 
 /// Rows profiled for the schema screen (training always reads every row).
@@ -255,7 +255,7 @@ fn dataset_id_from(file: &str) -> String {
 
 fn post(ui: Ui, msg: &ToWorker, files: Vec<Vec<u8>>) {
     let parts = Array::new();
-    parts.push(&JsValue::from_str(&msg.to_json()));
+    parts.push(&msg.to_js());
     for f in files {
         parts.push(&Uint8Array::from(f.as_slice()));
     }
@@ -284,14 +284,14 @@ fn start_worker(ui: Ui) -> Result<WorkerHandle, String> {
         .map_err(|e| format!("cannot start the training worker: {e:?}"))?;
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let data = event.data();
-        let (json, bytes) = match data.dyn_ref::<Array>() {
+        let (msg, bytes) = match data.dyn_ref::<Array>() {
             Some(parts) => (
-                parts.get(0).as_string().unwrap_or_default(),
+                parts.get(0),
                 (parts.length() > 1).then(|| Uint8Array::new(&parts.get(1)).to_vec()),
             ),
-            None => (data.as_string().unwrap_or_default(), None),
+            None => (data, None),
         };
-        match serde_json::from_str::<FromWorker>(&json) {
+        match FromWorker::from_js(msg) {
             Ok(msg) => on_message(ui, msg, bytes),
             Err(e) => ui.fail(format!("unreadable message from the worker: {e}")),
         }
@@ -462,10 +462,7 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             ui.final_valid.set(Some(valid));
             ui.final_test.set(test);
             ui.samples.set(samples);
-            match serde_json::from_value::<InteractionMaps>(maps) {
-                Ok(m) => ui.maps.set(Some(m)),
-                Err(e) => ui.fail(format!("cannot read the interaction maps: {e}")),
-            }
+            ui.maps.set(Some(maps));
             if let Some(b) = bytes {
                 MODEL_BYTES.with(|m| *m.borrow_mut() = Some((model_name.clone(), b)));
                 ui.model_name.set(Some(model_name));
@@ -473,17 +470,14 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
         }
         FromWorker::ModelLoaded {
             name,
-            info,
+            facts,
             fields,
             maps,
         } => {
             ui.running.set(false);
             ui.loaded_info
-                .set(Some(describe_model(&name, &info, &fields)));
-            match serde_json::from_value::<InteractionMaps>(maps) {
-                Ok(m) => ui.maps.set(Some(m)),
-                Err(e) => ui.fail(format!("cannot read the interaction maps: {e}")),
-            }
+                .set(Some(describe_model(&name, &facts, &fields)));
+            ui.maps.set(Some(maps));
             ui.status.set(format!("loaded {name}"));
         }
         FromWorker::Predictions { rows, csv, metrics } => {
@@ -507,36 +501,25 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
 }
 
 /// A model file's facts in words: what it is, how it was trained, how it scored.
-fn describe_model(name: &str, info: &serde_json::Value, fields: &[String]) -> String {
-    let text = |k: &str| {
-        info.get(k)
-            .and_then(|v| v.as_str())
-            .unwrap_or("?")
-            .to_string()
+fn describe_model(name: &str, facts: &ModelFacts, fields: &[String]) -> String {
+    let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+    let scores = |m: &Option<Metrics>| match m {
+        Some(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.4}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => "—".into(),
     };
-    let scores = |k: &str| {
-        info.get(k)
-            .and_then(|v| v.as_object())
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| v.as_f64().map(|v| format!("{k} {v:.4}")))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_else(|| "—".into())
-    };
-    let epochs = info
-        .get("epochs")
-        .and_then(|v| v.as_u64())
-        .map_or("?".into(), |e| e.to_string());
+    let epochs = facts.epochs.map_or("?".into(), |e| e.to_string());
     format!(
         "{name}: experiment {} on dataset {}, trained by {} for {epochs} epoch(s); validation {}; \
          test {}. {} fields: {}.",
-        text("expid"),
-        text("dataset_id"),
-        text("trained_by"),
-        scores("valid"),
-        scores("test"),
+        text(&facts.expid),
+        text(&facts.dataset_id),
+        text(&facts.trained_by),
+        scores(&facts.valid),
+        scores(&facts.test),
         fields.len(),
         fields.join(", ")
     )

@@ -1,6 +1,8 @@
-//! Messages between the page and the training worker. Each message is a JSON string, followed by
-//! the raw bytes of the files it names (transferred, not copied into the JSON).
+//! Messages between the page and the training worker. A message is posted as a JavaScript value
+//! (serde-wasm-bindgen: objects and arrays the structured clone copies, no JSON text to print
+//! and parse), followed by the raw bytes of the files it names (transferred, not copied).
 
+use qnn_maps::InteractionMaps;
 use serde::{Deserialize, Serialize};
 
 /// Where the worker trains.
@@ -128,16 +130,16 @@ pub enum FromWorker {
         epochs: usize,
         valid: Metrics,
         test: Option<Metrics>,
-        maps: serde_json::Value,
+        maps: InteractionMaps,
         samples: Vec<SampleRow>,
         model_name: String,
     },
     /// A model file was opened.
     ModelLoaded {
         name: String,
-        info: serde_json::Value,
+        facts: ModelFacts,
         fields: Vec<String>,
-        maps: serde_json::Value,
+        maps: InteractionMaps,
     },
     /// Predictions on a CSV, as CSV text (the input's columns plus `probability`).
     Predictions {
@@ -150,42 +152,123 @@ pub enum FromWorker {
     },
 }
 
-impl ToWorker {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("messages serialise")
+/// What a model file records about the run that made it (its `info`, written by
+/// `qnn_train::FinalReport::model_info`), as the page describes it. Every field is optional: a
+/// file from another version may lack any of them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelFacts {
+    pub expid: Option<String>,
+    pub dataset_id: Option<String>,
+    pub trained_by: Option<String>,
+    pub epochs: Option<u64>,
+    pub valid: Option<Metrics>,
+    pub test: Option<Metrics>,
+}
+
+impl ModelFacts {
+    /// Reads the facts from a model file's `info` object, ignoring what is missing or of
+    /// another type.
+    pub fn from_info(info: &serde_json::Value) -> Self {
+        let text = |k: &str| info.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let scores = |k: &str| {
+            info.get(k).and_then(|v| v.as_object()).map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
+                    .collect()
+            })
+        };
+        Self {
+            expid: text("expid"),
+            dataset_id: text("dataset_id"),
+            trained_by: text("trained_by"),
+            epochs: info.get("epochs").and_then(|v| v.as_u64()),
+            valid: scores("valid"),
+            test: scores("test"),
+        }
     }
 }
 
-impl FromWorker {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("messages serialise")
+/// Posting and reading messages as JavaScript values.
+#[cfg(target_family = "wasm")]
+mod js {
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+    use wasm_bindgen::JsValue;
+
+    use super::{FromWorker, ToWorker};
+
+    fn to_js<T: Serialize>(msg: &T) -> JsValue {
+        // Every message type is plain data (strings, numbers, vectors, options, unit and
+        // struct variants), which serde-wasm-bindgen always converts.
+        msg.serialize(&serde_wasm_bindgen::Serializer::new())
+            .expect("messages are plain data")
+    }
+
+    fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, String> {
+        serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+    }
+
+    impl ToWorker {
+        pub fn to_js(&self) -> JsValue {
+            to_js(self)
+        }
+
+        /// Reads a message the page posted; an error says what did not match.
+        pub fn from_js(value: JsValue) -> Result<Self, String> {
+            from_js(value)
+        }
+    }
+
+    impl FromWorker {
+        pub fn to_js(&self) -> JsValue {
+            to_js(self)
+        }
+
+        /// Reads a message the worker posted; an error says what did not match.
+        pub fn from_js(value: JsValue) -> Result<Self, String> {
+            from_js(value)
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qnn_data::Metric;
+    use qnn_train::{FinalReport, RunRecord, TrainConfig};
 
     #[test]
-    fn messages_round_trip() {
-        let m = ToWorker::Train {
-            dataset_yaml: "d".into(),
-            model_yaml: "m".into(),
-            expid: "E".into(),
-            backend: Backend::WebGpu,
-            files: vec!["a.csv".into()],
+    fn model_facts_read_what_the_trainer_writes() {
+        let report = FinalReport {
+            valid: vec![(Metric::Logloss, 0.25), (Metric::Auc, 0.9)],
+            monitor_score: 0.9,
+            test: None,
         };
-        assert_eq!(serde_json::from_str::<ToWorker>(&m.to_json()).unwrap(), m);
-        let f = FromWorker::Progress {
-            epoch: 1,
-            batch: 2,
-            batches: 3,
-            global_step: 2,
-            samples_per_sec: 10.0,
-            epoch_seconds_left: 1.0,
-            loss: Some(0.5),
-            ensemble_gap: None,
-        };
-        assert_eq!(serde_json::from_str::<FromWorker>(&f.to_json()).unwrap(), f);
+        let info = report.model_info(RunRecord {
+            expid: "QNN_demo",
+            dataset_id: "planted",
+            trained_by: "qnn 0.1.0",
+            epochs: 3,
+            train: &TrainConfig::paper_frappe(),
+        });
+        let facts = ModelFacts::from_info(&info);
+        assert_eq!(facts.expid.as_deref(), Some("QNN_demo"));
+        assert_eq!(facts.dataset_id.as_deref(), Some("planted"));
+        assert_eq!(facts.trained_by.as_deref(), Some("qnn 0.1.0"));
+        assert_eq!(facts.epochs, Some(3));
+        let mut valid = facts.valid.expect("validation scores");
+        valid.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(valid, vec![("AUC".into(), 0.9), ("logloss".into(), 0.25)]);
+        assert_eq!(facts.test, None);
+    }
+
+    #[test]
+    fn model_facts_of_a_foreign_info_are_empty_not_an_error() {
+        let facts = ModelFacts::from_info(&serde_json::json!({"epochs": "three", "valid": [1, 2]}));
+        assert_eq!(facts, ModelFacts::default());
+        assert_eq!(
+            ModelFacts::from_info(&serde_json::json!(null)),
+            ModelFacts::default()
+        );
     }
 }

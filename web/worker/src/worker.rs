@@ -21,7 +21,8 @@ use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 use web_time::Instant;
 
-use qnn_web::protocol::{Backend, FromWorker, Metrics, SampleRow, ToWorker};
+use qnn_maps::InteractionMaps;
+use qnn_web::protocol::{Backend, FromWorker, Metrics, ModelFacts, SampleRow, ToWorker};
 
 /// Rows of the test split shown as sample predictions.
 const SAMPLE_ROWS: usize = 12;
@@ -65,12 +66,12 @@ fn scope() -> DedicatedWorkerGlobalScope {
 
 impl State {
     fn send(&self, msg: &FromWorker) {
-        let _ = self.scope.post_message(&JsValue::from_str(&msg.to_json()));
+        let _ = self.scope.post_message(&msg.to_js());
     }
 
     fn send_with(&self, msg: &FromWorker, bytes: &[u8]) {
         let array = Uint8Array::from(bytes);
-        let parts = Array::of2(&JsValue::from_str(&msg.to_json()), &array);
+        let parts = Array::of2(&msg.to_js(), &array);
         let transfer = Array::of1(&array.buffer());
         let _ = self.scope.post_message_with_transfer(&parts, &transfer);
     }
@@ -125,16 +126,16 @@ pub fn start() {
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let state = handler_state.clone();
         let data = event.data();
-        let (json, files) = match data.dyn_into::<Array>() {
+        let (msg, files) = match data.dyn_into::<Array>() {
             Ok(parts) => (
-                parts.get(0).as_string().unwrap_or_default(),
+                parts.get(0),
                 (1..parts.length())
                     .map(|i| Uint8Array::new(&parts.get(i)).to_vec())
                     .collect::<Vec<_>>(),
             ),
-            Err(single) => (single.as_string().unwrap_or_default(), Vec::new()),
+            Err(single) => (single, Vec::new()),
         };
-        let msg: ToWorker = match serde_json::from_str(&json) {
+        let msg = match ToWorker::from_js(msg) {
             Ok(m) => m,
             Err(e) => {
                 state.send(&FromWorker::Error {
@@ -427,7 +428,7 @@ async fn train(
         .await
         .map_err(|e| e.to_string())?;
     let layout = &trained.layout;
-    let maps = maps_json(&trained.model, layout, Some(&shown), &device).await?;
+    let maps = compute_maps(&trained.model, layout, Some(&shown), &device).await?;
     let file = ModelFile {
         config: model_config,
         feature_map,
@@ -476,12 +477,12 @@ async fn train(
     Ok(())
 }
 
-async fn maps_json(
+async fn compute_maps(
     model: &qnn_model::Qnn,
     layout: &InputLayout,
     data: Option<&EncodedDataset>,
     device: &Device,
-) -> Result<serde_json::Value, String> {
+) -> Result<InteractionMaps, String> {
     let input = match data {
         Some(d) if !d.is_empty() => Some(
             ModelInput::new(&d.range(0, d.len().min(MAP_ROWS)), layout, device)
@@ -489,10 +490,9 @@ async fn maps_json(
         ),
         _ => None,
     };
-    let maps = interaction_maps(model, input.as_ref())
+    interaction_maps(model, input.as_ref())
         .await
-        .map_err(|e| e.to_string())?;
-    serde_json::to_value(&maps).map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Sample test rows: `model`'s evaluation prediction and the two dropout passes of training mode
@@ -537,11 +537,11 @@ async fn load_model(
     let device = state.device(backend).await?;
     let model = file.build(&device).map_err(|e| format!("{name}: {e}"))?;
     let layout = InputLayout::new(&file.feature_map).map_err(|e| e.to_string())?;
-    let maps = maps_json(&model, &layout, None, &device).await?;
+    let maps = compute_maps(&model, &layout, None, &device).await?;
     let fields = file.feature_map.fields().map(|f| f.name.clone()).collect();
     state.send(&FromWorker::ModelLoaded {
         name: name.into(),
-        info: file.info.clone(),
+        facts: ModelFacts::from_info(&file.info),
         fields,
         maps,
     });
