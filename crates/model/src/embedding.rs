@@ -51,7 +51,13 @@ impl FeatureEmbedding {
         let table = self.table.val();
         let mut parts: Vec<Tensor<3>> = Vec::new();
         if let Some(rows) = &input.categorical {
-            parts.push(embedding(table.clone(), rows.clone()));
+            let mut looked_up = embedding(table.clone(), rows.clone());
+            // As `padding_idx = 0` in PyTorch: the padding row gets no gradient (it stays
+            // zero, so the values are unchanged).
+            if let Some(mask) = &input.categorical_mask {
+                looked_up = looked_up * mask.clone().unsqueeze_dim::<3>(2);
+            }
+            parts.push(looked_up);
         }
         for seq in &input.sequences {
             // Multiplying by the mask keeps the padding rows out of the gradient, like
@@ -88,6 +94,11 @@ mod tests {
     /// Fields: numeric `n`, sequence `s` (3 tokens, max_len 3), categorical `c` (2 tokens), in
     /// that order, so the embedding must also restore field order.
     fn setup(device: &Device) -> (FeatureEmbedding, ModelInput) {
+        setup_with(device, vec![2, 1])
+    }
+
+    /// As `setup`, with the categorical field's ids of the two rows given.
+    fn setup_with(device: &Device, categorical_ids: Vec<u32>) -> (FeatureEmbedding, ModelInput) {
         let feature = |name: &str, kind| Feature::new(name, kind);
         let map = FeatureMap {
             dataset_id: "t".into(),
@@ -128,7 +139,7 @@ mod tests {
                     ids: vec![1, 3, 0, 0, 0, 0].into(),
                     max_len: 3,
                 },
-                Column::Ids(vec![2, 1].into()),
+                Column::Ids(categorical_ids.into()),
             ],
             labels: vec![1.0, 0.0],
         };
@@ -161,5 +172,24 @@ mod tests {
         assert_eq!(&g[2..4], &[0.5, 0.5], "item 1 of row 0: 1/2 of the mean");
         assert_eq!(&g[6..8], &[0.5, 0.5], "item 3 of row 0");
         assert_eq!(&g[14..16], &[1.0, 1.0], "categorical token 2");
+    }
+
+    #[test]
+    fn categorical_padding_ids_get_no_gradient() {
+        let device = Device::flex().autodiff();
+        let (emb, input) = setup_with(&device, vec![0, 1]);
+        assert!(input.categorical_mask.is_some());
+        let x = values(emb.forward(&input));
+        assert_eq!(&x[4..6], &[0.0, 0.0], "row 0's categorical id is padding");
+        let grads = emb.forward(&input).sum().backward();
+        let g = values(emb.table.val().grad(&grads).unwrap());
+        assert_eq!(
+            &g[10..12],
+            &[0.0, 0.0],
+            "padding row of the categorical field"
+        );
+        assert_eq!(&g[12..14], &[1.0, 1.0], "categorical token 1");
+        // Batches without a padding id carry no mask (the common case costs nothing).
+        assert!(setup(&device).1.categorical_mask.is_none());
     }
 }

@@ -132,6 +132,9 @@ pub struct ModelInput {
     pub batch_size: usize,
     /// Table rows of the categorical fields, [B, num_categorical].
     pub categorical: Option<Tensor<2, Int>>,
+    /// 0 where a categorical id is the padding id 0, else 1, [B, num_categorical]; `None` when
+    /// the batch has no padding id (ids read from FuxiCTR's encoded files can be 0).
+    pub categorical_mask: Option<Tensor<2>>,
     pub sequences: Vec<SequenceInput>,
     /// Values of the numeric fields, [B, num_numeric].
     pub numeric: Option<Tensor<2>>,
@@ -150,14 +153,20 @@ impl ModelInput {
             )));
         }
         let mut categorical = vec![0i64; b * layout.num_categorical];
+        let mut categorical_mask = vec![1f32; b * layout.num_categorical];
+        let mut any_padding = false;
         let mut numeric = vec![0f32; b * layout.num_numeric];
         let mut sequences = Vec::new();
         for (f, (slot, column)) in layout.slots.iter().zip(&batch.columns).enumerate() {
             match (slot, column) {
                 (FieldSlot::Categorical { column: c, offset }, Column::Ids(ids)) => {
                     for (row, &id) in ids.iter().enumerate() {
-                        categorical[row * layout.num_categorical + c] =
-                            (offset + id as usize) as i64;
+                        let at = row * layout.num_categorical + c;
+                        categorical[at] = (offset + id as usize) as i64;
+                        if id == 0 {
+                            categorical_mask[at] = 0.0;
+                            any_padding = true;
+                        }
                     }
                 }
                 (
@@ -195,6 +204,12 @@ impl ModelInput {
             categorical: (layout.num_categorical > 0).then(|| {
                 Tensor::from_data(
                     TensorData::new(categorical, [b, layout.num_categorical]),
+                    device,
+                )
+            }),
+            categorical_mask: any_padding.then(|| {
+                Tensor::from_data(
+                    TensorData::new(categorical_mask, [b, layout.num_categorical]),
                     device,
                 )
             }),
