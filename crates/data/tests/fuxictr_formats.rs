@@ -288,6 +288,13 @@ fn damaged_and_foreign_files_are_one_line_errors_naming_the_file() {
         ),
         &[&map_path, "labels"],
     );
+    // A sequence length that would pad every row to billions of ids is refused up front.
+    let long = map.replacen("\"max_len\": 3", "\"max_len\": 4000000000", 1);
+    assert_ne!(long, map);
+    assert_error(
+        splits(&h5, &with_file(&h5, &map_path, long.into_bytes())),
+        &[&map_path, "max_len", "4000000000", "16384"],
+    );
     let renamed = map.replacen("\"price\"", "\"cost\"", 1);
     assert_error(
         splits(&h5, &with_file(&h5, &map_path, renamed.into_bytes())),

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::dataset_config::{ColumnKind, DatasetSpec};
 use crate::feature_map::{Feature, FeatureKind, FeatureMap, Vocabulary};
+use crate::processor::MAX_SEQUENCE_LEN;
 
 /// Reads FuxiCTR's `feature_map.json` and `feature_vocab.json` (their texts; `map_file` and
 /// `vocab_file` name them in errors). Where the dataset config lists `feature_cols`, their reading
@@ -71,6 +72,13 @@ pub fn fuxictr_feature_map(
                 let max_len = count("max_len")?;
                 if max_len == 0 {
                     return Err(bad(format!("feature `{name}`: `max_len` is 0")));
+                }
+                // Every row of the split is padded to it: bounded before anything is allocated.
+                if max_len > MAX_SEQUENCE_LEN {
+                    return Err(bad(format!(
+                        "feature `{name}`: `max_len` {max_len} is more than QNN Lab takes \
+                         ({MAX_SEQUENCE_LEN})"
+                    )));
                 }
                 FeatureKind::Sequence {
                     vocab: vocabulary(vocab_file, &vocab, name, count("vocab_size")?)?,
