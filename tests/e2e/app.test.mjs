@@ -143,6 +143,21 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.context().close();
     });
 
+    it("trains the paper's ablation without the Self-Ensemble loss", async () => {
+        const page = await newPage();
+        await pickExample(page, 'planted');
+        await setParam(page, 'self_ensemble', 'false');
+        await setParam(page, 'epochs', 2);
+        assert.match(page.url(), /[?&]se=false/);
+        await train(page);
+        const auc = await finalTestAuc(page);
+        assert.ok(auc > 0.8, `test AUC ${auc}`);
+        assert.ok(await page.locator('#loss-chart polyline').count() >= 1);
+        // One pass per step: no gap between passes to chart.
+        assert.equal(await page.locator('#gap-chart').count(), 0);
+        await page.context().close();
+    });
+
     it('stops within one second of a click mid-epoch, and pauses and resumes', async () => {
         const page = await newPage();
         await pickExample(page, 'planted');

@@ -1051,9 +1051,12 @@ fn TrainSection(ui: Ui) -> impl IntoView {
             <p id="progress">{progress_line}</p>
             <p id="stopped-at">{move || ui.stopped_at.get().unwrap_or_default()}</p>
             <div class="charts">
-                <LineChart id="loss-chart" title="Training loss (Self-Ensemble + regularizer)" x_label="steps" series=loss />
+                <LineChart id="loss-chart" title="Training loss (with the regularizer)" x_label="steps" series=loss />
                 <LineChart id="metrics-chart" title="Validation at each evaluation" x_label="epochs" series=metrics />
-                <LineChart id="gap-chart" title="Self-Ensemble: gap between the two dropout passes" x_label="steps" series=gap />
+                // The ablation trains on one pass: there is no gap to draw.
+                <Show when=move || ui.settings.get().self_ensemble>
+                    <LineChart id="gap-chart" title="Self-Ensemble: gap between the two dropout passes" x_label="steps" series=gap />
+                </Show>
             </div>
             <Show when=move || ui.final_valid.get().is_some()>
                 <div id="final-metrics" class="final">

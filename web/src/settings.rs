@@ -45,7 +45,7 @@ pub enum ParamKind {
 }
 
 /// The QNN hyper-parameters of the spec's model table, each with one line of explanation.
-pub const PARAMS: [ParamInfo; 14] = [
+pub const PARAMS: [ParamInfo; 15] = [
     ParamInfo {
         key: "embedding_dim",
         url: "E",
@@ -110,6 +110,16 @@ pub const PARAMS: [ParamInfo; 14] = [
             hi: 0.95,
             get: |s| s.net_dropout,
             set: |s, v| s.net_dropout = v,
+        },
+    },
+    ParamInfo {
+        key: "self_ensemble",
+        url: "se",
+        label: "self_ensemble",
+        help: "train on two dropout passes that teach each other (QNN's loss); off: one pass and plain cross-entropy, the paper's ablation",
+        kind: ParamKind::Flag {
+            get: |s| s.self_ensemble,
+            set: |s, v| s.self_ensemble = v,
         },
     },
     ParamInfo {
@@ -216,6 +226,9 @@ pub struct ModelSettings {
     pub num_heads: usize,
     pub batch_norm: bool,
     pub net_dropout: f64,
+    /// Links and stored settings from before the key existed mean QNN's own loss.
+    #[serde(default = "on")]
+    pub self_ensemble: bool,
     pub learning_rate: f64,
     pub batch_size: usize,
     pub epochs: usize,
@@ -254,6 +267,7 @@ impl Preset {
                 num_heads: 1,
                 batch_norm: true,
                 net_dropout: 0.1,
+                self_ensemble: true,
                 learning_rate: 1e-2,
                 batch_size: 128,
                 epochs: 8,
@@ -270,6 +284,7 @@ impl Preset {
                 num_heads: 1,
                 batch_norm: true,
                 net_dropout: 0.1,
+                self_ensemble: true,
                 learning_rate: 1e-3,
                 batch_size: 4096,
                 epochs: 100,
@@ -281,6 +296,10 @@ impl Preset {
             },
         }
     }
+}
+
+fn on() -> bool {
+    true
 }
 
 impl Default for ModelSettings {
@@ -375,6 +394,7 @@ impl ModelSettings {
         e.insert("num_row", int(self.num_row), 0);
         e.insert("net_dropout", Value::Float(self.net_dropout), 0);
         e.insert("batch_norm", Value::Bool(self.batch_norm), 0);
+        e.insert("self_ensemble", Value::Bool(self.self_ensemble), 0);
         e.insert("num_heads", int(self.num_heads), 0);
         e.insert("epochs", int(self.epochs), 0);
         e.insert("shuffle", Value::Bool(self.shuffle), 0);
@@ -457,7 +477,28 @@ mod tests {
             assert_eq!(train.batch_size, s.batch_size);
             assert_eq!(train.seed, s.seed);
             assert_eq!(train.epochs, s.epochs);
+            assert!(train.self_ensemble);
         }
+        // The ablation travels through the exported config too.
+        let mut s = Preset::QuickDemo.settings();
+        s.set("self_ensemble", "false").unwrap();
+        let yaml = s.to_yaml("QNN_demo", "demo");
+        let exp = Experiment::load(
+            &[ConfigFile {
+                name: "model_config.yaml".into(),
+                text: yaml.clone(),
+            }],
+            &[ConfigFile {
+                name: "dataset_config.yaml".into(),
+                text: "demo:\n    data_root: ./data/\n".into(),
+            }],
+            "QNN_demo",
+        )
+        .unwrap();
+        assert!(
+            !qnn_train::fuxictr::configs(&exp).unwrap().1.self_ensemble,
+            "{yaml}"
+        );
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub const HONOURED_KEYS: &[&str] = &[
     "eval_steps",
     "max_gradient_norm",
     "reduce_lr_on_plateau",
+    // QNN Lab's own: the paper's ablation without the Self-Ensemble loss.
+    "self_ensemble",
     "data_root",
     "data_format",
     "train_data",

@@ -74,6 +74,15 @@ pub struct TrainConfig {
     /// Read the training loss back from the device every this many steps (each read waits for
     /// the device; the running mean is exact either way).
     pub loss_read_interval: usize,
+    /// Train with the Self-Ensemble loss (two dropout passes, spec §A.5); `false` is the paper's
+    /// ablation: one pass and plain binary cross-entropy (`self_ensemble: False`).
+    #[serde(default = "self_ensemble_default")]
+    pub self_ensemble: bool,
+}
+
+/// Model files written before the key existed were trained with the Self-Ensemble loss.
+fn self_ensemble_default() -> bool {
+    true
 }
 
 impl Default for TrainConfig {
@@ -98,6 +107,7 @@ impl Default for TrainConfig {
             max_gradient_norm: 10.0,
             reduce_lr_on_plateau: true,
             loss_read_interval: 10,
+            self_ensemble: true,
         }
     }
 }

@@ -100,6 +100,7 @@ pub fn configs(exp: &Experiment) -> Result<(QnnConfig, TrainConfig), ConfigError
             .boolean("reduce_lr_on_plateau")?
             .unwrap_or(t.reduce_lr_on_plateau),
         loss_read_interval: t.loss_read_interval,
+        self_ensemble: exp.boolean("self_ensemble")?.unwrap_or(t.self_ensemble),
     };
     train.validate().map_err(|e| match e {
         crate::TrainError::Config { key, reason } => exp.bad(key, reason),
@@ -192,6 +193,14 @@ mod tests {
         assert_eq!(t, TrainConfig::paper_frappe());
     }
 
+    #[test]
+    fn the_self_ensemble_ablation_is_a_key() {
+        let (_, t) = configs(&exp("  self_ensemble: False\n")).unwrap();
+        assert!(!t.self_ensemble);
+        let err = configs(&exp("  self_ensemble: 2\n")).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("self_ensemble"), "{err}");
+    }
+
     /// A key left out means the default of the seed's configuration table
     /// (../shared/docs/seed-config.md), the contract users read; never the paper's values.
     #[test]
@@ -207,6 +216,7 @@ mod tests {
             (1e-3, 10_000, 100)
         );
         assert_eq!((t.shuffle, t.seed, t.early_stop_patience), (true, 2021, 2));
+        assert!(t.self_ensemble, "QNN trains with its Self-Ensemble loss");
         assert_eq!(
             (t.embedding_regularizer, t.net_regularizer),
             (Regularizer::NONE, Regularizer::NONE)

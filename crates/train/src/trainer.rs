@@ -4,10 +4,12 @@
 //! native executor (the CLI) and in a browser worker. Callers render the returned events.
 
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Gradients, Tensor};
 use qnn_data::{EncodedDataset, EpochOrder, FeatureMap, Metric};
 use qnn_model::{
-    DropoutKey, InputLayout, Mode, ModelInput, ParamRef, ParamStore, Qnn, QnnConfig, read_values,
+    DropoutKey, InputLayout, Mode, ModelInput, ParamRef, ParamStore, Qnn, QnnConfig, bce,
+    read_values,
 };
 use web_time::Instant;
 
@@ -36,7 +38,7 @@ pub enum TrainEvent {
         /// Mean training loss since the last read, when this step read it.
         loss: Option<f64>,
         /// Mean |p₁ − p₂| of the two dropout passes since the last read (the Self-Ensemble
-        /// gap), read together with `loss`.
+        /// gap), read together with `loss`; never for runs without the Self-Ensemble loss.
         ensemble_gap: Option<f64>,
         /// Training throughput since the epoch started.
         samples_per_sec: f64,
@@ -348,7 +350,7 @@ impl Trainer {
                     what: "the training loss is not finite",
                 });
             }
-            (Some(mean), Some(gap))
+            (Some(mean), self.config.self_ensemble.then_some(gap))
         } else {
             (None, None)
         };
@@ -419,16 +421,24 @@ impl Trainer {
         // Step-keyed masks: a step's dropout depends only on (seed, step), never on the steps
         // before it.
         let key = DropoutKey::new(self.config.seed, self.global_step as u64);
-        let output = model.self_ensemble(input, Mode::Train(key));
-        let gap = (output.p1.clone().detach() - output.p2.clone().detach())
-            .abs()
-            .mean();
+        let (loss, gap) = if self.config.self_ensemble {
+            let output = model.self_ensemble(input, Mode::Train(key));
+            let gap = (output.p1.clone().detach() - output.p2.clone().detach())
+                .abs()
+                .mean();
+            (output.loss, gap)
+        } else {
+            // The ablation: one dropout pass, binary cross-entropy against the labels.
+            let p = sigmoid(model.logits(input, Mode::Train(key)));
+            let gap = p.zeros_like().sum();
+            (bce(p, input.labels.clone()), gap)
+        };
         let loss = match model.regularization(
             &self.config.embedding_regularizer,
             &self.config.net_regularizer,
         ) {
-            Some(reg) => output.loss + reg,
-            None => output.loss,
+            Some(reg) => loss + reg,
+            None => loss,
         };
         let grads = loss.backward();
         let grads = clip_grad_norm(&model, grads, self.config.max_gradient_norm);

@@ -251,3 +251,66 @@ fn finish_with_report_scores_the_best_weights_on_valid_and_test() {
     assert_eq!(on_test[1].1, metric_of(&trained, &map, &test, Metric::Auc));
     assert_eq!(trained.layout, InputLayout::new(&map).unwrap());
 }
+
+/// The first step's reported loss: the loss of the initial weights on the first batch.
+fn first_step_loss(model: qnn_model::QnnConfig, config: TrainConfig) -> (f64, Option<f64>, f64) {
+    let (map, train, valid) = splits(1000);
+    let layout = InputLayout::new(&map).unwrap();
+    let device = Device::flex().autodiff();
+    let first = train.slice(0, config.batch_size);
+    let mut trainer = Trainer::new(model, config, &map, train, valid, device.clone()).unwrap();
+    // Without dropout and batch norm, a training pass computes what prediction computes.
+    let input = ModelInput::new(&first.range(0, first.len()), &layout, &device).unwrap();
+    let p = trainer.model().predict(&input);
+    let plain_bce = f64::from(qnn_model::bce(p, input.labels.clone()).into_scalar::<f32>());
+    let events = pollster::block_on(trainer.step()).unwrap();
+    let (loss, gap) = events
+        .iter()
+        .find_map(|e| match e {
+            TrainEvent::Step {
+                loss, ensemble_gap, ..
+            } => Some((loss.expect("read every step"), *ensemble_gap)),
+            _ => None,
+        })
+        .unwrap();
+    (loss, gap, plain_bce)
+}
+
+#[test]
+fn the_ablation_without_self_ensemble_trains_on_plain_bce_of_one_pass() {
+    let model = qnn_model::QnnConfig {
+        net_dropout: 0.0,
+        batch_norm: false,
+        ..small_model()
+    };
+    let config = TrainConfig {
+        shuffle: false,
+        embedding_regularizer: qnn_model::Regularizer::NONE,
+        ..quick(1)
+    };
+    let ablation = TrainConfig {
+        self_ensemble: false,
+        ..config.clone()
+    };
+    let (loss, gap, plain_bce) = first_step_loss(model.clone(), ablation);
+    assert!((loss - plain_bce).abs() < 1e-6, "{loss} vs BCE {plain_bce}");
+    assert_eq!(gap, None, "no second pass, no gap");
+    // With the Self-Ensemble loss the same two identical passes add 2·BCE(p, p) ≥ 0.
+    let (se_loss, se_gap, _) = first_step_loss(model, config);
+    assert!(se_loss > loss + 0.1, "{se_loss} vs {loss}");
+    assert_eq!(se_gap, Some(0.0));
+}
+
+#[test]
+fn the_ablation_learns_the_planted_interaction_too() {
+    let config = TrainConfig {
+        self_ensemble: false,
+        ..quick(6)
+    };
+    let (events, _, _, _) = train(small_model(), config, 6000);
+    let best = evaluations(&events)
+        .iter()
+        .map(|(_, m, _)| m.iter().find(|(k, _)| *k == Metric::Auc).unwrap().1)
+        .fold(0.0, f64::max);
+    assert!(best > 0.8, "validation AUC only reached {best}");
+}
