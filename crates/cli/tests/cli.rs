@@ -175,6 +175,49 @@ fn a_diverging_run_says_what_diverged_and_saves_no_broken_model() {
 }
 
 #[test]
+fn a_run_that_diverges_after_an_evaluation_keeps_the_best_model_so_far() {
+    let s = Scratch::new("diverge-late");
+    // Batch 2 of the unshuffled train rows has prices of 1e30, unscaled: the products of the
+    // quadratic layer overflow. Batch 1 is ordinary and is evaluated (eval_steps 1) and saved.
+    let train = fs::read_to_string(tiny("train_sample.csv")).unwrap();
+    let mut lines: Vec<String> = train.lines().map(str::to_string).collect();
+    let price = lines[0].split(',').position(|c| c == "price").unwrap();
+    for line in &mut lines[1 + 32..1 + 64] {
+        let mut cells: Vec<&str> = line.split(',').collect();
+        cells[price] = "1e30";
+        *line = cells.join(",");
+    }
+    let train = s.write("data/train.csv", &(lines.join("\n") + "\n"));
+    s.model_config("  eval_steps: 1\n  shuffle: False\n");
+    let cols = TINY_COLS.replace(", normalizer: MinMaxScaler", "");
+    s.dataset_config(train.to_str().unwrap(), &tiny("valid_sample.csv"), &cols);
+    let o = s.train();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("error: training diverged at epoch 1, batch 2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the best model so far (epoch 1) is kept in"),
+        "{out}"
+    );
+    assert!(!out.contains("panicked"), "{out}");
+    // The kept model is whole and evaluates to finite metrics.
+    let o = s.qnn(&[
+        "evaluate",
+        "--model",
+        "checkpoints/D/E.qnn",
+        "--data",
+        &tiny("test_sample.csv"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let line = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(line.starts_with("100 rows: logloss: "), "{line}");
+    assert!(!line.contains("NaN") && !line.contains("inf"), "{line}");
+}
+
+#[test]
 fn train_evaluate_predict_inspect_on_the_bundled_sample() {
     let s = Scratch::new("flow");
     s.model_config("");
