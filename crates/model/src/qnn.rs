@@ -11,10 +11,13 @@ use crate::quadratic::{BatchNorm, LayerCall, LayerKernel, QuadraticLayer};
 use crate::regularizer::Regularizer;
 use crate::{Mode, ModelError, QnnConfig};
 
-/// PyTorch's BCE clamps each log at −100; we clamp the probability instead (at the smallest normal
-/// f32, log ≈ −87.3) so that the backward pass has no 0·∞ even where subnormals flush to zero.
-/// The two differ only for predictions that are exactly 0 or 1 in f32.
+/// PyTorch's BCE clamps each log at −100, so a certain wrong prediction costs 100. The log is
+/// taken of the probability clamped at the smallest normal f32 (log ≈ −87.3, so the backward
+/// has no 0·∞ even where subnormals flush to zero), and set to −100 below it: the value of
+/// PyTorch's for p = 0 or 1, with the gradient and the rounding of every other case unchanged.
+/// (PyTorch's clamp reaches −100 only for subnormal p, which GPUs flush to zero.)
 const MIN_PROB: f32 = f32::MIN_POSITIVE;
+const MIN_LOG: f32 = -100.0;
 
 #[derive(Module, Debug)]
 pub struct Qnn {
@@ -213,8 +216,12 @@ pub fn self_ensemble_loss(p1: Tensor<1>, p2: Tensor<1>, labels: Tensor<1>) -> Te
 
 /// Mean binary cross-entropy of probabilities `p` against (possibly soft) targets `t`, [1].
 pub fn bce(p: Tensor<1>, t: Tensor<1>) -> Tensor<1> {
-    let log_p = p.clone().clamp_min(MIN_PROB).log();
-    let log_q = p.neg().add_scalar(1.0).clamp_min(MIN_PROB).log();
+    let clamped_log = |q: Tensor<1>| {
+        let below = q.clone().lower_elem(MIN_PROB);
+        q.clamp_min(MIN_PROB).log().mask_fill(below, MIN_LOG)
+    };
+    let log_p = clamped_log(p.clone());
+    let log_q = clamped_log(p.neg().add_scalar(1.0));
     let nll = t.clone() * log_p + t.neg().add_scalar(1.0) * log_q;
     nll.mean().neg()
 }
@@ -319,6 +326,32 @@ mod tests {
 
     fn bce(q: f64, t: f64) -> f64 {
         -(t * q.ln() + (1.0 - t) * (1.0 - q).ln())
+    }
+
+    #[test]
+    fn certain_wrong_predictions_cost_100_as_in_pytorch_with_finite_gradients() {
+        let device = Device::flex().autodiff();
+        let p = vector(&[0.0, 1.0, 0.0, 0.25], &device).require_grad();
+        let t = vector(&[1.0, 0.0, 0.0, 1.0], &device);
+        let loss = super::bce(p.clone(), t);
+        let value = loss.clone().into_data().try_to_vec::<f32>().unwrap()[0];
+        // torch.nn.functional.binary_cross_entropy: (100 + 100 + 0 − ln 0.25) / 4.
+        let expected = (200.0 - 0.25f64.ln()) / 4.0;
+        assert!(
+            (f64::from(value) - expected).abs() < 1e-5,
+            "{value} vs {expected}"
+        );
+        let g = p
+            .grad(&loss.backward())
+            .unwrap()
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        assert!(g.iter().all(|v| v.is_finite()), "{g:?}");
+        assert!(
+            (f64::from(g[3]) - (-1.0 / 0.25 / 4.0)).abs() < 1e-6,
+            "{g:?}"
+        );
     }
 
     /// The two distillation terms act only when the dropout passes disagree (p₁ ≠ p₂), so a
