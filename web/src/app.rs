@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use js_sys::{Array, Uint8Array};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use qnn_data::Metric;
 use qnn_data::schema::{ColumnRole, DatasetChoice, Profile, SplitChoice, profile_csv};
 use qnn_maps::InteractionMaps;
 use wasm_bindgen::JsCast;
@@ -325,7 +326,7 @@ fn start_worker(ui: Ui) -> Result<WorkerHandle, String> {
 
 fn fmt_metrics(m: &Metrics) -> String {
     m.iter()
-        .map(|(k, v)| format!("{k} {v:.6}"))
+        .map(|(k, v)| format!("{} {v:.6}", k.name()))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -394,10 +395,9 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
         } => {
             let x = epoch as f64;
             for (k, v) in &metrics {
-                match k.as_str() {
-                    "AUC" => ui.valid_auc.update(|s| s.push((x, *v))),
-                    "logloss" => ui.valid_logloss.update(|s| s.push((x, *v))),
-                    _ => {}
+                match k {
+                    Metric::Auc => ui.valid_auc.update(|s| s.push((x, *v))),
+                    Metric::Logloss => ui.valid_logloss.update(|s| s.push((x, *v))),
                 }
             }
             ui.events.update(|e| {
@@ -506,7 +506,7 @@ fn describe_model(name: &str, facts: &ModelFacts, fields: &[String]) -> String {
     let scores = |m: &Option<Metrics>| match m {
         Some(m) => m
             .iter()
-            .map(|(k, v)| format!("{k} {v:.4}"))
+            .map(|(k, v)| format!("{} {v:.4}", k.name()))
             .collect::<Vec<_>>()
             .join(", "),
         None => "—".into(),
@@ -1061,7 +1061,7 @@ fn TrainSection(ui: Ui) -> impl IntoView {
             <Show when=move || ui.final_valid.get().is_some()>
                 <div id="final-metrics" class="final">
                     <p>"Validation: " <span id="final-valid">{move || ui.final_valid.get().map(|m| fmt_metrics(&m)).unwrap_or_default()}</span></p>
-                    <p>"Test: " <span id="final-test" data-auc=move || ui.final_test.get().and_then(|m| m.iter().find(|(k, _)| k == "AUC").map(|(_, v)| format!("{v:.8}"))).unwrap_or_default()>
+                    <p>"Test: " <span id="final-test" data-auc=move || ui.final_test.get().and_then(|m| m.iter().find(|(k, _)| *k == Metric::Auc).map(|(_, v)| format!("{v:.8}"))).unwrap_or_default()>
                         {move || ui.final_test.get().map(|m| fmt_metrics(&m)).unwrap_or_else(|| "no test split".into())}</span></p>
                 </div>
             </Show>

@@ -2,6 +2,7 @@
 //! (serde-wasm-bindgen: objects and arrays the structured clone copies, no JSON text to print
 //! and parse), followed by the raw bytes of the files it names (transferred, not copied).
 
+use qnn_data::Metric;
 use qnn_maps::InteractionMaps;
 use serde::{Deserialize, Serialize};
 
@@ -51,8 +52,9 @@ pub enum ToWorker {
     WarmUp,
 }
 
-/// A metric name and value.
-pub type Metrics = Vec<(String, f64)>;
+/// Metrics and their values, in the order they were computed (FuxiCTR's metric names on the
+/// wire: `"AUC"`, `"logloss"`).
+pub type Metrics = Vec<(Metric, f64)>;
 
 /// Predictions for one test row: the label, the evaluation prediction and the two dropout
 /// passes the Self-Ensemble loss compares.
@@ -166,14 +168,14 @@ pub struct ModelFacts {
 }
 
 impl ModelFacts {
-    /// Reads the facts from a model file's `info` object, ignoring what is missing or of
-    /// another type.
+    /// Reads the facts from a model file's `info` object, ignoring what is missing, of another
+    /// type or a metric QNN Lab does not know.
     pub fn from_info(info: &serde_json::Value) -> Self {
         let text = |k: &str| info.get(k).and_then(|v| v.as_str()).map(str::to_string);
         let scores = |k: &str| {
             info.get(k).and_then(|v| v.as_object()).map(|m| {
                 m.iter()
-                    .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
+                    .filter_map(|(k, v)| Some((Metric::parse(k)?, v.as_f64()?)))
                     .collect()
             })
         };
@@ -234,7 +236,6 @@ mod js {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qnn_data::Metric;
     use qnn_train::{FinalReport, RunRecord, TrainConfig};
 
     #[test]
@@ -257,8 +258,8 @@ mod tests {
         assert_eq!(facts.trained_by.as_deref(), Some("qnn 0.1.0"));
         assert_eq!(facts.epochs, Some(3));
         let mut valid = facts.valid.expect("validation scores");
-        valid.sort_by(|a, b| a.0.cmp(&b.0));
-        assert_eq!(valid, vec![("AUC".into(), 0.9), ("logloss".into(), 0.25)]);
+        valid.sort_by(|a, b| a.0.name().cmp(b.0.name()));
+        assert_eq!(valid, vec![(Metric::Auc, 0.9), (Metric::Logloss, 0.25)]);
         assert_eq!(facts.test, None);
     }
 
@@ -266,6 +267,8 @@ mod tests {
     fn model_facts_of_a_foreign_info_are_empty_not_an_error() {
         let facts = ModelFacts::from_info(&serde_json::json!({"epochs": "three", "valid": [1, 2]}));
         assert_eq!(facts, ModelFacts::default());
+        let facts = ModelFacts::from_info(&serde_json::json!({"test": {"gAUC": 0.7, "AUC": "x"}}));
+        assert_eq!(facts.test, Some(Vec::new()));
         assert_eq!(
             ModelFacts::from_info(&serde_json::json!(null)),
             ModelFacts::default()

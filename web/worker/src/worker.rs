@@ -22,7 +22,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 use web_time::Instant;
 
 use qnn_maps::InteractionMaps;
-use qnn_web::protocol::{Backend, FromWorker, Metrics, ModelFacts, SampleRow, ToWorker};
+use qnn_web::protocol::{Backend, FromWorker, ModelFacts, SampleRow, ToWorker};
 
 /// Rows of the test split shown as sample predictions.
 const SAMPLE_ROWS: usize = 12;
@@ -106,10 +106,6 @@ async fn yield_now(scope: &DedicatedWorkerGlobalScope, ms: i32) {
         let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
-fn metrics(m: &[(qnn_data::Metric, f64)]) -> Metrics {
-    m.iter().map(|(k, v)| (k.name().to_string(), *v)).collect()
 }
 
 /// Entry point of the worker binary.
@@ -399,7 +395,7 @@ async fn train(
                 } => state.send(&FromWorker::Evaluated {
                     epoch,
                     train_loss,
-                    metrics: metrics(&m),
+                    metrics: m,
                     improved,
                 }),
                 TrainEvent::LearningRateReduced { learning_rate } => {
@@ -466,8 +462,8 @@ async fn train(
         &FromWorker::Finished {
             stopped,
             epochs: trained.epochs_run,
-            valid: metrics(&report.valid),
-            test: report.test.as_deref().map(metrics),
+            valid: report.valid.clone(),
+            test: report.test.clone(),
             maps,
             samples,
             model_name: format!("{expid}.{}", qnn_model::file::EXTENSION),
@@ -578,7 +574,7 @@ async fn predict_csv(state: &State, name: &str, bytes: &[u8]) -> Result<(), Stri
     let metrics = if has_label {
         let m = [qnn_data::Metric::Logloss, qnn_data::Metric::Auc];
         m.iter()
-            .map(|k| Ok((k.name().to_string(), k.compute(data.labels(), &probs)?)))
+            .map(|k| Ok((*k, k.compute(data.labels(), &probs)?)))
             .collect::<Result<Vec<_>, qnn_data::DataError>>()
             .ok()
     } else {
