@@ -31,6 +31,8 @@ fs.mkdirSync(shots, { recursive: true });
 let browser, server, origin;
 const measurements = { mode };
 const offOrigin = [];
+// Every Content-Security-Policy violation any page reports (Chromium logs each as an error).
+const cspViolations = [];
 
 async function newPage(query = '') {
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 900 } });
@@ -40,6 +42,9 @@ async function newPage(query = '') {
         if (!u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')) offOrigin.push(u);
     });
     page.on('pageerror', e => console.log(`[${mode}] page error: ${e.message}`));
+    page.on('console', m => {
+        if (m.type() === 'error' && /Content Security Policy/.test(m.text())) cspViolations.push(m.text());
+    });
     await page.goto(`${origin}/${query}`);
     await page.waitForSelector('#data');
     return page;
@@ -397,5 +402,34 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
 
     it('sends no request outside the page origin', () => {
         assert.deepEqual(offOrigin, []);
+    });
+
+    it('keeps to its Content-Security-Policy, which refuses requests to other origins', async () => {
+        // Nothing any test did broke the policy (inline script, off-origin fetch, eval).
+        assert.deepEqual(cspViolations, []);
+        const page = await newPage();
+        await page.waitForSelector('#data');
+        const outcome = await page.evaluate(async () => {
+            const seen = new Promise(resolve => document.addEventListener('securitypolicyviolation', e => resolve(e.effectiveDirective), { once: true }));
+            const fetched = await fetch('https://example.com/collect').then(() => 'sent', e => `refused: ${e.message}`);
+            return { fetched, directive: await seen };
+        });
+        assert.match(outcome.fetched, /^refused/);
+        assert.equal(outcome.directive, 'connect-src');
+        // An injected inline script does not run either.
+        const ran = await page.evaluate(() => {
+            window.injected = false;
+            const s = document.createElement('script');
+            s.textContent = 'window.injected = true';
+            document.body.append(s);
+            return window.injected;
+        });
+        assert.equal(ran, false);
+        // The console watch that checked every other test sees these two refusals.
+        for (let i = 0; i < 50 && cspViolations.length < 2; i++) await page.waitForTimeout(100);
+        assert.ok(cspViolations.some(v => /connect-src/.test(v)), cspViolations.join('\n'));
+        assert.ok(cspViolations.some(v => /inline script/.test(v)), cspViolations.join('\n'));
+        cspViolations.length = 0;
+        await page.context().close();
     });
 });
