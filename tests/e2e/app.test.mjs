@@ -317,6 +317,21 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.waitForSelector('#error');
         await shot(page, 'error', '#error');
         assert.match(await errorText(), /damaged\.qnn: not a valid QNN Lab model file: it does not start with a safetensors header/);
+        // Hostile model files: NaN weights (a well-formed file the fuzzer made), the same file
+        // cut short, and with one weight byte flipped.
+        const nan = fs.readFileSync(path.join(repo, 'tests/fixtures/models/nan_weights.qnn'));
+        const flipped = Buffer.from(nan);
+        flipped[flipped.length - 50] ^= 0xff;
+        for (const [name, bytes, why] of [
+            ['nan.qnn', nan, /nan\.qnn: .*holds NaN at index \d+: the weights are not usable/],
+            ['cut.qnn', nan.subarray(0, 3000), /cut\.qnn: not a valid QNN Lab model file: the file ends early/],
+            ['flipped.qnn', flipped, /flipped\.qnn: not a valid QNN Lab model file: the weights do not match their checksum/],
+        ]) {
+            const file = path.join(tmp, name);
+            fs.writeFileSync(file, bytes);
+            await page.setInputFiles('#model-input', file);
+            assert.match(await errorText(), why);
+        }
         // Still works afterwards.
         await pickExample(page, 'criteo');
         assert.equal(await page.locator('#error').count(), 0);
