@@ -234,6 +234,24 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.setInputFiles('#file-input', file);
         await page.waitForSelector('#error');
         assert.match(await page.textContent('#error .error-text'), /huge\.csv is 3000 MB: too big for a browser tab .* `qnn` command-line tool/);
+        await page.click('#error .dismiss');
+        // A file set: two files that fit one by one but not together, and more files than the
+        // page uses, are refused from their sizes and count alone.
+        await page.evaluate(() => {
+            const size = Object.getOwnPropertyDescriptor(Blob.prototype, 'size');
+            Object.defineProperty(Blob.prototype, 'size', {
+                get() { return /^half\d\.csv$/.test(this.name) ? 6e8 : size.get.call(this); },
+            });
+        });
+        const dir = path.dirname(file);
+        const set = names => names.map(n => { const f = path.join(dir, n); fs.writeFileSync(f, 'a,label\nx,1\n'); return f; });
+        await page.setInputFiles('#file-input', set(['half1.csv', 'half2.csv']));
+        await page.waitForSelector('#error');
+        assert.match(await page.textContent('#error .error-text'), /2 files of 1200 MB together: too big for a browser tab/);
+        await page.click('#error .dismiss');
+        await page.setInputFiles('#file-input', set(['a.csv', 'b.csv', 'c.csv', 'd.csv']));
+        await page.waitForSelector('#error');
+        assert.match(await page.textContent('#error .error-text'), /4 files at once: give one CSV/);
         await pickExample(page, 'planted');
         await page.context().close();
     });

@@ -599,6 +599,11 @@ fn load_user_files(ui: Ui, list: web_sys::FileList) {
     if files.is_empty() {
         return;
     }
+    let sizes: Vec<(String, f64)> = files.iter().map(|f| (f.name(), f.size())).collect();
+    if let Err(e) = crate::uploads::check_upload(&sizes) {
+        ui.fail(e);
+        return;
+    }
     ui.example.set(None);
     ui.error.set(None);
     ui.load_progress.set(Some(0.0));

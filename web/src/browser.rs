@@ -61,9 +61,6 @@ pub fn download(name: &str, bytes: &[u8], mime: &str) {
     download_bytes(name, &Uint8Array::from(bytes), mime);
 }
 
-/// Files larger than this are refused up front: the tab would hold the bytes, the parsed table
-/// and the encoded columns at once, within wasm32's 4 GiB.
-pub const MAX_FILE_BYTES: f64 = 1024.0 * 1024.0 * 1024.0;
 /// Slice size for reading files.
 const SLICE_BYTES: f64 = 8.0 * 1024.0 * 1024.0;
 
@@ -71,14 +68,7 @@ const SLICE_BYTES: f64 = 8.0 * 1024.0 * 1024.0;
 pub async fn read_file(file: &web_sys::File, progress: &dyn Fn(f64)) -> Result<Vec<u8>, String> {
     let size = file.size();
     let name = file.name();
-    if size > MAX_FILE_BYTES {
-        return Err(format!(
-            "{name} is {:.0} MB: too big for a browser tab (the limit is {:.0} MB). Train on it \
-             with the `qnn` command-line tool instead.",
-            size / 1e6,
-            MAX_FILE_BYTES / 1e6
-        ));
-    }
+    crate::uploads::check_upload(&[(name.clone(), size)])?;
     let mut bytes: Vec<u8> = Vec::new();
     bytes.try_reserve_exact(size as usize).map_err(|_| {
         format!(

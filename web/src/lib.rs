@@ -5,6 +5,7 @@
 
 pub mod protocol;
 pub mod settings;
+pub mod uploads;
 
 #[cfg(target_family = "wasm")]
 pub mod app;
