@@ -197,6 +197,43 @@ fn restore_tokens(map: &mut FeatureMap, tensors: &SafeTensors) -> Result<(), Mod
     Ok(())
 }
 
+/// The config sits in the header, which the checksum does not cover: before shapes are computed
+/// from it (a loop over its layers, products of its sizes), its sizes are bounded by the weights
+/// the file holds, with checked arithmetic.
+fn config_fits_weights(
+    config: &QnnConfig,
+    layout: &InputLayout,
+    weights: &ParamStore,
+) -> Result<(), ModelError> {
+    let layers = weights
+        .tensors
+        .keys()
+        .filter(|k| k.starts_with("layer.") && k.ends_with(".linear.0.weight"))
+        .count();
+    if config.num_layers != layers {
+        return Err(ModelError::Weights(format!(
+            "the config has num_layers {}, the file holds the weights of {layers}",
+            config.num_layers
+        )));
+    }
+    let held: usize = weights.tensors.values().map(|t| t.values.len()).sum();
+    // The head alone has D = fields · embedding_dim weights; each layer D · D · num_row.
+    let d = layout.num_fields().checked_mul(config.embedding_dim);
+    let layer = d.and_then(|d| d.checked_mul(d)?.checked_mul(config.num_row));
+    let fits = d.is_some_and(|d| d <= held)
+        && (config.num_layers == 0 || layer.is_some_and(|n| n <= held));
+    match fits {
+        true => Ok(()),
+        false => Err(ModelError::Weights(format!(
+            "the config's sizes (embedding_dim {}, num_row {}, {} fields) need more weights \
+             than the file holds ({held})",
+            config.embedding_dim,
+            config.num_row,
+            layout.num_fields()
+        ))),
+    }
+}
+
 impl ModelFile {
     /// Checks that the weights fit the config and the feature map, then builds the model.
     pub fn build(&self, device: &Device) -> Result<Qnn, ModelError> {
@@ -341,6 +378,7 @@ impl ModelFile {
         // Reject weights that do not fit the config before anyone tries to use them.
         file.config.validate()?;
         let layout = InputLayout::new(&file.feature_map)?;
+        config_fits_weights(&file.config, &layout, &file.weights)?;
         let expected = ParamStore::shapes(&file.config, &layout);
         for (name, shape) in &expected {
             match file.weights.tensors.get(name) {
@@ -502,6 +540,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("shape"), "{err}");
+    }
+
+    /// The header's config is not under the checksum: sizes far beyond the weights held are
+    /// refused at once (4·10¹² layers used to be a loop that never ended).
+    #[test]
+    fn config_sizes_beyond_the_weights_held_are_refused_at_once() {
+        let file = sample();
+        for (key, reason) in [
+            ("num_layers", "the config has num_layers 4000000000000"),
+            ("num_row", "need more weights than the file holds"),
+            ("embedding_dim", "need more weights than the file holds"),
+        ] {
+            let mut bad = file.clone();
+            match key {
+                "num_layers" => bad.config.num_layers = 4_000_000_000_000,
+                "num_row" => bad.config.num_row = 4_000_000_000_000,
+                _ => {
+                    bad.config.embedding_dim = usize::MAX / 2;
+                    bad.config.num_heads = 1;
+                }
+            }
+            let started = std::time::Instant::now();
+            let err = ModelFile::from_bytes(&bad.to_bytes().unwrap())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(reason), "{key}: {err}");
+            assert!(started.elapsed().as_secs() < 5, "{key}");
+        }
     }
 
     #[test]
