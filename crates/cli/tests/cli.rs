@@ -246,6 +246,44 @@ fn train_evaluate_predict_inspect_on_the_bundled_sample() {
 }
 
 #[test]
+fn tune_over_seeds_alone_reports_the_spread_of_the_test_metrics() {
+    let s = Scratch::new("tune-seeds");
+    s.model_config("  seed: 2021\n");
+    s.dataset_config(
+        &tiny("train_sample.csv"),
+        &tiny("valid_sample.csv"),
+        TINY_COLS,
+    );
+    s.write(
+        "seeds.yaml",
+        "base_config: ./config/\nbase_expid: E\ndataset_id: D\ntuner_space:\n  seed: [1, 2, 3]\n  \
+         num_row: 2\n",
+    );
+    let o = s.qnn(&["tune", "--config", "seeds.yaml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("seed sweep over 3 seeds (test; mean ± sample standard deviation"),
+        "{out}"
+    );
+    let auc = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("AUC: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    let mean: f64 = auc.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!((0.0..=1.0).contains(&mean), "{auc}");
+    // A grid over other keys is not a seed sweep.
+    s.write(
+        "grid.yaml",
+        "base_config: ./config/\nbase_expid: E\ndataset_id: D\ntuner_space:\n  seed: [1, 2]\n  \
+         num_row: [1, 2]\n",
+    );
+    let o = s.qnn(&["tune", "--config", "grid.yaml", "--tag", "E_001"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("seed sweep"));
+}
+
+#[test]
 fn tune_runs_the_grid_and_names_the_best() {
     let s = Scratch::new("tune");
     s.model_config("  learning_rate: 1.e-3\n");

@@ -108,6 +108,11 @@ pub fn run(args: Args) -> Result<()> {
             metric_line(&best.valid)
         );
     }
+    if varies_only_seed(&tuner) {
+        for line in seed_sweep_summary(&outcomes) {
+            println!("{line}");
+        }
+    }
     if !failed.is_empty() {
         bail!(
             "{} of {} experiments failed: {}",
@@ -290,4 +295,121 @@ fn write_configs(dir: &Path, combos: &[Combo]) -> Result<()> {
         yaml::to_document(&dataset).as_bytes(),
     )?;
     Ok(())
+}
+
+/// Whether the tuner space varies `seed` alone (every other key has one value): the runs then
+/// differ only in their random streams.
+fn varies_only_seed(tuner: &Mapping) -> bool {
+    let Some(Value::Map(space)) = tuner.get("tuner_space") else {
+        return false;
+    };
+    let varied: Vec<&str> = space
+        .entries()
+        .iter()
+        .filter(|e| matches!(&e.value, Value::List(l) if l.len() > 1))
+        .map(|e| e.key.as_str())
+        .collect();
+    varied == ["seed"]
+}
+
+/// A seed sweep's spread: per metric, the mean ± sample standard deviation and the range over
+/// the runs, on the test split when every run has one, else on validation. One run is a draw.
+fn seed_sweep_summary(outcomes: &[Outcome]) -> Vec<String> {
+    let on_test = !outcomes.is_empty() && outcomes.iter().all(|o| o.test.is_some());
+    let scores = |o: &Outcome| -> Vec<(qnn_data::Metric, f64)> {
+        if on_test {
+            o.test.clone().unwrap_or_default()
+        } else {
+            o.valid.clone()
+        }
+    };
+    let Some(first) = outcomes.first() else {
+        return Vec::new();
+    };
+    let split = if on_test { "test" } else { "validation" };
+    let mut lines = vec![format!(
+        "seed sweep over {} seeds ({split}; mean ± sample standard deviation, min … max):",
+        outcomes.len()
+    )];
+    for (metric, _) in scores(first) {
+        let values: Vec<f64> = outcomes
+            .iter()
+            .filter_map(|o| {
+                scores(o)
+                    .iter()
+                    .find(|(m, _)| *m == metric)
+                    .map(|(_, v)| *v)
+            })
+            .collect();
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let std = if values.len() > 1 {
+            (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        lines.push(format!(
+            "  {}: {mean:.6} ± {std:.6} ({min:.6} … {max:.6})",
+            metric.name()
+        ));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qnn_data::Metric;
+
+    fn outcome(auc: f64, logloss: f64) -> Outcome {
+        Outcome {
+            expid: "E".into(),
+            dataset_id: "D".into(),
+            valid: vec![(Metric::Auc, 0.5)],
+            test: Some(vec![(Metric::Logloss, logloss), (Metric::Auc, auc)]),
+            monitor_score: 0.5,
+            epochs: 1,
+            seconds: 1.0,
+            model_path: PathBuf::new(),
+        }
+    }
+
+    #[test]
+    fn a_seed_sweep_reports_mean_spread_and_range_by_hand() {
+        // AUC 0.90, 0.92, 0.94: mean 0.92, sample std 0.02.
+        let lines = seed_sweep_summary(&[
+            outcome(0.90, 0.30),
+            outcome(0.92, 0.28),
+            outcome(0.94, 0.35),
+        ]);
+        assert_eq!(
+            lines[0],
+            "seed sweep over 3 seeds (test; mean ± sample standard deviation, min … max):"
+        );
+        assert_eq!(lines[2], "  AUC: 0.920000 ± 0.020000 (0.900000 … 0.940000)");
+        // logloss 0.30, 0.28, 0.35: mean 0.31, std √((1e-4 + 9e-4 + 16e-4)/2) = 0.036056.
+        assert_eq!(
+            lines[1],
+            "  logloss: 0.310000 ± 0.036056 (0.280000 … 0.350000)"
+        );
+    }
+
+    #[test]
+    fn only_a_space_that_varies_seed_alone_is_a_sweep() {
+        let space = |text: &str| match yaml::parse(text).unwrap() {
+            Value::Map(m) => m,
+            _ => unreachable!(),
+        };
+        assert!(varies_only_seed(&space(
+            "tuner_space:\n  seed: [1, 2, 3]\n  num_row: 2\n"
+        )));
+        assert!(!varies_only_seed(&space(
+            "tuner_space:\n  seed: [1, 2]\n  num_row: [1, 2]\n"
+        )));
+        assert!(!varies_only_seed(&space(
+            "tuner_space:\n  num_row: [1, 2]\n"
+        )));
+    }
 }
