@@ -498,10 +498,13 @@ fn yaml_float(v: f64) -> String {
 
 /// A string, quoted when PyYAML would otherwise read it as something else or cannot parse it.
 fn yaml_string(s: &str) -> String {
+    if s.contains(needs_escape) {
+        return double_quoted(s);
+    }
     let plain_ok = !s.is_empty()
         && matches!(resolve_plain(s), Value::Str(_))
         && !s.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` ".contains(c))
-        && !s.ends_with(' ')
+        && !s.ends_with([' ', ':'])
         && !s.contains(": ")
         && !s.contains(" #")
         && !s.contains([',', '[', ']', '{', '}', '\n', '\t']);
@@ -512,9 +515,62 @@ fn yaml_string(s: &str) -> String {
     }
 }
 
+/// Characters a YAML document cannot hold as they are (outside YAML's printable set) or that a
+/// quoted scalar would fold into a space (line breaks): a column named with one of them (a CSV
+/// header can hold anything) is written with escapes.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}'
+        )
+}
+
+/// A double-quoted scalar, the one YAML style with escapes.
+fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if needs_escape(c) => {
+                let code = u32::from(c);
+                out.push_str(&match code {
+                    0..=0xFF => format!("\\x{code:02X}"),
+                    0x100..=0xFFFF => format!("\\u{code:04X}"),
+                    _ => format!("\\U{code:08X}"),
+                });
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        // A CSV header can hold any text; a config the page exports must name the column exactly.
+        #[test]
+        fn any_string_reads_back_as_itself(key in any::<String>(), value in any::<String>()) {
+            let mut m = Mapping::new();
+            let mut col = Mapping::new();
+            col.insert("name", Value::Str(value.clone()), 0);
+            m.insert(key.clone(), Value::List(vec![Value::Map(col)]), 0);
+            let text = to_document(&m);
+            let back = parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text:?}")))?;
+            let back = back.as_map().expect("a mapping");
+            let list = back.get(&key).and_then(|v| match v { Value::List(l) => Some(l), _ => None });
+            let name = list.and_then(|l| l[0].as_map()).and_then(|c| c.get("name"));
+            prop_assert_eq!(name, Some(&Value::Str(value)), "{:?}", text);
+        }
+    }
 
     fn map(text: &str) -> Mapping {
         parse(text).unwrap().as_map().unwrap().clone()
@@ -626,7 +682,8 @@ mod tests {
             "exp:\n  learning_rate: 1.e-3\n  tiny: 1.0e-07\n  reg: '1e-5'\n  flag: True\n",
             "  none: null\n  name: 'yes'\n  monitor: {AUC: 1, logloss: 0}\n",
             "  cols: [{name: [a, b], active: True, dtype: str, type: categorical}]\n",
-            "  path: ../data/x.csv\n  empty: ''\n  colon: 'a: b'\n"
+            "  path: ../data/x.csv\n  empty: ''\n  colon: 'a: b'\n  ends: 'a:'\n",
+            "  names: [\"ge\\x7F\\0nder\", \"two\\nlines\", \"\\u2028\\uFEFF\\U0001F600\", 'it''s']\n"
         ));
         let text = to_document(&original);
         let back = map(&text);
