@@ -452,36 +452,8 @@ mod tests {
     use super::*;
     use qnn_data::{ConfigFile, Experiment};
 
-    #[test]
-    fn every_preset_becomes_a_config_the_cli_reads() {
-        for preset in Preset::ALL {
-            let s = preset.settings();
-            let yaml = s.to_yaml("QNN_demo", "demo");
-            let exp = Experiment::load(
-                &[ConfigFile {
-                    name: "model_config.yaml".into(),
-                    text: yaml.clone(),
-                }],
-                &[ConfigFile {
-                    name: "dataset_config.yaml".into(),
-                    text: "demo:\n    data_root: ./data/\n".into(),
-                }],
-                "QNN_demo",
-            )
-            .unwrap();
-            let (model, train) = qnn_train::fuxictr::configs(&exp).unwrap();
-            assert_eq!(model.embedding_dim, s.embedding_dim, "{yaml}");
-            assert_eq!(model.num_row, s.num_row);
-            assert_eq!(model.batch_norm, s.batch_norm);
-            assert_eq!(train.learning_rate, s.learning_rate);
-            assert_eq!(train.batch_size, s.batch_size);
-            assert_eq!(train.seed, s.seed);
-            assert_eq!(train.epochs, s.epochs);
-            assert!(train.self_ensemble);
-        }
-        // The ablation travels through the exported config too.
-        let mut s = Preset::QuickDemo.settings();
-        s.set("self_ensemble", "false").unwrap();
+    /// The configs `qnn train` reads from the page's exported model_config.yaml.
+    fn read_back(s: &ModelSettings) -> (qnn_model::QnnConfig, qnn_train::TrainConfig) {
         let yaml = s.to_yaml("QNN_demo", "demo");
         let exp = Experiment::load(
             &[ConfigFile {
@@ -494,11 +466,44 @@ mod tests {
             }],
             "QNN_demo",
         )
-        .unwrap();
-        assert!(
-            !qnn_train::fuxictr::configs(&exp).unwrap().1.self_ensemble,
-            "{yaml}"
+        .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        qnn_train::fuxictr::configs(&exp).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+    }
+
+    #[test]
+    fn every_preset_becomes_a_config_the_cli_reads() {
+        for preset in Preset::ALL {
+            let s = preset.settings();
+            let (model, train) = read_back(&s);
+            assert_eq!(model.embedding_dim, s.embedding_dim);
+            assert_eq!(model.num_row, s.num_row);
+            assert_eq!(model.batch_norm, s.batch_norm);
+            assert_eq!(train.learning_rate, s.learning_rate);
+            assert_eq!(train.batch_size, s.batch_size);
+            assert_eq!(train.seed, s.seed);
+            assert_eq!(train.epochs, s.epochs);
+            assert!(train.self_ensemble);
+        }
+        // The quick demo is the one the worker warms up with and frappe_step measures.
+        let (model, train) = read_back(&Preset::QuickDemo.settings());
+        assert_eq!(model, qnn_model::QnnConfig::quick_demo());
+        let demo = qnn_train::TrainConfig::quick_demo();
+        assert_eq!(
+            (
+                train.batch_size,
+                train.learning_rate,
+                train.embedding_regularizer
+            ),
+            (
+                demo.batch_size,
+                demo.learning_rate,
+                demo.embedding_regularizer
+            )
         );
+        // The ablation travels through the exported config too.
+        let mut s = Preset::QuickDemo.settings();
+        s.set("self_ensemble", "false").unwrap();
+        assert!(!read_back(&s).1.self_ensemble);
     }
 
     #[test]

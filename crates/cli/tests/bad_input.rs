@@ -197,7 +197,7 @@ fn every_bad_input_is_one_error_line_within_seconds_and_bounded_memory() {
     ];
     for (key, at_zero, absurd) in model_keys {
         for (value, expect) in [("0", at_zero), ("1", Expect::Success), (ABSURD, absurd)] {
-            // num_heads must divide embedding_dim (8): 1 divides it, so does nothing else here.
+            // num_heads must divide embedding_dim (8): 1 does, 0 and 1e18 do not.
             tiny_run(&s, &format!("  {key}: {value}\n"), TINY_COLS);
             record(
                 &mut report,
@@ -267,7 +267,7 @@ fn every_bad_input_is_one_error_line_within_seconds_and_bounded_memory() {
         let p = format!("*a{}", level - 1);
         bomb.push_str(&format!(
             "lol{level}: &a{level} [{}]\n",
-            vec![p.as_str(); 9].join(", ")
+            [p.as_str(); 9].join(", ")
         ));
     }
     tiny_run(&s, "", TINY_COLS);

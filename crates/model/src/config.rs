@@ -50,6 +50,18 @@ impl QnnConfig {
             net_dropout: 0.1,
         }
     }
+
+    /// The browser's quick-demo preset: small enough to learn the planted example in seconds.
+    pub fn quick_demo() -> Self {
+        Self {
+            embedding_dim: 8,
+            num_layers: 2,
+            num_row: 4,
+            num_heads: 1,
+            batch_norm: true,
+            net_dropout: 0.1,
+        }
+    }
 }
 
 impl QnnConfig {

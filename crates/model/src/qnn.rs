@@ -345,7 +345,7 @@ mod tests {
             .grad(&loss.backward())
             .unwrap()
             .into_data()
-            .to_vec::<f32>()
+            .try_to_vec::<f32>()
             .unwrap();
         assert!(g.iter().all(|v| v.is_finite()), "{g:?}");
         assert!(

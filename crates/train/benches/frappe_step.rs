@@ -56,20 +56,8 @@ fn setup(name: &str) -> Setup {
         },
         "quick-demo" => Setup {
             name: "browser's quick demo on the planted example",
-            model: QnnConfig {
-                embedding_dim: 8,
-                num_layers: 2,
-                num_row: 4,
-                num_heads: 1,
-                batch_norm: true,
-                net_dropout: 0.1,
-            },
-            train: TrainConfig {
-                batch_size: 128,
-                learning_rate: 1e-2,
-                embedding_regularizer: Regularizer::l2(1e-5),
-                ..TrainConfig::paper_frappe()
-            },
+            model: QnnConfig::quick_demo(),
+            train: TrainConfig::quick_demo(),
             data: SyntheticSpec::planted,
         },
         other => panic!("unknown --config {other} (frappe, quick-demo)"),

@@ -123,6 +123,16 @@ impl TrainConfig {
             ..Self::default()
         }
     }
+
+    /// The browser's quick-demo preset (with `QnnConfig::quick_demo`).
+    pub fn quick_demo() -> Self {
+        Self {
+            batch_size: 128,
+            learning_rate: 1e-2,
+            embedding_regularizer: Regularizer::l2(1e-5),
+            ..Self::paper_frappe()
+        }
+    }
 }
 
 impl TrainConfig {

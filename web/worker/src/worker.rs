@@ -13,7 +13,7 @@ use qnn_data::{
     ConfigFile, DatasetSpec, EncodedDataset, Experiment, MemoryFiles, MemoryStore, RawTable,
 };
 use qnn_model::{
-    DropoutKey, InputLayout, Mode, ModelFile, ModelInput, QnnConfig, Regularizer, interaction_maps,
+    DropoutKey, InputLayout, Mode, ModelFile, ModelInput, QnnConfig, interaction_maps,
 };
 use qnn_train::{RunRecord, TrainConfig, TrainEvent, Trainer, fuxictr, predict};
 use wasm_bindgen::JsCast;
@@ -221,20 +221,10 @@ async fn warm_up(state: &State) -> Result<(), String> {
 
 async fn warm_up_steps(state: &State) -> Result<(), String> {
     let (feature_map, data) = SyntheticSpec::planted(WARM_UP_ROWS, 0).generate();
-    let model = QnnConfig {
-        embedding_dim: 8,
-        num_layers: 2,
-        num_row: 4,
-        num_heads: 1,
-        batch_norm: true,
-        net_dropout: 0.1,
-    };
+    let model = QnnConfig::quick_demo();
     let config = TrainConfig {
-        batch_size: 128,
-        learning_rate: 1e-2,
-        embedding_regularizer: Regularizer::l2(1e-5),
         epochs: WARM_UP_EPOCHS,
-        ..TrainConfig::paper_frappe()
+        ..TrainConfig::quick_demo()
     };
     let mut trainer = Trainer::new(
         model,
