@@ -507,12 +507,34 @@ fn yaml_string(s: &str) -> String {
         && !s.ends_with([' ', ':'])
         && !s.contains(": ")
         && !s.contains(" #")
-        && !s.contains([',', '[', ']', '{', '}', '\n', '\t']);
+        && !s.contains([',', '[', ']', '{', '}', '\n', '\t'])
+        && plain_reads_back(s);
     if plain_ok {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "''"))
     }
+}
+
+/// Whether `s` written plain reads back as itself everywhere the writer puts a scalar (in a flow
+/// sequence, as a flow mapping's key and value, as a block mapping's key and value). The parser's
+/// plain-scalar rules have corners (`a -` before `}` is an error; `a:` is a mapping) that are
+/// surer to test than to restate; the rules above only spare the parse for the common cases.
+fn plain_reads_back(s: &str) -> bool {
+    let doc = format!("probe: [{s}, {{{s}: {s}}}]\n{s}: {s}\n");
+    let Ok(Value::Map(m)) = parse(&doc) else {
+        return false;
+    };
+    let want = Value::Str(s.to_string());
+    let flow_ok = match m.get("probe") {
+        Some(Value::List(l)) => {
+            l.len() == 2
+                && l[0] == want
+                && matches!(&l[1], Value::Map(f) if f.entries().len() == 1 && f.get(s) == Some(&want))
+        }
+        _ => false,
+    };
+    flow_ok && m.entries().len() == 2 && m.get(s) == Some(&want)
 }
 
 /// Characters a YAML document cannot hold as they are (outside YAML's printable set) or that a
@@ -682,7 +704,7 @@ mod tests {
             "exp:\n  learning_rate: 1.e-3\n  tiny: 1.0e-07\n  reg: '1e-5'\n  flag: True\n",
             "  none: null\n  name: 'yes'\n  monitor: {AUC: 1, logloss: 0}\n",
             "  cols: [{name: [a, b], active: True, dtype: str, type: categorical}]\n",
-            "  path: ../data/x.csv\n  empty: ''\n  colon: 'a: b'\n  ends: 'a:'\n",
+            "  path: ../data/x.csv\n  empty: ''\n  colon: 'a: b'\n  ends: 'a:'\n  dash: 'a -'\n",
             "  names: [\"ge\\x7F\\0nder\", \"two\\nlines\", \"\\u2028\\uFEFF\\U0001F600\", 'it''s']\n"
         ));
         let text = to_document(&original);
