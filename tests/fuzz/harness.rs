@@ -4,7 +4,8 @@
 //! is the bug.
 
 use burn::tensor::Device;
-use qnn_data::{ConfigFile, DatasetSpec, Experiment};
+use qnn_data::schema::{ColumnRole, DatasetChoice, SplitChoice, profile_csv};
+use qnn_data::{ConfigFile, DatasetSpec, Experiment, MemoryFiles, MemoryStore};
 use qnn_model::ModelFile;
 
 /// A model file as `qnn evaluate/predict/inspect` and the page read it: parse and validate the
@@ -36,4 +37,77 @@ pub fn config(data: &[u8]) -> bool {
     };
     let dataset_ok = DatasetSpec::from_experiment(&exp).is_ok();
     qnn_train::fuxictr::configs(&exp).is_ok() && dataset_ok
+}
+
+/// A CSV file as the page takes it, through to the encoded splits `qnn train` makes of it: profile
+/// the file and guess each column's role (the first column is the label when none is guessed),
+/// export the schema as `dataset_config.yaml`, read that back — it must read, with the chosen
+/// columns, since the page offers it for download and trains from it — then fit and encode the
+/// data (vocabularies, scalers, sequences, the seeded random split). The input's length picks
+/// `min_categr_count` 1 or 2.
+pub fn csv(data: &[u8]) -> bool {
+    let Ok(profile) = profile_csv(data, "fuzz.csv", Some(200_000)) else {
+        return false;
+    };
+    let mut columns: Vec<(String, ColumnRole)> = profile
+        .columns
+        .iter()
+        .map(|c| c.name.clone())
+        .zip(profile.guess_roles())
+        .collect();
+    if !columns.iter().any(|(_, r)| *r == ColumnRole::Label) {
+        columns[0].1 = ColumnRole::Label;
+    }
+    let choice = DatasetChoice {
+        dataset_id: "fuzz".into(),
+        train_file: "fuzz.csv".into(),
+        split: SplitChoice::Random {
+            valid: 0.2,
+            test: 0.2,
+        },
+        min_categr_count: 1 + data.len() % 2,
+        with_missing: profile
+            .columns
+            .iter()
+            .filter(|c| c.missing > 0)
+            .map(|c| c.name.clone())
+            .collect(),
+        columns,
+    };
+    let Ok(yaml) = choice.to_yaml() else {
+        return false;
+    };
+    let read_back = Experiment::load(
+        &[ConfigFile {
+            name: "model_config.yaml".into(),
+            text: "E:\n    dataset_id: fuzz\n".into(),
+        }],
+        &[ConfigFile {
+            name: "dataset_config.yaml".into(),
+            text: yaml.clone(),
+        }],
+        "E",
+    )
+    .map_err(|e| e.to_string())
+    .and_then(|exp| DatasetSpec::from_experiment(&exp).map_err(|e| e.to_string()));
+    let spec = match read_back {
+        Ok((spec, _)) => spec,
+        Err(e) => panic!("the exported dataset_config.yaml does not read back: {e}\n{yaml}"),
+    };
+    let chosen: Vec<&str> = choice
+        .columns
+        .iter()
+        .filter(|(_, r)| !matches!(r, ColumnRole::Label | ColumnRole::Ignore))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let read: Vec<&str> = spec.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        read, chosen,
+        "the exported columns read back differently:\n{yaml}"
+    );
+    assert_eq!(Ok(spec.label.as_str()), choice.label(), "{yaml}");
+    let files = MemoryFiles {
+        files: vec![("fuzz.csv".into(), data.to_vec())],
+    };
+    qnn_data::prepare_dataset(&spec, 2024, &mut &files, &mut MemoryStore).is_ok()
 }

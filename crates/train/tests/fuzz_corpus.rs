@@ -44,3 +44,8 @@ fn model_file_corpus_gives_models_or_errors() {
 fn config_corpus_gives_configs_or_errors() {
     replay("config", harness::config);
 }
+
+#[test]
+fn csv_corpus_gives_splits_or_errors() {
+    replay("csv", harness::csv);
+}
