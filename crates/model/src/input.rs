@@ -102,6 +102,17 @@ impl InputLayout {
         self.slots.len()
     }
 
+    /// The table offset (the padding row) of each categorical column, in column order.
+    pub fn categorical_offsets(&self) -> Vec<usize> {
+        let mut offsets = vec![0; self.num_categorical];
+        for slot in &self.slots {
+            if let FieldSlot::Categorical { column, offset } = slot {
+                offsets[*column] = *offset;
+            }
+        }
+        offsets
+    }
+
     /// Position of each field in the concatenation [categorical, sequences, numeric], or `None`
     /// when that concatenation is already in field order.
     pub fn field_permutation(&self) -> Option<Vec<usize>> {
@@ -153,7 +164,6 @@ impl ModelInput {
             )));
         }
         let mut categorical = vec![0i64; b * layout.num_categorical];
-        let mut categorical_mask = vec![1f32; b * layout.num_categorical];
         let mut any_padding = false;
         let mut numeric = vec![0f32; b * layout.num_numeric];
         let mut sequences = Vec::new();
@@ -163,10 +173,7 @@ impl ModelInput {
                     for (row, &id) in ids.iter().enumerate() {
                         let at = row * layout.num_categorical + c;
                         categorical[at] = (offset + id as usize) as i64;
-                        if id == 0 {
-                            categorical_mask[at] = 0.0;
-                            any_padding = true;
-                        }
+                        any_padding |= id == 0;
                     }
                 }
                 (
@@ -199,6 +206,21 @@ impl ModelInput {
                 }
             }
         }
+        // Built only for the rare batch that holds a padding id: a column's padding row is its
+        // table offset (id 0), so the mask follows from the rows already gathered.
+        let categorical_mask = any_padding.then(|| {
+            let offsets = layout.categorical_offsets();
+            let mask: Vec<f32> = categorical
+                .iter()
+                .enumerate()
+                .map(|(at, &row)| {
+                    f32::from(u8::from(
+                        row as usize != offsets[at % layout.num_categorical],
+                    ))
+                })
+                .collect();
+            Tensor::from_data(TensorData::new(mask, [b, layout.num_categorical]), device)
+        });
         Ok(ModelInput {
             batch_size: b,
             categorical: (layout.num_categorical > 0).then(|| {
@@ -207,12 +229,7 @@ impl ModelInput {
                     device,
                 )
             }),
-            categorical_mask: any_padding.then(|| {
-                Tensor::from_data(
-                    TensorData::new(categorical_mask, [b, layout.num_categorical]),
-                    device,
-                )
-            }),
+            categorical_mask,
             sequences,
             numeric: (layout.num_numeric > 0).then(|| {
                 Tensor::from_data(TensorData::new(numeric, [b, layout.num_numeric]), device)
