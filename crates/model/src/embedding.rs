@@ -46,19 +46,39 @@ impl FeatureEmbedding {
 
     /// [B, F·E].
     pub fn forward(&self, input: &ModelInput) -> Tensor<2> {
-        let b = input.batch_size;
-        let e = self.embedding_dim;
-        let table = self.table.val();
-        let mut parts: Vec<Tensor<3>> = Vec::new();
-        if let Some(rows) = &input.categorical {
-            let mut looked_up = embedding(table.clone(), rows.clone());
-            // As `padding_idx = 0` in PyTorch: the padding row gets no gradient (it stays
-            // zero, so the values are unchanged).
-            if let Some(mask) = &input.categorical_mask {
-                looked_up = looked_up * mask.clone().unsqueeze_dim::<3>(2);
-            }
-            parts.push(looked_up);
+        embed_fields(
+            Some(self.table.val()),
+            self.numeric.as_ref().map(|w| w.val()),
+            self.field_order.as_ref(),
+            input,
+            self.embedding_dim,
+        )
+    }
+}
+
+/// The field embeddings of `input`, [B, F·E], field-major: categorical rows looked up in
+/// `table` (the padding row masked out of the gradient), sequences looked up and mean-pooled
+/// over their items, numeric values times their row of `numeric`; `field_order` restores field
+/// order when the three kinds interleave. Shared by QNN and the model zoo's networks.
+pub fn embed_fields(
+    table: Option<Tensor<2>>,
+    numeric: Option<Tensor<2>>,
+    field_order: Option<&Tensor<1, Int>>,
+    input: &ModelInput,
+    e: usize,
+) -> Tensor<2> {
+    let b = input.batch_size;
+    let mut parts: Vec<Tensor<3>> = Vec::new();
+    if let (Some(rows), Some(table)) = (&input.categorical, &table) {
+        let mut looked_up = embedding(table.clone(), rows.clone());
+        // As `padding_idx = 0` in PyTorch: the padding row gets no gradient (it stays
+        // zero, so the values are unchanged).
+        if let Some(mask) = &input.categorical_mask {
+            looked_up = looked_up * mask.clone().unsqueeze_dim::<3>(2);
         }
+        parts.push(looked_up);
+    }
+    if let Some(table) = &table {
         for seq in &input.sequences {
             // Multiplying by the mask keeps the padding rows out of the gradient, like
             // `padding_idx` does in PyTorch; padding rows are zero, so the sum is unchanged.
@@ -68,17 +88,17 @@ impl FeatureEmbedding {
             let count = mask.sum_dim(1).add_scalar(POOLING_EPS); // [B, 1]
             parts.push(items.sum_dim(1) / count.unsqueeze_dim::<3>(2));
         }
-        if let (Some(values), Some(w)) = (&input.numeric, &self.numeric) {
-            let w = w.val().unsqueeze_dim::<3>(0); // [1, Fn, E]
-            parts.push(values.clone().unsqueeze_dim::<3>(2) * w);
-        }
-        let mut fields = Tensor::cat(parts, 1); // [B, F, E]
-        if let Some(order) = &self.field_order {
-            fields = fields.select(1, order.clone());
-        }
-        let num_fields = fields.dims()[1];
-        fields.reshape([b, num_fields * e])
     }
+    if let (Some(values), Some(w)) = (&input.numeric, numeric) {
+        let w = w.unsqueeze_dim::<3>(0); // [1, Fn, E]
+        parts.push(values.clone().unsqueeze_dim::<3>(2) * w);
+    }
+    let mut fields = Tensor::cat(parts, 1); // [B, F, E]
+    if let Some(order) = field_order {
+        fields = fields.select(1, order.clone());
+    }
+    let num_fields = fields.dims()[1];
+    fields.reshape([b, num_fields * e])
 }
 
 #[cfg(test)]

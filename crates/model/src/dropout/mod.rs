@@ -49,6 +49,8 @@ pub enum Site {
     Gates,
     /// The dropout on a quadratic layer's output.
     Output,
+    /// The dropout after a hidden layer of an MLP (the model zoo's networks).
+    Hidden,
 }
 
 /// One mask's identity within a step: (layer, Self-Ensemble pass, site).
@@ -65,6 +67,7 @@ impl MaskStream {
         let site = match self.site {
             Site::Gates => 0,
             Site::Output => 1,
+            Site::Hidden => 2,
         };
         (self.layer << 16) | ((self.pass & 0xFF) << 8) | site
     }

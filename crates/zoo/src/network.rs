@@ -1,0 +1,408 @@
+//! The zoo's networks, each composed from the blocks as FuxiCTR 2.0.1 composes them, and one
+//! enum over them that the rest of QNN Lab handles.
+
+use std::collections::HashSet;
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use qnn_model::{InputLayout, Mode, ModelError, ModelInput, ParamRef, Regularizer};
+
+use crate::config::{DcnStructure, DcnV2Config, FinalMlpConfig, Tower, ZooConfig};
+use crate::embedding::FieldEmbedding;
+use crate::layers::{CrossNet, FeatureSelection, FirstOrder, Fusion, pairwise_interactions};
+use crate::mlp::{Linear, Mlp};
+use crate::weights::{NamedParam, RegGroup, WeightSource, param_id};
+
+/// Dropout streams of a model's second MLP start here, so its masks never repeat the first's.
+const SECOND_MLP_STREAMS: u32 = 64;
+
+/// LR: logit = lr(x).
+#[derive(Module, Debug)]
+pub struct Lr {
+    pub lr: FirstOrder,
+}
+
+/// FM: logit = lr(x) + ½ Σ_k [(Σ_f e_f,k)² − Σ_f e_f,k²].
+#[derive(Module, Debug)]
+pub struct Fm {
+    pub embedding: FieldEmbedding,
+    pub lr: FirstOrder,
+}
+
+/// DNN: logit = MLP(concatenated embeddings).
+#[derive(Module, Debug)]
+pub struct Dnn {
+    pub embedding: FieldEmbedding,
+    pub mlp: Mlp,
+}
+
+/// DeepFM: logit = lr(x) + FM's pairwise term + MLP(concatenated embeddings).
+#[derive(Module, Debug)]
+pub struct DeepFm {
+    pub embedding: FieldEmbedding,
+    pub lr: FirstOrder,
+    pub mlp: Mlp,
+}
+
+/// DCNv2: CrossNetV2 and MLPs arranged by `model_structure`, then `fc`.
+#[derive(Module, Debug)]
+pub struct DcnV2 {
+    pub embedding: FieldEmbedding,
+    pub crossnet: CrossNet,
+    pub stacked: Option<Mlp>,
+    pub parallel: Option<Mlp>,
+    pub fc: Linear,
+}
+
+/// FinalMLP: two towers on (optionally feature-selected) embeddings, fused bilinearly.
+#[derive(Module, Debug)]
+pub struct FinalMlp {
+    pub embedding: FieldEmbedding,
+    pub mlp1: Mlp,
+    pub mlp2: Mlp,
+    pub fs: Option<FeatureSelection>,
+    pub fusion: Fusion,
+}
+
+/// DualMLP: the sum of two MLPs' logits.
+#[derive(Module, Debug)]
+pub struct DualMlp {
+    pub embedding: FieldEmbedding,
+    pub mlp1: Mlp,
+    pub mlp2: Mlp,
+}
+
+/// One of the zoo's networks.
+#[derive(Module, Debug)]
+pub enum ZooNetwork {
+    Lr(Lr),
+    Fm(Fm),
+    Dnn(Dnn),
+    DeepFm(DeepFm),
+    DcnV2(DcnV2),
+    FinalMlp(FinalMlp),
+    DualMlp(DualMlp),
+}
+
+fn tower(
+    source: &mut dyn WeightSource,
+    name: &str,
+    input: usize,
+    tower: &Tower,
+    output: bool,
+    streams: u32,
+    device: &Device,
+) -> Result<Mlp, ModelError> {
+    let mut spec = tower.spec();
+    if output {
+        spec = spec.with_output(1, None);
+    }
+    Mlp::build(source, name, input, &spec, streams, device)
+}
+
+impl ZooNetwork {
+    /// The network of `config` for the fields of `layout`, its weights taken from `source` in
+    /// FuxiCTR's `state_dict` order.
+    pub fn build(
+        config: &ZooConfig,
+        layout: &InputLayout,
+        source: &mut dyn WeightSource,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let f = layout.num_fields();
+        let embed = |source: &mut dyn WeightSource, dim| {
+            FieldEmbedding::build(source, "embedding_layer", layout, dim, device)
+        };
+        Ok(match config {
+            ZooConfig::LR => Self::Lr(Lr {
+                lr: FirstOrder::build(source, "lr_layer", layout, device)?,
+            }),
+            ZooConfig::FM { embedding_dim } => Self::Fm(Fm {
+                embedding: embed(source, *embedding_dim)?,
+                lr: FirstOrder::build(source, "fm.lr_layer", layout, device)?,
+            }),
+            ZooConfig::DNN { embedding_dim, dnn } => Self::Dnn(Dnn {
+                embedding: embed(source, *embedding_dim)?,
+                mlp: tower(source, "mlp", f * embedding_dim, dnn, true, 0, device)?,
+            }),
+            ZooConfig::DeepFM { embedding_dim, dnn } => Self::DeepFm(DeepFm {
+                embedding: embed(source, *embedding_dim)?,
+                lr: FirstOrder::build(source, "fm.lr_layer", layout, device)?,
+                mlp: tower(source, "mlp", f * embedding_dim, dnn, true, 0, device)?,
+            }),
+            ZooConfig::DCNv2(c) => Self::DcnV2(Self::dcn(c, layout, source, device)?),
+            ZooConfig::FinalMLP(c) => Self::FinalMlp(Self::final_mlp(c, layout, source, device)?),
+            ZooConfig::DualMLP {
+                embedding_dim,
+                mlp1,
+                mlp2,
+            } => {
+                let width = f * embedding_dim;
+                Self::DualMlp(DualMlp {
+                    embedding: embed(source, *embedding_dim)?,
+                    mlp1: tower(source, "mlp1", width, mlp1, true, 0, device)?,
+                    mlp2: tower(
+                        source,
+                        "mlp2",
+                        width,
+                        mlp2,
+                        true,
+                        SECOND_MLP_STREAMS,
+                        device,
+                    )?,
+                })
+            }
+        })
+    }
+
+    fn dcn(
+        c: &DcnV2Config,
+        layout: &InputLayout,
+        source: &mut dyn WeightSource,
+        device: &Device,
+    ) -> Result<DcnV2, ModelError> {
+        let width = layout.num_fields() * c.embedding_dim;
+        let embedding =
+            FieldEmbedding::build(source, "embedding_layer", layout, c.embedding_dim, device)?;
+        let crossnet = CrossNet::build(source, "crossnet", width, c.num_cross_layers, device)?;
+        let (stacked, parallel) = match c.model_structure {
+            DcnStructure::Parallel => (false, true),
+            DcnStructure::Stacked => (true, false),
+            DcnStructure::StackedParallel => (true, true),
+            DcnStructure::CrossnetOnly => (false, false),
+        };
+        let stacked = stacked
+            .then(|| {
+                tower(
+                    source,
+                    "stacked_dnn",
+                    width,
+                    &c.stacked_dnn,
+                    false,
+                    0,
+                    device,
+                )
+            })
+            .transpose()?;
+        let parallel = parallel
+            .then(|| {
+                tower(
+                    source,
+                    "parallel_dnn",
+                    width,
+                    &c.parallel_dnn,
+                    false,
+                    SECOND_MLP_STREAMS,
+                    device,
+                )
+            })
+            .transpose()?;
+        let last = |t: &Tower| t.hidden_units.last().copied().unwrap_or(width);
+        let fc_input = match c.model_structure {
+            DcnStructure::Parallel => width + last(&c.parallel_dnn),
+            DcnStructure::Stacked => last(&c.stacked_dnn),
+            DcnStructure::StackedParallel => last(&c.stacked_dnn) + last(&c.parallel_dnn),
+            DcnStructure::CrossnetOnly => width,
+        };
+        let fc = Linear::build(source, "fc", fc_input, 1, true, device)?;
+        Ok(DcnV2 {
+            embedding,
+            crossnet,
+            stacked,
+            parallel,
+            fc,
+        })
+    }
+
+    fn final_mlp(
+        c: &FinalMlpConfig,
+        layout: &InputLayout,
+        source: &mut dyn WeightSource,
+        device: &Device,
+    ) -> Result<FinalMlp, ModelError> {
+        let d = c.embedding_dim;
+        let width = layout.num_fields() * d;
+        let embedding = FieldEmbedding::build(source, "embedding_layer", layout, d, device)?;
+        let mlp1 = tower(source, "mlp1", width, &c.mlp1, false, 0, device)?;
+        let mlp2 = tower(
+            source,
+            "mlp2",
+            width,
+            &c.mlp2,
+            false,
+            SECOND_MLP_STREAMS,
+            device,
+        )?;
+        let fs = c
+            .use_fs
+            .then(|| {
+                FeatureSelection::build(
+                    source,
+                    layout,
+                    [&c.fs1_context, &c.fs2_context],
+                    &c.fs_hidden_units,
+                    d,
+                    device,
+                )
+            })
+            .transpose()?;
+        let last = |t: &Tower| t.hidden_units.last().copied().unwrap_or(width);
+        let fusion = Fusion::build(source, last(&c.mlp1), last(&c.mlp2), c.num_heads, device)?;
+        Ok(FinalMlp {
+            embedding,
+            mlp1,
+            mlp2,
+            fs,
+            fusion,
+        })
+    }
+
+    /// The logits (before the task's output activation), [B].
+    pub fn logits(&self, input: &ModelInput, mode: Mode) -> Tensor<1> {
+        let b = input.batch_size;
+        let flat = |t: Tensor<2>| t.reshape([b]);
+        match self {
+            Self::Lr(m) => m.lr.forward(input),
+            Self::Fm(m) => {
+                let v = m.embedding.forward(input);
+                let pairs = pairwise_interactions(v, m.embedding.num_fields(), m.embedding.dim);
+                m.lr.forward(input) + pairs
+            }
+            Self::Dnn(m) => flat(m.mlp.forward(m.embedding.forward(input), mode)),
+            Self::DeepFm(m) => {
+                let v = m.embedding.forward(input);
+                let pairs =
+                    pairwise_interactions(v.clone(), m.embedding.num_fields(), m.embedding.dim);
+                m.lr.forward(input) + pairs + flat(m.mlp.forward(v, mode))
+            }
+            Self::DcnV2(m) => {
+                let x0 = m.embedding.forward(input);
+                let cross = m.crossnet.forward(x0.clone());
+                let h = match (&m.stacked, &m.parallel) {
+                    (None, None) => cross,
+                    (Some(s), None) => s.forward(cross, mode),
+                    (None, Some(p)) => Tensor::cat(vec![cross, p.forward(x0, mode)], 1),
+                    (Some(s), Some(p)) => {
+                        Tensor::cat(vec![s.forward(cross, mode), p.forward(x0, mode)], 1)
+                    }
+                };
+                flat(m.fc.forward(h))
+            }
+            Self::FinalMlp(m) => {
+                let v = m.embedding.forward(input);
+                let [v1, v2] = match &m.fs {
+                    Some(fs) => fs.forward(v, input, mode),
+                    None => [v.clone(), v],
+                };
+                m.fusion
+                    .forward(m.mlp1.forward(v1, mode), m.mlp2.forward(v2, mode))
+            }
+            Self::DualMlp(m) => {
+                let v = m.embedding.forward(input);
+                flat(m.mlp1.forward(v.clone(), mode) + m.mlp2.forward(v, mode))
+            }
+        }
+    }
+
+    /// Every PyTorch parameter tensor, in FuxiCTR's `state_dict` order.
+    pub fn named(&self) -> Vec<NamedParam<'_>> {
+        let mut out = Vec::new();
+        match self {
+            Self::Lr(m) => m.lr.named("lr_layer", &mut out),
+            Self::Fm(m) => {
+                m.embedding.named("embedding_layer", &mut out);
+                m.lr.named("fm.lr_layer", &mut out);
+            }
+            Self::Dnn(m) => {
+                m.embedding.named("embedding_layer", &mut out);
+                m.mlp.named("mlp", &mut out);
+            }
+            Self::DeepFm(m) => {
+                m.embedding.named("embedding_layer", &mut out);
+                m.lr.named("fm.lr_layer", &mut out);
+                m.mlp.named("mlp", &mut out);
+            }
+            Self::DcnV2(m) => {
+                m.embedding.named("embedding_layer", &mut out);
+                m.crossnet.named("crossnet", &mut out);
+                if let Some(s) = &m.stacked {
+                    s.named("stacked_dnn", &mut out);
+                }
+                if let Some(p) = &m.parallel {
+                    p.named("parallel_dnn", &mut out);
+                }
+                m.fc.named("fc", &mut out);
+            }
+            Self::FinalMlp(m) => {
+                m.embedding.named("embedding_layer", &mut out);
+                m.mlp1.named("mlp1", &mut out);
+                m.mlp2.named("mlp2", &mut out);
+                if let Some(fs) = &m.fs {
+                    fs.named(&mut out);
+                }
+                m.fusion.named(&mut out);
+            }
+            Self::DualMlp(m) => {
+                m.embedding.named("embedding_layer", &mut out);
+                m.mlp1.named("mlp1", &mut out);
+                m.mlp2.named("mlp2", &mut out);
+            }
+        }
+        out
+    }
+
+    /// Batch-norm running statistics by PyTorch name.
+    pub fn buffers(&self) -> Vec<(String, Tensor<1>)> {
+        let mut out = Vec::new();
+        let mlps: Vec<(&str, &Mlp)> = match self {
+            Self::Lr(_) | Self::Fm(_) => vec![],
+            Self::Dnn(m) => vec![("mlp", &m.mlp)],
+            Self::DeepFm(m) => vec![("mlp", &m.mlp)],
+            Self::DcnV2(m) => [("stacked_dnn", &m.stacked), ("parallel_dnn", &m.parallel)]
+                .into_iter()
+                .filter_map(|(n, mlp)| mlp.as_ref().map(|mlp| (n, mlp)))
+                .collect(),
+            Self::FinalMlp(m) => vec![("mlp1", &m.mlp1), ("mlp2", &m.mlp2)],
+            Self::DualMlp(m) => vec![("mlp1", &m.mlp1), ("mlp2", &m.mlp2)],
+        };
+        for (name, mlp) in mlps {
+            mlp.buffers(name, &mut out);
+        }
+        out
+    }
+
+    /// Every trainable parameter once (a shared table holds several PyTorch tensors).
+    pub fn params(&self) -> Vec<(ParamRef<'_>, RegGroup)> {
+        let mut seen = HashSet::new();
+        self.named()
+            .into_iter()
+            .filter(|p| seen.insert(param_id(&p.param)))
+            .map(|p| (p.param, p.group()))
+            .collect()
+    }
+
+    /// FuxiCTR's regularization term (baselines spec §1.7) over whole tensors.
+    pub fn regularization(&self, embedding: &Regularizer, net: &Regularizer) -> Option<Tensor<1>> {
+        self.params()
+            .into_iter()
+            .filter_map(|(p, group)| {
+                let r = match group {
+                    RegGroup::Embedding => embedding,
+                    RegGroup::Net => net,
+                };
+                (!r.is_zero()).then(|| match p {
+                    ParamRef::Vector(p) => r.penalty(p.val()),
+                    ParamRef::Matrix(p) => r.penalty(p.val()),
+                })
+            })
+            .reduce(|a, b| a + b)
+    }
+
+    /// FuxiCTR's "Total number of parameters".
+    pub fn num_parameters(&self) -> usize {
+        self.named()
+            .iter()
+            .map(|p| p.shape.iter().product::<usize>())
+            .sum()
+    }
+}
