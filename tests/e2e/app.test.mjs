@@ -396,6 +396,33 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.waitForFunction(() => document.querySelector('#predictions').textContent.includes('100 rows predicted'));
         assert.match(await page.textContent('#predictions'), /AUC/);
         await shot(page, 'files', '#files');
+        // A model-zoo network made by `qnn train` (FuxiCTR's DeepFM): the page predicts with it
+        // exactly as `qnn predict` does and says why there is no interaction map.
+        execFileSync(qnnBin, ['train', '--config', path.join(repo, 'crates/cli/configs/tiny_csv'), '--expid', 'DeepFM_tiny'], { cwd: repo });
+        const zooModel = path.join(repo, 'checkpoints/tiny_csv/DeepFM_tiny.qnn');
+        const zooPreds = path.join(cliDir, 'deepfm.csv');
+        execFileSync(qnnBin, ['predict', '--model', zooModel, '--data', path.join(repo, 'static/examples/tiny_csv/test_sample.csv'), '--out', zooPreds]);
+        await page.setInputFiles('#model-input', zooModel);
+        await page.waitForFunction(() => document.querySelector('#loaded-model').textContent.includes('DeepFM_tiny.qnn'));
+        assert.match(await page.textContent('#loaded-model'), /DeepFM_tiny\.qnn: DeepFM, experiment DeepFM_tiny on dataset tiny_csv/);
+        assert.equal(await page.locator('#map td.cell').count(), 0);
+        assert.match(await page.textContent('#map-placeholder'), /A DeepFM network has no interaction maps/);
+        await page.setInputFiles('#predict-input', path.join(repo, 'static/examples/tiny_csv/test_sample.csv'));
+        await page.waitForFunction(() => document.querySelector('#predictions').textContent.includes('100 rows predicted'));
+        const zooRows = fs.readFileSync(zooPreds, 'utf8').trim().split('\n');
+        const zooHeader = zooRows[0].split(',');
+        const shownHead = await page.textContent('#predictions pre');
+        // The page shows the first rows of its CSV: their probabilities are the CLI's (native and
+        // wasm builds differ in the last bits only).
+        const pageLines = shownHead.split('\n').filter(l => l.includes(','));
+        const pageHeader = pageLines[0].split(',');
+        assert.equal(pageHeader.at(-1), 'probability');
+        for (let i = 1; i < Math.min(pageLines.length, 11); i++) {
+            const a = Number(pageLines[i].split(',').at(-1));
+            const b = Number(zooRows[i].split(',')[zooHeader.indexOf('probability')]);
+            assert.ok(Math.abs(a - b) <= 1e-5, `row ${i}: page ${a}, qnn predict ${b}`);
+        }
+        await shot(page, 'zoo-model', '#inside');
         fs.rmSync(cliDir, { recursive: true, force: true });
         await page.context().close();
     });

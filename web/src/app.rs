@@ -94,6 +94,8 @@ struct Ui {
     final_test: RwSignal<Option<Metrics>>,
     samples: RwSignal<Vec<SampleRow>>,
     maps: RwSignal<Option<InteractionMaps>>,
+    /// The network of the model shown, when it has no interaction maps (not QNN).
+    no_maps: RwSignal<Option<String>>,
     model_name: RwSignal<Option<String>>,
     loaded_info: RwSignal<Option<String>>,
     predictions: RwSignal<Option<PredictionView>>,
@@ -135,6 +137,7 @@ impl Ui {
             final_test: RwSignal::new(None),
             samples: RwSignal::new(Vec::new()),
             maps: RwSignal::new(None),
+            no_maps: RwSignal::new(None),
             model_name: RwSignal::new(None),
             loaded_info: RwSignal::new(None),
             predictions: RwSignal::new(None),
@@ -462,7 +465,8 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             ui.final_valid.set(Some(valid));
             ui.final_test.set(test);
             ui.samples.set(samples);
-            ui.maps.set(Some(maps));
+            ui.no_maps.set(None);
+            ui.maps.set(maps);
             if let Some(b) = bytes {
                 MODEL_BYTES.with(|m| *m.borrow_mut() = Some((model_name.clone(), b)));
                 ui.model_name.set(Some(model_name));
@@ -470,14 +474,16 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
         }
         FromWorker::ModelLoaded {
             name,
+            network,
             facts,
             fields,
             maps,
         } => {
             ui.running.set(false);
             ui.loaded_info
-                .set(Some(describe_model(&name, &facts, &fields)));
-            ui.maps.set(Some(maps));
+                .set(Some(describe_model(&name, &network, &facts, &fields)));
+            ui.no_maps.set(maps.is_none().then_some(network));
+            ui.maps.set(maps);
             ui.status.set(format!("loaded {name}"));
         }
         FromWorker::Predictions { rows, csv, metrics } => {
@@ -501,7 +507,7 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
 }
 
 /// A model file's facts in words: what it is, how it was trained, how it scored.
-fn describe_model(name: &str, facts: &ModelFacts, fields: &[String]) -> String {
+fn describe_model(name: &str, network: &str, facts: &ModelFacts, fields: &[String]) -> String {
     let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
     let scores = |m: &Option<Metrics>| match m {
         Some(m) => m
@@ -513,8 +519,8 @@ fn describe_model(name: &str, facts: &ModelFacts, fields: &[String]) -> String {
     };
     let epochs = facts.epochs.map_or("?".into(), |e| e.to_string());
     format!(
-        "{name}: experiment {} on dataset {}, trained by {} for {epochs} epoch(s); validation {}; \
-         test {}. {} fields: {}.",
+        "{name}: {network}, experiment {} on dataset {}, trained by {} for {epochs} epoch(s); \
+         validation {}; test {}. {} fields: {}.",
         text(&facts.expid),
         text(&facts.dataset_id),
         text(&facts.trained_by),
@@ -556,6 +562,7 @@ fn take_files(ui: Ui, files: Vec<(String, Vec<u8>)>, overrides: &[(&str, ColumnR
     ui.roles.set(roles);
     ui.profile.set(Some(profile));
     ui.maps.set(None);
+    ui.no_maps.set(None);
     ui.reset_training();
     ui.sync_url();
 }
@@ -1084,11 +1091,17 @@ fn TrainSection(ui: Ui) -> impl IntoView {
 #[component]
 fn InsideSection(ui: Ui) -> impl IntoView {
     let maps = Signal::derive(move || ui.maps.get());
+    let placeholder = Signal::derive(move || match ui.no_maps.get() {
+        Some(network) => format!(
+            "A {network} network has no interaction maps: they come from QNN's quadratic layers."
+        ),
+        None => "Train a model or load a model file to see its interaction maps.".into(),
+    });
     view! {
         <section id="inside">
             <h2>"5 · Inside the model"</h2>
             <p>"Each quadratic layer multiplies one embedding value by a learned mix of all of them. Cell (row a, column b) says how much field a's values are scaled by what field b contributes: the pairs of fields the model uses."</p>
-            <Heatmap id="map" maps />
+            <Heatmap id="map" maps placeholder />
             <h3>"Predictions for sample test rows"</h3>
             <p class="help">"prediction: one pass without dropout (what the model serves); pass 1 and pass 2: the two dropout passes the Self-Ensemble loss pulls together."</p>
             <table id="samples" class="samples">

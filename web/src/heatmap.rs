@@ -14,7 +14,12 @@ fn color(t: f64) -> String {
 }
 
 #[component]
-pub fn Heatmap(id: &'static str, maps: Signal<Option<InteractionMaps>>) -> impl IntoView {
+pub fn Heatmap(
+    id: &'static str,
+    maps: Signal<Option<InteractionMaps>>,
+    /// What the heatmap says while there are no maps.
+    placeholder: Signal<String>,
+) -> impl IntoView {
     let (view_kind, set_view_kind) = signal(MapView::Activation);
     let (layer, set_layer) = signal::<Option<usize>>(None);
     let (head, set_head) = signal::<Option<usize>>(None);
@@ -45,7 +50,7 @@ pub fn Heatmap(id: &'static str, maps: Signal<Option<InteractionMaps>>) -> impl 
     };
     let body = move || {
         let Some(m) = maps.get() else {
-            return view! { <p class="muted">"Train a model or load a model file to see its interaction maps."</p> }.into_any();
+            return view! { <p class="muted" id=format!("{id}-placeholder")>{placeholder.get()}</p> }.into_any();
         };
         let Some(mut matrix) = m.select(chosen_view(), layer.get(), head.get()) else {
             return view! { <p class="muted">"No map for this choice."</p> }.into_any();

@@ -132,16 +132,19 @@ pub enum FromWorker {
         epochs: usize,
         valid: Metrics,
         test: Option<Metrics>,
-        maps: InteractionMaps,
+        /// `None` for a network without interaction maps (only QNN has them).
+        maps: Option<InteractionMaps>,
         samples: Vec<SampleRow>,
         model_name: String,
     },
     /// A model file was opened.
     ModelLoaded {
         name: String,
+        /// QNN, or the FuxiCTR name of a model-zoo network.
+        network: String,
         facts: ModelFacts,
         fields: Vec<String>,
-        maps: InteractionMaps,
+        maps: Option<InteractionMaps>,
     },
     /// Predictions on a CSV, as CSV text (the input's columns plus `probability`).
     Predictions {

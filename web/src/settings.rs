@@ -467,7 +467,10 @@ mod tests {
             "QNN_demo",
         )
         .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
-        qnn_train::fuxictr::configs(&exp).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+        let (network, train) =
+            qnn_train::fuxictr::configs(&exp).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        let qnn = network.as_qnn().expect("the page trains QNN").clone();
+        (qnn, train)
     }
 
     #[test]

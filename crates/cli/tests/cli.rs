@@ -865,7 +865,7 @@ fn a_run_killed_mid_epoch_resumes_to_the_same_result() {
     let model = s.path("checkpoints/P/E.qnn");
     let state = s.path("checkpoints/P/E.state");
     let log = s.path("checkpoints/P/E.log");
-    let whole_model = qnn_model::ModelFile::load(&model).unwrap();
+    let whole_model = qnn_zoo::NetworkFile::load(&model).unwrap();
     assert!(!state.exists(), "a finished run removes its training state");
     fs::remove_dir_all(s.path("checkpoints")).unwrap();
 
@@ -898,7 +898,7 @@ fn a_run_killed_mid_epoch_resumes_to_the_same_result() {
     let killed_log = fs::read_to_string(&log).unwrap();
     assert!(!killed_log.contains("Training finished"), "{killed_log}");
     // The best model so far is a complete model file while the run is away.
-    let partial = qnn_model::ModelFile::load(&model).unwrap();
+    let partial = qnn_zoo::NetworkFile::load(&model).unwrap();
     assert_eq!(partial.info["in_progress"], true);
 
     let resumed = s.qnn(&["train", "--config", "config", "--expid", "E", "--resume"]);
@@ -906,7 +906,7 @@ fn a_run_killed_mid_epoch_resumes_to_the_same_result() {
     let log = fs::read_to_string(&log).unwrap();
     assert!(log.contains("Resuming from"), "{log}");
     assert_eq!(outcome(&resumed), expected);
-    let resumed_model = qnn_model::ModelFile::load(&model).unwrap();
+    let resumed_model = qnn_zoo::NetworkFile::load(&model).unwrap();
     assert!(
         resumed_model.weights == whole_model.weights,
         "the resumed run's final weights differ from the uninterrupted run's"
@@ -1030,7 +1030,7 @@ fn four_runs_started_together_share_one_cache_and_keep_every_result() {
             "{log}"
         );
         builds += usize::from(log.contains("Fit feature processor"));
-        qnn_model::ModelFile::load(&s.path(&format!("checkpoints/D/E{i}.qnn"))).unwrap();
+        qnn_zoo::NetworkFile::load(&s.path(&format!("checkpoints/D/E{i}.qnn"))).unwrap();
     }
     assert_eq!(
         builds, 1,

@@ -32,7 +32,7 @@ fn frappe_example_config_gives_the_parity_split() {
     )
     .unwrap();
     let (model, train) = qnn_train::fuxictr::configs(&exp).unwrap();
-    assert_eq!(model, qnn_model::QnnConfig::paper_frappe());
+    assert_eq!(model, qnn_model::QnnConfig::paper_frappe().into());
     assert_eq!(train, qnn_train::TrainConfig::paper_frappe());
     let (spec, _) = DatasetSpec::from_experiment(&exp).unwrap();
 

@@ -31,10 +31,45 @@ const VOCAB_PREFIX: &str = "vocab/";
 /// Usual file extension.
 pub const EXTENSION: &str = "qnn";
 
-/// The contents of a model file.
+/// A network's configuration as a model file stores it (JSON in the header, which the checksum
+/// does not cover): it checks itself against the file's weights before anything of the sizes it
+/// names is computed or allocated.
+pub trait FileConfig:
+    serde::Serialize + serde::de::DeserializeOwned + Clone + PartialEq + std::fmt::Debug
+{
+    /// The config's own values, and that `weights` are exactly the tensors (names and shapes)
+    /// of this network for `layout`; errors are [`ModelError::Config`] or [`ModelError::Weights`].
+    fn check_weights(&self, layout: &InputLayout, weights: &ParamStore) -> Result<(), ModelError>;
+}
+
+impl FileConfig for QnnConfig {
+    fn check_weights(&self, layout: &InputLayout, weights: &ParamStore) -> Result<(), ModelError> {
+        self.validate()?;
+        config_fits_weights(self, layout, weights)?;
+        let expected = ParamStore::shapes(self, layout);
+        for (name, shape) in &expected {
+            match weights.tensors.get(name) {
+                Some(got) if &got.shape == shape => {}
+                Some(got) => {
+                    return Err(ModelError::Weights(format!(
+                        "tensor `{name}` has shape {:?}, the config needs {shape:?}",
+                        got.shape
+                    )));
+                }
+                None => return Err(ModelError::Weights(format!("missing tensor `{name}`"))),
+            }
+        }
+        if let Some(extra) = weights.tensors.keys().find(|k| !expected.contains_key(*k)) {
+            return Err(ModelError::Weights(format!("unexpected tensor `{extra}`")));
+        }
+        Ok(())
+    }
+}
+
+/// The contents of a model file: a QNN's, or (with another [`FileConfig`]) any network's.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ModelFile {
-    pub config: QnnConfig,
+pub struct ModelFile<C = QnnConfig> {
+    pub config: C,
     pub feature_map: FeatureMap,
     pub weights: ParamStore,
     /// Free-form facts about how the model was made (metrics, dataset, seed), as JSON.
@@ -240,7 +275,9 @@ impl ModelFile {
         let layout = InputLayout::new(&self.feature_map)?;
         Qnn::from_store(&self.config, &layout, &self.weights, device)
     }
+}
 
+impl<C: FileConfig> ModelFile<C> {
     pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
         let mut metadata = HashMap::new();
         metadata.insert("format".to_string(), FORMAT.to_string());
@@ -326,7 +363,7 @@ impl ModelFile {
         let parse = |key: &str| -> Result<serde_json::Value, ModelError> {
             serde_json::from_str(get(key)?).map_err(|e| file_error(format!("`{key}`: {e}")))
         };
-        let config: QnnConfig = serde_json::from_value(parse("config")?)
+        let config: C = serde_json::from_value(parse("config")?)
             .map_err(|e| file_error(format!("`config`: {e}")))?;
         let mut feature_map: FeatureMap = serde_json::from_value(parse("feature_map")?)
             .map_err(|e| file_error(format!("`feature_map`: {e}")))?;
@@ -376,30 +413,8 @@ impl ModelFile {
             info,
         };
         // Reject weights that do not fit the config before anyone tries to use them.
-        file.config.validate()?;
         let layout = InputLayout::new(&file.feature_map)?;
-        config_fits_weights(&file.config, &layout, &file.weights)?;
-        let expected = ParamStore::shapes(&file.config, &layout);
-        for (name, shape) in &expected {
-            match file.weights.tensors.get(name) {
-                Some(got) if &got.shape == shape => {}
-                Some(got) => {
-                    return Err(ModelError::Weights(format!(
-                        "tensor `{name}` has shape {:?}, the config needs {shape:?}",
-                        got.shape
-                    )));
-                }
-                None => return Err(ModelError::Weights(format!("missing tensor `{name}`"))),
-            }
-        }
-        if let Some(extra) = file
-            .weights
-            .tensors
-            .keys()
-            .find(|k| !expected.contains_key(*k))
-        {
-            return Err(ModelError::Weights(format!("unexpected tensor `{extra}`")));
-        }
+        file.config.check_weights(&layout, &file.weights)?;
         // A NaN or an infinity would make every prediction NaN without a word: a run that
         // diverged, or weights written by another program.
         let mut names: Vec<_> = file.weights.tensors.keys().collect();
@@ -487,7 +502,7 @@ mod tests {
     #[test]
     fn round_trips_bytes() {
         let file = sample();
-        let back = ModelFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
+        let back = ModelFile::<QnnConfig>::from_bytes(&file.to_bytes().unwrap()).unwrap();
         assert_eq!(back, file);
     }
 
@@ -495,7 +510,7 @@ mod tests {
     fn truncated_damaged_and_foreign_files_are_rejected() {
         let bytes = sample().to_bytes().unwrap();
         for cut in [0, 4, 8, 100, bytes.len() / 2, bytes.len() - 1] {
-            let err = ModelFile::from_bytes(&bytes[..cut])
+            let err = ModelFile::<QnnConfig>::from_bytes(&bytes[..cut])
                 .unwrap_err()
                 .to_string();
             assert!(
@@ -506,9 +521,11 @@ mod tests {
         let mut flipped = bytes.clone();
         let last = flipped.len() - 3;
         flipped[last] ^= 0x40;
-        let err = ModelFile::from_bytes(&flipped).unwrap_err().to_string();
+        let err = ModelFile::<QnnConfig>::from_bytes(&flipped)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("checksum"), "{err}");
-        let err = ModelFile::from_bytes(b"id,label\n1,0\n")
+        let err = ModelFile::<QnnConfig>::from_bytes(b"id,label\n1,0\n")
             .unwrap_err()
             .to_string();
         assert!(
@@ -517,7 +534,7 @@ mod tests {
             ),
             "{err}"
         );
-        let err = ModelFile::from_bytes(&bytes[..100])
+        let err = ModelFile::<QnnConfig>::from_bytes(&bytes[..100])
             .unwrap_err()
             .to_string();
         assert!(err.contains("the file ends early"), "{err}");
@@ -530,13 +547,13 @@ mod tests {
         assert!(text.contains(r#""format_version":"2""#));
         let mut bad = file.clone();
         bad.weights.tensors.remove("fc.bias");
-        let err = ModelFile::from_bytes(&bad.to_bytes().unwrap())
+        let err = ModelFile::<QnnConfig>::from_bytes(&bad.to_bytes().unwrap())
             .unwrap_err()
             .to_string();
         assert!(err.contains("missing tensor `fc.bias`"), "{err}");
         let mut bad = file;
         bad.config.num_row = 3;
-        let err = ModelFile::from_bytes(&bad.to_bytes().unwrap())
+        let err = ModelFile::<QnnConfig>::from_bytes(&bad.to_bytes().unwrap())
             .unwrap_err()
             .to_string();
         assert!(err.contains("shape"), "{err}");
@@ -562,7 +579,7 @@ mod tests {
                 }
             }
             let started = std::time::Instant::now();
-            let err = ModelFile::from_bytes(&bad.to_bytes().unwrap())
+            let err = ModelFile::<QnnConfig>::from_bytes(&bad.to_bytes().unwrap())
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(reason), "{key}: {err}");
@@ -580,7 +597,7 @@ mod tests {
                 .unwrap()
                 .values[5] = value;
             // A correct checksum: what a run that diverged would have saved.
-            let err = ModelFile::from_bytes(&file.to_bytes().unwrap())
+            let err = ModelFile::<QnnConfig>::from_bytes(&file.to_bytes().unwrap())
                 .unwrap_err()
                 .to_string();
             assert!(
@@ -623,7 +640,7 @@ mod tests {
             Some(metadata),
         )
         .unwrap();
-        assert_eq!(ModelFile::from_bytes(&bytes).unwrap(), file);
+        assert_eq!(ModelFile::<QnnConfig>::from_bytes(&bytes).unwrap(), file);
     }
 
     #[test]
@@ -643,7 +660,9 @@ mod tests {
         let at = bytes.windows(8).position(|w| w == b"12345678").unwrap();
         let mut damaged = bytes.clone();
         damaged[at] = b'9';
-        let err = ModelFile::from_bytes(&damaged).unwrap_err().to_string();
+        let err = ModelFile::<QnnConfig>::from_bytes(&damaged)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("checksum"), "{err}");
     }
 
@@ -675,7 +694,7 @@ mod tests {
         };
         let bytes = file.to_bytes().unwrap();
         assert!(bytes.len() > 30_000_000 * (8 + 8 + 4));
-        let back = ModelFile::from_bytes(&bytes).unwrap();
+        let back = ModelFile::<QnnConfig>::from_bytes(&bytes).unwrap();
         assert!(
             back == file,
             "the 30 M-token model file does not round-trip"

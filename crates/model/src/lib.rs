@@ -20,7 +20,7 @@ pub mod regularizer;
 
 pub use config::{MODEL_NAMES, QnnConfig};
 pub use dropout::DropoutKey;
-pub use file::ModelFile;
+pub use file::{FileConfig, ModelFile};
 pub use input::{InputLayout, ModelInput};
 pub use interaction::{
     FieldMatrix, HeadMaps, InteractionMaps, LayerMaps, MapView, interaction_maps,

@@ -259,7 +259,8 @@ fn update_profile(setup: &Setup, map: &qnn_data::FeatureMap, device: &Device) ->
     let layout = InputLayout::new(map).expect("layout");
     let (_, data) = (setup.data)(setup.train.batch_size, 2).generate();
     let input = ModelInput::new(&data.range(0, data.len()), &layout, device).expect("input");
-    let mut model = Some(Qnn::init(&setup.model, &layout, 1, device).expect("model"));
+    let qnn = Qnn::init(&setup.model, &layout, 1, device).expect("model");
+    let mut model = Some(qnn_zoo::Network::Qnn(qnn));
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let reg = setup.train.embedding_regularizer;
     let (mut clip, mut adam) = (0.0, 0.0);
@@ -267,13 +268,14 @@ fn update_profile(setup: &Setup, map: &qnn_data::FeatureMap, device: &Device) ->
     for step in 0..=reps {
         let m = model.take().expect("model");
         let mode = Mode::Train(DropoutKey::new(1, step as u64));
-        let loss = m.self_ensemble(&input, mode).loss
+        let qnn = m.as_qnn().expect("a QNN");
+        let loss = qnn.self_ensemble(&input, mode).loss
             + m.regularization(&reg, &Regularizer::NONE)
                 .expect("regulariser");
         let grads = loss.backward();
         device.sync().expect("sync");
         let t0 = Instant::now();
-        let grads = clip_grad_norm(&m, grads, 10.0);
+        let grads = clip_grad_norm(&m.params(), grads, 10.0);
         device.sync().expect("sync");
         let t1 = Instant::now();
         model = Some(optimizer.step(1e-3, m, grads));

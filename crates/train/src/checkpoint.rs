@@ -11,7 +11,8 @@
 use std::collections::HashMap;
 
 use qnn_data::FeatureMap;
-use qnn_model::{HostTensor, ParamStore, QnnConfig};
+use qnn_model::{HostTensor, ParamStore};
+use qnn_zoo::NetworkConfig;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -61,7 +62,7 @@ pub struct Progress {
 /// What a state belongs to: a resume with anything else would not continue the same run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunIdentity {
-    pub model: QnnConfig,
+    pub model: NetworkConfig,
     pub train: TrainConfig,
     /// CRC-32 of the feature map's JSON (vocabularies, scalers).
     pub feature_map: String,
@@ -71,7 +72,7 @@ pub struct RunIdentity {
 
 impl RunIdentity {
     pub fn new(
-        model: &QnnConfig,
+        model: &NetworkConfig,
         train: &TrainConfig,
         feature_map: &FeatureMap,
         train_rows: usize,
@@ -277,7 +278,7 @@ impl TrainState {
 mod tests {
     use super::*;
     use qnn_data::synthetic::SyntheticSpec;
-    use qnn_model::InputLayout;
+    use qnn_model::{InputLayout, QnnConfig};
 
     fn sample() -> TrainState {
         let map = SyntheticSpec::planted(1, 0).feature_map();
@@ -289,7 +290,7 @@ mod tests {
         };
         let train = TrainConfig::paper_frappe();
         TrainState {
-            identity: RunIdentity::new(&model, &train, &map, 100, 20),
+            identity: RunIdentity::new(&model.clone().into(), &train, &map, 100, 20),
             progress: Progress {
                 epoch: 3,
                 batch: 7,
@@ -339,7 +340,9 @@ mod tests {
             "{err}"
         );
         let mut now = saved.clone();
-        now.model.num_row = 3;
+        let mut model = saved.model.as_qnn().unwrap().clone();
+        model.num_row = 3;
+        now.model = model.into();
         let err = saved.check_matches(&now).unwrap_err().to_string();
         assert!(err.contains("`num_row`"), "{err}");
         let mut now = saved.clone();

@@ -3,13 +3,14 @@
 use burn::module::Module;
 use burn::tensor::Device;
 use qnn_data::{EncodedDataset, Metric};
-use qnn_model::{InputLayout, ModelInput, Qnn, read_values};
+use qnn_model::{InputLayout, ModelInput, read_values};
+use qnn_zoo::Network;
 
 use crate::TrainError;
 
 /// Probabilities for every row of `data`, in row order, from one eval-mode pass.
 pub async fn predict(
-    model: &Qnn,
+    model: &Network,
     layout: &InputLayout,
     data: &EncodedDataset,
     batch_size: usize,
@@ -31,7 +32,7 @@ pub async fn predict(
 
 /// The given metrics of `model` on `data`, in the given order.
 pub async fn evaluate(
-    model: &Qnn,
+    model: &Network,
     layout: &InputLayout,
     data: &EncodedDataset,
     batch_size: usize,
@@ -104,7 +105,7 @@ impl FinalReport {
 /// The end of `run_expid.py`: one validation pass (monitor and reported metrics together), then
 /// the test split when there is one.
 pub(crate) async fn final_report(
-    model: &Qnn,
+    model: &Network,
     layout: &InputLayout,
     valid: &EncodedDataset,
     test: Option<&EncodedDataset>,

@@ -3,34 +3,78 @@
 use qnn_data::yaml::Value;
 use qnn_data::{ConfigError, Experiment, Metric};
 use qnn_model::{MODEL_NAMES, ModelError, QnnConfig, Regularizer};
+use qnn_zoo::{Keys, NetworkConfig, ZOO_MODELS, ZooConfig, model_names, network_keys};
 
 use crate::config::{Monitor, MonitorMode, TrainConfig};
 
 /// The authors' name for QNN_T26 in their Frappe and Criteo configs (spec §B.4, §E.4).
 const MODEL_ALIASES: &[&str] = &["QNN_T26v3"];
 
-/// The network shape and the training settings of `exp`; a missing key takes the default of the
-/// seed's configuration table (`QnnConfig::default`, `TrainConfig::default`). Errors name the key
-/// and where it was written.
-pub fn configs(exp: &Experiment) -> Result<(QnnConfig, TrainConfig), ConfigError> {
+/// The keys QNN reads besides the training keys every network shares.
+const QNN_KEYS: &[&str] = &[
+    "embedding_dim",
+    "num_layers",
+    "num_row",
+    "net_dropout",
+    "batch_norm",
+    "num_heads",
+    "self_ensemble",
+    "embedding_regularizer",
+    "net_regularizer",
+];
+
+/// The network and the training settings of `exp`; a missing key takes the default of the
+/// seed's configuration table (`QnnConfig::default`, `TrainConfig::default`) for QNN and
+/// FuxiCTR's constructor defaults for the zoo's networks. Errors name the key and where it was
+/// written.
+pub fn configs(exp: &Experiment) -> Result<(NetworkConfig, TrainConfig), ConfigError> {
+    let names = model_names().join(", ");
     let model = exp.string("model")?.ok_or_else(|| {
         exp.bad(
             "model",
-            format!(
-                "is missing: FuxiCTR's default, FinalMLP, is not in QNN Lab; write one of {}",
-                MODEL_NAMES.join(", ")
-            ),
+            format!("is missing (FuxiCTR's default is FinalMLP); write one of {names}"),
         )
     })?;
-    if !MODEL_NAMES.contains(&model.as_str()) && !MODEL_ALIASES.contains(&model.as_str()) {
-        return Err(exp.bad(
-            "model",
-            format!("'{model}' is not a QNN model ({})", MODEL_NAMES.join(", ")),
-        ));
+    let is_qnn = MODEL_NAMES.contains(&model.as_str()) || MODEL_ALIASES.contains(&model.as_str());
+    let own_keys = match (is_qnn, network_keys(&model)) {
+        (true, _) => QNN_KEYS.to_vec(),
+        (false, Some(keys)) => keys,
+        (false, None) => {
+            return Err(exp.bad(
+                "model",
+                format!("'{model}' is not a model QNN Lab has ({names})"),
+            ));
+        }
+    };
+    // A key of another network was meant for that one: FuxiCTR would ignore it silently.
+    let all_keys: Vec<&str> = QNN_KEYS
+        .iter()
+        .copied()
+        .chain(
+            ZOO_MODELS
+                .iter()
+                .flat_map(|m| network_keys(m).unwrap_or_default()),
+        )
+        .collect();
+    for key in exp.params().keys() {
+        if all_keys.contains(&key) && !own_keys.contains(&key) {
+            return Err(exp.bad(key, format!("is not a key of {model}")));
+        }
     }
     expect_string(exp, "loss", &["binary_crossentropy"])?;
     expect_string(exp, "task", &["binary_classification"])?;
     expect_string(exp, "optimizer", &["adam", "Adam"])?;
+    let train = train_config(exp)?;
+    if !is_qnn {
+        let zoo = ZooConfig::read(&model, &ExperimentKeys(exp))?;
+        let mut train = train;
+        // LR and FM take one `regularizer` for both groups.
+        if let Some(r) = regularizer(exp, "regularizer")? {
+            train.embedding_regularizer = r;
+            train.net_regularizer = r;
+        }
+        return Ok((zoo.into(), train));
+    }
 
     let d = QnnConfig::default();
     let qnn = QnnConfig {
@@ -46,6 +90,11 @@ pub fn configs(exp: &Experiment) -> Result<(QnnConfig, TrainConfig), ConfigError
         other => exp.bad("model", other.to_string()),
     })?;
 
+    Ok((qnn.into(), train))
+}
+
+/// The training keys every network shares.
+fn train_config(exp: &Experiment) -> Result<TrainConfig, ConfigError> {
     let t = TrainConfig::default();
     let metrics = match exp.get("metrics") {
         None => t.metrics.clone(),
@@ -106,7 +155,74 @@ pub fn configs(exp: &Experiment) -> Result<(QnnConfig, TrainConfig), ConfigError
         crate::TrainError::Config { key, reason } => exp.bad(key, reason),
         other => exp.bad("model", other.to_string()),
     })?;
-    Ok((qnn, train))
+    Ok(train)
+}
+
+/// The zoo reads its keys from the experiment; a refused value is located like any other.
+struct ExperimentKeys<'a>(&'a Experiment);
+
+impl Keys for ExperimentKeys<'_> {
+    type Error = ConfigError;
+
+    fn count(&self, key: &'static str) -> Result<Option<usize>, ConfigError> {
+        self.0.count(key)
+    }
+
+    fn float(&self, key: &'static str) -> Result<Option<f64>, ConfigError> {
+        self.0.float(key)
+    }
+
+    fn boolean(&self, key: &'static str) -> Result<Option<bool>, ConfigError> {
+        self.0.boolean(key)
+    }
+
+    fn string(&self, key: &'static str) -> Result<Option<String>, ConfigError> {
+        self.0.string(key)
+    }
+
+    fn counts(&self, key: &'static str) -> Result<Option<Vec<usize>>, ConfigError> {
+        match self.0.get(key) {
+            None => Ok(None),
+            Some(Value::List(items)) => items
+                .iter()
+                .map(|v| {
+                    qnn_data::config::count(v)
+                        .map_err(|r| self.0.bad(key, format!("list item {v}: {r}")))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(other) => Err(self.0.bad(
+                key,
+                format!("must be a list of layer sizes, not {}", other.kind()),
+            )),
+        }
+    }
+
+    fn strings(&self, key: &'static str) -> Result<Option<Vec<String>>, ConfigError> {
+        match self.0.get(key) {
+            None => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(vec![s.clone()])),
+            Some(Value::List(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::Str(s) => Ok(s.clone()),
+                    other => Err(self.0.bad(key, format!("list item {other} is not a name"))),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(other) => Err(self.0.bad(
+                key,
+                format!("must be a name or a list of names, not {}", other.kind()),
+            )),
+        }
+    }
+
+    fn invalid(&self, error: ModelError) -> ConfigError {
+        match error {
+            ModelError::Config { key, reason } => self.0.bad(key, reason),
+            other => self.0.bad("model", other.to_string()),
+        }
+    }
 }
 
 fn expect_string(exp: &Experiment, key: &str, allowed: &[&str]) -> Result<(), ConfigError> {
@@ -163,6 +279,12 @@ mod tests {
     use super::*;
     use qnn_data::ConfigFile;
 
+    /// A QNN experiment's configs.
+    fn qnn_configs(e: &Experiment) -> (QnnConfig, TrainConfig) {
+        let (network, train) = configs(e).unwrap();
+        (network.as_qnn().expect("a QNN").clone(), train)
+    }
+
     fn exp(model_block: &str) -> Experiment {
         Experiment::load(
             &[ConfigFile {
@@ -188,7 +310,7 @@ mod tests {
             "  batch_norm: True\n  num_heads: 1\n  epochs: 100\n  shuffle: True\n  seed: 2024\n",
             "  monitor: {'AUC': 1, 'logloss': 0}\n  monitor_mode: 'max'\n",
         ));
-        let (q, t) = configs(&e).unwrap();
+        let (q, t) = qnn_configs(&e);
         assert_eq!(q, QnnConfig::paper_frappe());
         assert_eq!(t, TrainConfig::paper_frappe());
     }
@@ -205,7 +327,7 @@ mod tests {
     /// (../shared/docs/seed-config.md), the contract users read; never the paper's values.
     #[test]
     fn missing_keys_take_the_seed_tables_defaults() {
-        let (q, t) = configs(&exp("")).unwrap();
+        let (q, t) = qnn_configs(&exp(""));
         assert_eq!(
             (q.embedding_dim, q.num_layers, q.num_row, q.num_heads),
             (32, 3, 3, 1)
@@ -262,7 +384,7 @@ mod tests {
                 id,
             )
             .unwrap();
-            let (q, t) = configs(&e).unwrap();
+            let (q, t) = qnn_configs(&e);
             let (spec, notes) = qnn_data::DatasetSpec::from_experiment(&e).unwrap();
             (q, t, spec, notes)
         };
@@ -326,7 +448,7 @@ mod tests {
         let err = Experiment::load(
             &[ConfigFile {
                 name: "m".into(),
-                text: "E:\n  dataset_id: D\n  model: DeepFM\n".into(),
+                text: "E:\n  dataset_id: D\n  model: xDeepFM\n".into(),
             }],
             &[ConfigFile {
                 name: "d".into(),
@@ -336,6 +458,108 @@ mod tests {
         )
         .and_then(|e| configs(&e).map(|_| ()))
         .unwrap_err();
-        assert!(err.reason.contains("not a QNN model"), "{err}");
+        assert!(err.reason.contains("not a model QNN Lab has"), "{err}");
+        assert!(
+            err.reason.contains("DeepFM"),
+            "the list names the zoo: {err}"
+        );
+    }
+
+    /// An experiment block of model `model` with `keys` (indented lines).
+    fn zoo_exp(model: &str, keys: &str) -> Experiment {
+        Experiment::load(
+            &[ConfigFile {
+                name: "model_config.yaml".into(),
+                text: format!("E:\n  dataset_id: D\n  model: {model}\n{keys}"),
+            }],
+            &[ConfigFile {
+                name: "dataset_config.yaml".into(),
+                text: "D: {}\n".into(),
+            }],
+            "E",
+        )
+        .unwrap()
+    }
+
+    /// FuxiCTR 2.0.1's `<Model>_default` sections of the model zoo (baselines spec §8.2) load
+    /// unchanged, with their values.
+    #[test]
+    fn the_model_zoos_default_sections_load_unchanged() {
+        let common = "  loss: binary_crossentropy\n  metrics: [logloss, AUC]\n  task: binary_classification\n  optimizer: adam\n  learning_rate: 1.0e-3\n  batch_size: 10000\n  epochs: 100\n  shuffle: True\n  seed: 2019\n  monitor: {AUC: 1, logloss: -1}\n  monitor_mode: max\n";
+        let sections = [
+            ("LR", "  regularizer: 0\n"),
+            ("FM", "  regularizer: 0\n  embedding_dim: 10\n"),
+            (
+                "DNN",
+                "  embedding_regularizer: 0\n  net_regularizer: 0\n  embedding_dim: 40\n  hidden_units: [500, 500, 500]\n  hidden_activations: relu\n  net_dropout: 0\n  batch_norm: False\n",
+            ),
+            (
+                "DeepFM",
+                "  embedding_regularizer: 0\n  net_regularizer: 0\n  embedding_dim: 40\n  hidden_units: [300, 300, 300]\n  hidden_activations: relu\n  net_dropout: 0\n  batch_norm: False\n",
+            ),
+            (
+                "DCNv2",
+                "  model_structure: parallel\n  use_low_rank_mixture: False\n  low_rank: 32\n  num_experts: 4\n  embedding_regularizer: 0\n  net_regularizer: 0\n  embedding_dim: 40\n  stacked_dnn_hidden_units: [500, 500, 500]\n  parallel_dnn_hidden_units: [500, 500, 500]\n  dnn_activations: relu\n  num_cross_layers: 3\n  net_dropout: 0\n  batch_norm: False\n",
+            ),
+            (
+                "FinalMLP",
+                "  embedding_regularizer: 0\n  net_regularizer: 0\n  embedding_dim: 16\n  mlp1_hidden_units: [1024, 512]\n  mlp1_hidden_activations: relu\n  mlp1_dropout: 0\n  mlp1_batch_norm: False\n  mlp2_hidden_units: [1024, 512, 256]\n  mlp2_hidden_activations: relu\n  mlp2_dropout: 0\n  mlp2_batch_norm: False\n  use_fs: True\n  fs_hidden_units: [1024, 512]\n  fs1_context: []\n  fs2_context: []\n  num_heads: 2\n",
+            ),
+            (
+                "DualMLP",
+                "  embedding_regularizer: 0\n  net_regularizer: 0\n  embedding_dim: 16\n  mlp1_hidden_units: [64, 32]\n  mlp2_hidden_units: [64, 64, 64]\n",
+            ),
+        ];
+        for (model, keys) in sections {
+            let (network, train) = configs(&zoo_exp(model, &format!("{common}{keys}")))
+                .unwrap_or_else(|e| panic!("{model}: {e}"));
+            assert_eq!(network.name(), model);
+            assert_eq!((train.batch_size, train.seed), (10000, 2019), "{model}");
+        }
+        let (network, _) = configs(&zoo_exp("FinalMLP", sections[5].1)).unwrap();
+        let NetworkConfig::Zoo(ZooConfig::FinalMLP(c)) = network else {
+            panic!("{network:?}")
+        };
+        assert_eq!(
+            (
+                c.embedding_dim,
+                c.num_heads,
+                c.mlp2.hidden_units,
+                c.fs_hidden_units
+            ),
+            (16, 2, vec![1024, 512, 256], vec![1024, 512])
+        );
+    }
+
+    #[test]
+    fn zoo_keys_are_checked_per_network() {
+        // A key of another network: FuxiCTR would ignore it silently.
+        let err = configs(&zoo_exp("DeepFM", "  num_layers: 3\n")).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("num_layers"));
+        assert!(err.reason.contains("not a key of DeepFM"), "{err}");
+        let err = configs(&exp("  hidden_units: [64]\n")).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("hidden_units"));
+        let err = configs(&zoo_exp("LR", "  embedding_regularizer: 0.1\n")).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("embedding_regularizer"));
+        // LR and FM's one regularizer is both groups'.
+        let (_, t) = configs(&zoo_exp("FM", "  regularizer: 0.01\n")).unwrap();
+        assert_eq!(t.embedding_regularizer, Regularizer::l2(0.01));
+        assert_eq!(t.net_regularizer, Regularizer::l2(0.01));
+        // Values the network refuses are located like any other key.
+        let err = configs(&zoo_exp("DNN", "  hidden_activations: prelu\n")).unwrap_err();
+        assert_eq!(
+            (err.key.as_deref(), err.line),
+            (Some("hidden_activations"), Some(4))
+        );
+        let err = configs(&zoo_exp("DCNv2", "  model_structure: stacked\n")).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("stacked_dnn_hidden_units"));
+        let err = configs(&zoo_exp(
+            "FinalMLP",
+            "  mlp1_hidden_units: [6]\n  num_heads: 4\n",
+        ))
+        .unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("num_heads"));
+        let err = configs(&zoo_exp("DNN", "  hidden_units: 64\n")).unwrap_err();
+        assert!(err.reason.contains("list of layer sizes"), "{err}");
     }
 }

@@ -8,9 +8,9 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Gradients, Tensor};
 use qnn_data::{EncodedDataset, EpochOrder, FeatureMap, Metric};
 use qnn_model::{
-    DropoutKey, InputLayout, Mode, ModelInput, ParamRef, ParamStore, Qnn, QnnConfig, bce,
-    read_values,
+    DropoutKey, InputLayout, Mode, ModelInput, ParamRef, ParamStore, bce, read_values,
 };
+use qnn_zoo::{Network, NetworkConfig};
 use web_time::Instant;
 
 use crate::TrainError;
@@ -70,7 +70,7 @@ pub enum TrainEvent {
 /// A model after [`Trainer::finish`]: the best checkpoint reloaded, on the plain device.
 #[derive(Debug)]
 pub struct TrainedModel {
-    pub model: Qnn,
+    pub model: Network,
     pub weights: ParamStore,
     /// The feature map's layout the model was built for (maps and predictions need it).
     pub layout: InputLayout,
@@ -82,11 +82,11 @@ pub struct TrainedModel {
 /// The loop's state between steps.
 pub struct Trainer {
     config: TrainConfig,
-    model_config: QnnConfig,
+    model_config: NetworkConfig,
     identity: RunIdentity,
     layout: InputLayout,
     device: Device,
-    model: Option<Qnn>,
+    model: Option<Network>,
     optimizer: ModuleOptimizer,
     train: EncodedDataset,
     valid: EncodedDataset,
@@ -126,13 +126,14 @@ impl Trainer {
     /// Sets up the model (seeded initialisation) and the optimizer. `device` must have autodiff
     /// enabled (`Device::flex().autodiff()`).
     pub fn new(
-        model_config: QnnConfig,
+        model_config: impl Into<NetworkConfig>,
         config: TrainConfig,
         feature_map: &FeatureMap,
         train: EncodedDataset,
         valid: EncodedDataset,
         device: Device,
     ) -> Result<Self, TrainError> {
+        let model_config = model_config.into();
         config.validate()?;
         model_config.validate()?;
         if !device.is_autodiff() {
@@ -148,13 +149,15 @@ impl Trainer {
         }
         let layout = InputLayout::new(feature_map)?;
         // Before anything of the model's size is allocated (batches never exceed the split).
-        qnn_model::budget::check_training_fits(
-            &model_config,
-            &layout,
-            config.batch_size.min(train.len()),
-            qnn_model::budget::available_memory(),
-        )?;
-        let model = Qnn::init(&model_config, &layout, config.seed, &device)?;
+        if let Some(qnn) = model_config.as_qnn() {
+            qnn_model::budget::check_training_fits(
+                qnn,
+                &layout,
+                config.batch_size.min(train.len()),
+                qnn_model::budget::available_memory(),
+            )?;
+        }
+        let model = Network::init(&model_config, &layout, config.seed, &device)?;
         let optimizer = AdamConfig::new().with_epsilon(ADAM_EPSILON).init();
         let identity = RunIdentity::new(
             &model_config,
@@ -205,7 +208,7 @@ impl Trainer {
         best: Option<ParamStore>,
     ) -> Result<(), TrainError> {
         state.identity.check_matches(&self.identity)?;
-        let model = Qnn::from_store(
+        let model = Network::from_store(
             &self.model_config,
             &self.layout,
             &state.weights,
@@ -281,7 +284,7 @@ impl Trainer {
         &self.layout
     }
 
-    pub fn model(&self) -> &Qnn {
+    pub fn model(&self) -> &Network {
         self.model
             .as_ref()
             .expect("the model is only taken out by finish")
@@ -290,9 +293,15 @@ impl Trainer {
     /// Computes the quadratic layers with `kernel` from the next step on (the fused layer is the
     /// default; the composed one is the reference, for comparisons and benchmarks).
     pub fn set_layer_kernel(&mut self, kernel: qnn_model::LayerKernel) {
-        if let Some(model) = self.model.as_mut() {
-            model.kernel = kernel;
+        if let Some(qnn) = self.model.as_mut().and_then(Network::as_qnn_mut) {
+            qnn.kernel = kernel;
         }
+    }
+
+    /// Whether steps train on QNN's Self-Ensemble loss (two dropout passes): QNN with
+    /// `self_ensemble` on. The zoo's networks train on FuxiCTR's loss.
+    pub fn uses_self_ensemble(&self) -> bool {
+        self.config.self_ensemble && self.model_config.as_qnn().is_some()
     }
 
     /// Batches per epoch.
@@ -350,7 +359,7 @@ impl Trainer {
                     what: "the training loss is not finite",
                 });
             }
-            (Some(mean), self.config.self_ensemble.then_some(gap))
+            (Some(mean), self.uses_self_ensemble().then_some(gap))
         } else {
             (None, None)
         };
@@ -421,14 +430,16 @@ impl Trainer {
         // Step-keyed masks: a step's dropout depends only on (seed, step), never on the steps
         // before it.
         let key = DropoutKey::new(self.config.seed, self.global_step as u64);
-        let (loss, gap) = if self.config.self_ensemble {
-            let output = model.self_ensemble(input, Mode::Train(key));
+        let self_ensemble = self.uses_self_ensemble();
+        let (loss, gap) = if let (Some(qnn), true) = (model.as_qnn(), self_ensemble) {
+            let output = qnn.self_ensemble(input, Mode::Train(key));
             let gap = (output.p1.clone().detach() - output.p2.clone().detach())
                 .abs()
                 .mean();
             (output.loss, gap)
         } else {
-            // The ablation: one dropout pass, binary cross-entropy against the labels.
+            // QNN's ablation, and every zoo network (FuxiCTR's loss): one dropout pass, binary
+            // cross-entropy against the labels.
             let p = sigmoid(model.logits(input, Mode::Train(key)));
             let gap = p.zeros_like().sum();
             (bce(p, input.labels.clone()), gap)
@@ -441,7 +452,7 @@ impl Trainer {
             None => loss,
         };
         let grads = loss.backward();
-        let grads = clip_grad_norm(&model, grads, self.config.max_gradient_norm);
+        let grads = clip_grad_norm(&model.params(), grads, self.config.max_gradient_norm);
         self.model = Some(self.optimizer.step(self.learning_rate, model, grads));
         (loss, gap)
     }
@@ -544,7 +555,7 @@ impl Trainer {
             None => self.model().to_store().await?,
         };
         let device = self.device.clone().without_autodiff();
-        let model = Qnn::from_store(&self.model_config, &self.layout, &weights, &device)?;
+        let model = Network::from_store(&self.model_config, &self.layout, &weights, &device)?;
         Ok(TrainedModel {
             model,
             weights,
@@ -568,14 +579,18 @@ async fn read_scalar(t: Tensor<1>) -> Result<f64, TrainError> {
 
 /// `torch.nn.utils.clip_grad_norm_`: scale all gradients by min(1, max_norm / (‖g‖₂ + 1e-6)),
 /// with ‖g‖₂ over every parameter together. Stays on the device (no read-back).
-pub fn clip_grad_norm(model: &Qnn, mut grads: Gradients, max_norm: f64) -> GradientsParams {
+pub fn clip_grad_norm(
+    params: &[ParamRef<'_>],
+    mut grads: Gradients,
+    max_norm: f64,
+) -> GradientsParams {
     enum Grad {
         Vector(burn::module::ParamId, Tensor<1>),
         Matrix(burn::module::ParamId, Tensor<2>),
     }
     let mut collected = Vec::new();
-    for p in model.params() {
-        match p {
+    for p in params {
+        match *p {
             ParamRef::Vector(p) => {
                 if let Some(g) = p.val().grad_remove(&mut grads) {
                     collected.push(Grad::Vector(p.id, g));

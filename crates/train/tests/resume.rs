@@ -7,6 +7,29 @@ use burn::tensor::Device;
 use common::{quick, splits};
 use qnn_model::{ParamStore, QnnConfig};
 use qnn_train::{TrainConfig, TrainEvent, TrainState, Trainer};
+use qnn_zoo::{Activation, FinalMlpConfig, NetworkConfig, Tower, ZooConfig};
+
+/// A FinalMLP with batch norm, dropout in both towers and feature selection on a field context:
+/// every kind of zoo parameter and buffer goes through the saved state.
+fn zoo_model() -> NetworkConfig {
+    let tower = |units: Vec<usize>| Tower {
+        hidden_units: units,
+        hidden_activations: vec![Activation::Relu],
+        dropout: 0.1,
+        batch_norm: true,
+    };
+    ZooConfig::FinalMLP(FinalMlpConfig {
+        embedding_dim: 4,
+        mlp1: tower(vec![16, 8]),
+        mlp2: tower(vec![12, 8]),
+        use_fs: true,
+        fs_hidden_units: vec![8],
+        fs1_context: vec!["f2".into()],
+        fs2_context: vec![],
+        num_heads: 2,
+    })
+    .into()
+}
 
 fn model() -> QnnConfig {
     QnnConfig {
@@ -53,11 +76,11 @@ fn drive(
     None
 }
 
-fn run(config: TrainConfig, interrupt_after: Option<usize>) -> Trace {
+fn run(model: &NetworkConfig, config: TrainConfig, interrupt_after: Option<usize>) -> Trace {
     let (map, train, valid) = splits(3000);
     let device = Device::flex().autodiff();
     let mut trainer = Trainer::new(
-        model(),
+        model.clone(),
         config.clone(),
         &map,
         train.clone(),
@@ -74,7 +97,7 @@ fn run(config: TrainConfig, interrupt_after: Option<usize>) -> Trace {
         }
         drop(trainer);
         let state = TrainState::from_bytes(&state).unwrap();
-        trainer = Trainer::new(model(), config, &map, train, valid, device).unwrap();
+        trainer = Trainer::new(model.clone(), config, &map, train, valid, device).unwrap();
         trainer.restore(state, best).unwrap();
         drive(&mut trainer, &mut monitors, None);
     }
@@ -86,7 +109,31 @@ fn run(config: TrainConfig, interrupt_after: Option<usize>) -> Trace {
 fn resumed_runs_end_bit_identical_to_uninterrupted_ones() {
     // Evaluation at each epoch end, and mid-epoch (every 5 of 10 steps per epoch, so one
     // resume starts inside an epoch); early stopping and learning-rate decay in play.
-    for config in [
+    for (network, config) in [model().into(), zoo_model()]
+        .into_iter()
+        .flat_map(|m| configs().into_iter().map(move |c| (m.clone(), c)))
+    {
+        let whole = run(&network, config.clone(), None);
+        assert!(whole.0.len() >= 3, "the run evaluates several times");
+        for interrupt_after in [1, 2] {
+            let resumed = run(&network, config.clone(), Some(interrupt_after));
+            assert_eq!(
+                resumed.0,
+                whole.0,
+                "{}: monitor values after a resume at evaluation {interrupt_after} ({config:?})",
+                network.name()
+            );
+            assert!(
+                resumed.1 == whole.1,
+                "{}: final weights after a resume at evaluation {interrupt_after} differ",
+                network.name()
+            );
+        }
+    }
+}
+
+fn configs() -> [TrainConfig; 2] {
+    [
         TrainConfig {
             early_stop_patience: 2,
             ..quick(6)
@@ -96,21 +143,7 @@ fn resumed_runs_end_bit_identical_to_uninterrupted_ones() {
             batch_size: 240,
             ..quick(3)
         },
-    ] {
-        let whole = run(config.clone(), None);
-        assert!(whole.0.len() >= 3, "the run evaluates several times");
-        for interrupt_after in [1, 2] {
-            let resumed = run(config.clone(), Some(interrupt_after));
-            assert_eq!(
-                resumed.0, whole.0,
-                "monitor values after a resume at evaluation {interrupt_after} ({config:?})"
-            );
-            assert!(
-                resumed.1 == whole.1,
-                "final weights after a resume at evaluation {interrupt_after} differ"
-            );
-        }
-    }
+    ]
 }
 
 #[test]

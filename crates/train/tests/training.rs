@@ -106,9 +106,13 @@ fn clipping_scales_the_global_norm() {
             .sqrt()
     };
     let loss = || model.self_ensemble(&input, Mode::Eval).loss;
-    let unclipped = norm_of(&clip_grad_norm(&model, loss().backward(), 1e9));
+    let unclipped = norm_of(&clip_grad_norm(&model.params(), loss().backward(), 1e9));
     assert!(unclipped > 1e-3, "{unclipped}");
-    let clipped = norm_of(&clip_grad_norm(&model, loss().backward(), unclipped / 4.0));
+    let clipped = norm_of(&clip_grad_norm(
+        &model.params(),
+        loss().backward(),
+        unclipped / 4.0,
+    ));
     assert!(
         (clipped - unclipped / 4.0).abs() < 1e-4 * unclipped,
         "{clipped} vs {unclipped}"
@@ -129,8 +133,11 @@ fn activation_map_finds_the_planted_pair() {
         let (_, trained, map, valid) = train(model, config, 6000);
         let layout = InputLayout::new(&map).unwrap();
         let input = ModelInput::new(&valid.range(0, 1000), &layout, &Device::flex()).unwrap();
-        let maps =
-            pollster::block_on(qnn_model::interaction_maps(&trained.model, Some(&input))).unwrap();
+        let maps = pollster::block_on(qnn_model::interaction_maps(
+            trained.model.as_qnn().unwrap(),
+            Some(&input),
+        ))
+        .unwrap();
         let activation = maps.total_activation().unwrap();
         let (a, b, top) = activation.top_off_diagonal().unwrap();
         let pair = (a.min(b), a.max(b));
@@ -158,8 +165,8 @@ fn activation_map_finds_the_planted_pair() {
 #[test]
 fn model_file_round_trip_predicts_identically() {
     let (_, trained, map, valid) = train(small_model(), quick(2), 2000);
-    let file = qnn_model::ModelFile {
-        config: small_model(),
+    let file = qnn_zoo::NetworkFile {
+        config: small_model().into(),
         feature_map: map.clone(),
         weights: trained.weights.clone(),
         info: serde_json::json!({ "test": true }),
@@ -168,11 +175,10 @@ fn model_file_round_trip_predicts_identically() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model.qnn");
     file.save(&path).unwrap();
-    let loaded = qnn_model::ModelFile::load(&path).unwrap();
+    let loaded = qnn_zoo::NetworkFile::load(&path).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     let device = Device::flex();
-    let reloaded = loaded.build(&device).unwrap();
-    let layout = InputLayout::new(&map).unwrap();
+    let (reloaded, layout) = qnn_zoo::Network::from_file(&loaded, &device).unwrap();
     let before = pollster::block_on(qnn_train::predict(
         &trained.model,
         &layout,

@@ -9,20 +9,93 @@ use crate::mlp::{Activation, MlpSpec};
 
 /// Reads a model's keys from wherever the config came from (a FuxiCTR YAML section, a golden
 /// case, the page's settings). Each method returns `Ok(None)` for a missing key and an error
-/// naming the key for a value of the wrong type.
+/// naming the key for a value of the wrong type; [`Keys::invalid`] turns a value the network
+/// refuses into the source's own error (which knows the file and line).
 pub trait Keys {
-    fn count(&self, key: &'static str) -> Result<Option<usize>, ModelError>;
-    fn float(&self, key: &'static str) -> Result<Option<f64>, ModelError>;
-    fn boolean(&self, key: &'static str) -> Result<Option<bool>, ModelError>;
-    fn string(&self, key: &'static str) -> Result<Option<String>, ModelError>;
+    type Error;
+    fn count(&self, key: &'static str) -> Result<Option<usize>, Self::Error>;
+    fn float(&self, key: &'static str) -> Result<Option<f64>, Self::Error>;
+    fn boolean(&self, key: &'static str) -> Result<Option<bool>, Self::Error>;
+    fn string(&self, key: &'static str) -> Result<Option<String>, Self::Error>;
     /// A list of counts (`[]` is an empty list).
-    fn counts(&self, key: &'static str) -> Result<Option<Vec<usize>>, ModelError>;
+    fn counts(&self, key: &'static str) -> Result<Option<Vec<usize>>, Self::Error>;
     /// One string or a list of strings.
-    fn strings(&self, key: &'static str) -> Result<Option<Vec<String>>, ModelError>;
+    fn strings(&self, key: &'static str) -> Result<Option<Vec<String>>, Self::Error>;
+    /// A key's value is refused: `error` is a [`ModelError::Config`] naming the key.
+    fn invalid(&self, error: ModelError) -> Self::Error;
 }
+
+fn refuse<K: Keys + ?Sized>(keys: &K, key: &'static str, reason: String) -> K::Error {
+    keys.invalid(ModelError::Config { key, reason })
+}
+
+/// The largest width, depth or count a zoo config may give.
+pub const MAX_SIZE: usize = 1 << 24;
 
 /// The networks of FuxiCTR's model zoo that QNN Lab has, under their FuxiCTR names.
 pub const ZOO_MODELS: [&str; 7] = ["LR", "FM", "DNN", "DeepFM", "DCNv2", "FinalMLP", "DualMLP"];
+
+const TOWER_KEYS: [&str; 8] = [
+    "mlp1_hidden_units",
+    "mlp1_hidden_activations",
+    "mlp1_dropout",
+    "mlp1_batch_norm",
+    "mlp2_hidden_units",
+    "mlp2_hidden_activations",
+    "mlp2_dropout",
+    "mlp2_batch_norm",
+];
+
+/// The model keys a zoo network reads (besides the training keys every network shares);
+/// `None` for a name that is not the zoo's. FuxiCTR's own model-zoo configs set exactly these.
+pub fn network_keys(model: &str) -> Option<Vec<&'static str>> {
+    const REGULARIZERS: [&str; 2] = ["embedding_regularizer", "net_regularizer"];
+    const DNN: [&str; 5] = [
+        "embedding_dim",
+        "hidden_units",
+        "hidden_activations",
+        "net_dropout",
+        "batch_norm",
+    ];
+    let keys: Vec<&'static str> = match model {
+        "LR" => vec!["regularizer"],
+        "FM" => vec!["regularizer", "embedding_dim"],
+        "DNN" | "DeepFM" => [&DNN[..], &REGULARIZERS].concat(),
+        "DCNv2" => [
+            &[
+                "embedding_dim",
+                "model_structure",
+                "use_low_rank_mixture",
+                "low_rank",
+                "num_experts",
+                "stacked_dnn_hidden_units",
+                "parallel_dnn_hidden_units",
+                "dnn_activations",
+                "num_cross_layers",
+                "net_dropout",
+                "batch_norm",
+            ][..],
+            &REGULARIZERS,
+        ]
+        .concat(),
+        "FinalMLP" => [
+            &[
+                "embedding_dim",
+                "use_fs",
+                "fs_hidden_units",
+                "fs1_context",
+                "fs2_context",
+            ][..],
+            &["num_heads"],
+            &TOWER_KEYS,
+            &REGULARIZERS,
+        ]
+        .concat(),
+        "DualMLP" => [&["embedding_dim"][..], &TOWER_KEYS, &REGULARIZERS].concat(),
+        _ => return None,
+    };
+    Some(keys)
+}
 
 /// One hidden-layer stack: FuxiCTR's `hidden_units`, `hidden_activations` (one name for every
 /// layer, or one per layer), dropout rate and `batch_norm`.
@@ -35,11 +108,11 @@ pub struct Tower {
 }
 
 impl Tower {
-    fn read(
-        keys: &dyn Keys,
+    fn read<K: Keys + ?Sized>(
+        keys: &K,
         [units_key, activations_key, dropout_key, batch_norm_key]: [&'static str; 4],
         default_units: &[usize],
-    ) -> Result<Self, ModelError> {
+    ) -> Result<Self, K::Error> {
         let hidden_units = keys
             .counts(units_key)?
             .unwrap_or_else(|| default_units.to_vec());
@@ -48,30 +121,29 @@ impl Tower {
             .unwrap_or_else(|| vec!["ReLU".into()]);
         let hidden_activations = names
             .iter()
-            .map(|n| Activation::parse(activations_key, n))
+            .map(|n| Activation::parse(activations_key, n).map_err(|e| keys.invalid(e)))
             .collect::<Result<Vec<_>, _>>()?;
         if hidden_activations.len() != 1 && hidden_activations.len() != hidden_units.len() {
-            return Err(ModelError::Config {
-                key: activations_key,
-                reason: format!(
+            return Err(refuse(
+                keys,
+                activations_key,
+                format!(
                     "{} activations for {} hidden layers (give one, or one per layer)",
                     hidden_activations.len(),
                     hidden_units.len()
                 ),
-            });
+            ));
         }
         let dropout = keys.float(dropout_key)?.unwrap_or(0.0);
         if !(0.0..1.0).contains(&dropout) {
-            return Err(ModelError::Config {
-                key: dropout_key,
-                reason: format!("{dropout} is not a rate in [0, 1)"),
-            });
+            return Err(refuse(
+                keys,
+                dropout_key,
+                format!("{dropout} is not a rate in [0, 1)"),
+            ));
         }
         if let Some(0) = hidden_units.iter().min() {
-            return Err(ModelError::Config {
-                key: units_key,
-                reason: "a hidden layer of 0 units".into(),
-            });
+            return Err(refuse(keys, units_key, "a hidden layer of 0 units".into()));
         }
         Ok(Self {
             hidden_units,
@@ -157,18 +229,15 @@ pub enum ZooConfig {
 
 impl ZooConfig {
     /// The network `model` (a FuxiCTR name, [`ZOO_MODELS`]) with its keys read from `keys`.
-    pub fn read(model: &str, keys: &dyn Keys) -> Result<Self, ModelError> {
-        let dim = |default| -> Result<usize, ModelError> {
+    pub fn read<K: Keys + ?Sized>(model: &str, keys: &K) -> Result<Self, K::Error> {
+        let dim = |default| -> Result<usize, K::Error> {
             let d = keys.count("embedding_dim")?.unwrap_or(default);
             if d == 0 {
-                return Err(ModelError::Config {
-                    key: "embedding_dim",
-                    reason: "must be at least 1".into(),
-                });
+                return Err(refuse(keys, "embedding_dim", "must be at least 1".into()));
             }
             Ok(d)
         };
-        let dnn = |keys: &dyn Keys| {
+        let dnn = |keys: &K| {
             Tower::read(
                 keys,
                 [
@@ -214,11 +283,11 @@ impl ZooConfig {
             },
             "DCNv2" => {
                 if keys.boolean("use_low_rank_mixture")?.unwrap_or(false) {
-                    return Err(ModelError::Config {
-                        key: "use_low_rank_mixture",
-                        reason: "the low-rank mixture cross net (CrossNetMix) is not in QNN Lab"
-                            .into(),
-                    });
+                    return Err(refuse(
+                        keys,
+                        "use_low_rank_mixture",
+                        "the low-rank mixture cross net (CrossNetMix) is not in QNN Lab".into(),
+                    ));
                 }
                 let structure = match keys.string("model_structure")?.as_deref() {
                     None | Some("parallel") => DcnStructure::Parallel,
@@ -226,13 +295,14 @@ impl ZooConfig {
                     Some("stacked_parallel") => DcnStructure::StackedParallel,
                     Some("crossnet_only") => DcnStructure::CrossnetOnly,
                     Some(other) => {
-                        return Err(ModelError::Config {
-                            key: "model_structure",
-                            reason: format!(
+                        return Err(refuse(
+                            keys,
+                            "model_structure",
+                            format!(
                                 "'{other}' is not parallel, stacked, stacked_parallel or \
                                  crossnet_only"
                             ),
-                        });
+                        ));
                     }
                 };
                 let tower = |units: &'static str| {
@@ -252,12 +322,13 @@ impl ZooConfig {
                 // FuxiCTR fails with an IndexError here; we say which key.
                 let needs = |units_key: &'static str, tower: &Tower| {
                     if tower.hidden_units.is_empty() {
-                        Err(ModelError::Config {
-                            key: units_key,
-                            reason: format!(
+                        Err(refuse(
+                            keys,
+                            units_key,
+                            format!(
                                 "model_structure {structure:?} needs at least one hidden layer"
                             ),
-                        })
+                        ))
                     } else {
                         Ok(())
                     }
@@ -287,7 +358,7 @@ impl ZooConfig {
                     fs2_context: keys.strings("fs2_context")?.unwrap_or_default(),
                     num_heads: keys.count("num_heads")?.unwrap_or(1),
                 };
-                config.validate()?;
+                config.validate().map_err(|e| keys.invalid(e))?;
                 Self::FinalMLP(config)
             }
             "DualMLP" => Self::DualMLP {
@@ -296,13 +367,71 @@ impl ZooConfig {
                 mlp2: tower(2)?,
             },
             other => {
-                return Err(ModelError::Config {
-                    key: "model",
-                    reason: format!("'{other}' is not one of {}", ZOO_MODELS.join(", ")),
-                });
+                return Err(refuse(
+                    keys,
+                    "model",
+                    format!("'{other}' is not one of {}", ZOO_MODELS.join(", ")),
+                ));
             }
         };
+        // Products of a few sizes (a layer's weights) stay far inside 64 bits; the memory a
+        // network of such sizes needs is checked where it is built.
+        if let Some((key, size)) = config.sizes().into_iter().find(|&(_, n)| n > MAX_SIZE) {
+            return Err(refuse(
+                keys,
+                key,
+                format!("{size} is more than QNN Lab allows ({MAX_SIZE})"),
+            ));
+        }
         Ok(config)
+    }
+
+    /// Every size the config names (for bounding a model file's header by its weights).
+    pub fn sizes(&self) -> Vec<(&'static str, usize)> {
+        let tower = |key: &'static str, t: &Tower| {
+            let mut v = vec![(key, t.hidden_units.len())];
+            v.extend(t.hidden_units.iter().map(|&u| (key, u)));
+            v
+        };
+        match self {
+            Self::LR => vec![],
+            Self::FM { embedding_dim } => vec![("embedding_dim", *embedding_dim)],
+            Self::DNN { embedding_dim, dnn } | Self::DeepFM { embedding_dim, dnn } => {
+                let mut v = vec![("embedding_dim", *embedding_dim)];
+                v.extend(tower("hidden_units", dnn));
+                v
+            }
+            Self::DCNv2(c) => {
+                let mut v = vec![
+                    ("embedding_dim", c.embedding_dim),
+                    ("num_cross_layers", c.num_cross_layers),
+                ];
+                v.extend(tower("stacked_dnn_hidden_units", &c.stacked_dnn));
+                v.extend(tower("parallel_dnn_hidden_units", &c.parallel_dnn));
+                v
+            }
+            Self::FinalMLP(c) => {
+                let mut v = vec![
+                    ("embedding_dim", c.embedding_dim),
+                    ("num_heads", c.num_heads),
+                    ("fs_hidden_units", c.fs_hidden_units.len()),
+                ];
+                v.extend(c.fs_hidden_units.iter().map(|&u| ("fs_hidden_units", u)));
+                v.extend(tower("mlp1_hidden_units", &c.mlp1));
+                v.extend(tower("mlp2_hidden_units", &c.mlp2));
+                v
+            }
+            Self::DualMLP {
+                embedding_dim,
+                mlp1,
+                mlp2,
+            } => {
+                let mut v = vec![("embedding_dim", *embedding_dim)];
+                v.extend(tower("mlp1_hidden_units", mlp1));
+                v.extend(tower("mlp2_hidden_units", mlp2));
+                v
+            }
+        }
     }
 
     /// The FuxiCTR name of the network.

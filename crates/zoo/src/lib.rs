@@ -11,9 +11,13 @@ pub mod embedding;
 pub mod layers;
 pub mod mlp;
 pub mod network;
+pub mod registry;
 pub mod weights;
 
-pub use config::{DcnStructure, DcnV2Config, FinalMlpConfig, Keys, Tower, ZOO_MODELS, ZooConfig};
+pub use config::{
+    DcnStructure, DcnV2Config, FinalMlpConfig, Keys, Tower, ZOO_MODELS, ZooConfig, network_keys,
+};
 pub use mlp::Activation;
 pub use network::ZooNetwork;
+pub use registry::{Network, NetworkConfig, NetworkFile, model_names};
 pub use weights::{FreshInit, FromStore, Init, NamedParam, RegGroup, WeightSource};

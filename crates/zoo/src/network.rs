@@ -1,17 +1,20 @@
 //! The zoo's networks, each composed from the blocks as FuxiCTR 2.0.1 composes them, and one
 //! enum over them that the rest of QNN Lab handles.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use qnn_model::{InputLayout, Mode, ModelError, ModelInput, ParamRef, Regularizer};
+use qnn_model::{
+    InputLayout, Mode, ModelError, ModelInput, ParamRef, ParamStore, Regularizer, read_values,
+};
 
 use crate::config::{DcnStructure, DcnV2Config, FinalMlpConfig, Tower, ZooConfig};
 use crate::embedding::FieldEmbedding;
 use crate::layers::{CrossNet, FeatureSelection, FirstOrder, Fusion, pairwise_interactions};
 use crate::mlp::{Linear, Mlp};
-use crate::weights::{NamedParam, RegGroup, WeightSource, param_id};
+use crate::weights::{NamedParam, RegGroup, WeightSource, export, param_id};
 
 /// Dropout streams of a model's second MLP start here, so its masks never repeat the first's.
 const SECOND_MLP_STREAMS: u32 = 64;
@@ -73,6 +76,8 @@ pub struct DualMlp {
 }
 
 /// One of the zoo's networks.
+// One network per run: its size does not matter, and Burn's derive takes modules, not boxes.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum ZooNetwork {
     Lr(Lr),
@@ -396,6 +401,28 @@ impl ZooNetwork {
                 })
             })
             .reduce(|a, b| a + b)
+    }
+
+    /// Every parameter and buffer read back to the host under its PyTorch name (asynchronously:
+    /// the browser cannot block on device reads).
+    pub async fn to_store(&self) -> Result<ParamStore, ModelError> {
+        let named = self.named();
+        let mut values: HashMap<u64, Vec<f32>> = HashMap::new();
+        for p in &named {
+            let id = param_id(&p.param);
+            if let Entry::Vacant(slot) = values.entry(id) {
+                slot.insert(match p.param {
+                    ParamRef::Vector(v) => read_values(v.val()).await?,
+                    ParamRef::Matrix(m) => read_values(m.val()).await?,
+                });
+            }
+        }
+        let mut store = export(&named, |p| values.get(&param_id(p)).cloned());
+        for (name, value) in self.buffers() {
+            let value = read_values(value).await?;
+            store.insert(name, vec![value.len()], value);
+        }
+        Ok(store)
     }
 
     /// FuxiCTR's "Total number of parameters".

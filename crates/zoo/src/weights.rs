@@ -6,7 +6,7 @@
 //! each tensor in `state_dict` order: [`FromStore`] reads named values, [`FreshInit`] draws
 //! FuxiCTR's initialisation (baselines spec §1.8).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -38,14 +38,36 @@ pub trait WeightSource {
 }
 
 /// Named values, e.g. read from a model file or a golden case. Every tensor must be present
-/// with exactly the asked shape.
+/// with exactly the asked shape (checked before anything is allocated).
 #[derive(Debug)]
-pub struct FromStore<'a>(pub &'a ParamStore);
+pub struct FromStore<'a> {
+    store: &'a ParamStore,
+    taken: HashSet<String>,
+}
+
+impl<'a> FromStore<'a> {
+    pub fn new(store: &'a ParamStore) -> Self {
+        Self {
+            store,
+            taken: HashSet::new(),
+        }
+    }
+
+    /// A tensor of the store the model did not ask for, if any (a file of another network).
+    pub fn unused(&self) -> Option<&str> {
+        self.store
+            .tensors
+            .keys()
+            .find(|k| !self.taken.contains(*k))
+            .map(String::as_str)
+    }
+}
 
 impl WeightSource for FromStore<'_> {
     fn take(&mut self, name: &str, shape: &[usize], _init: Init) -> Result<Vec<f32>, ModelError> {
+        self.taken.insert(name.to_owned());
         let tensor = self
-            .0
+            .store
             .tensors
             .get(name)
             .ok_or_else(|| ModelError::Weights(format!("no tensor `{name}`")))?;
@@ -91,6 +113,57 @@ impl WeightSource for FreshInit {
             Init::Zeros => vec![0.0; n],
             Init::Ones => vec![1.0; n],
         })
+    }
+}
+
+/// Bytes per trainable value while training: the value, its gradient and Adam's two moments.
+const TRAINING_BYTES_PER_PARAMETER: u64 = 16;
+
+/// A source that refuses, before the tensor is drawn or allocated, the first tensor that takes
+/// the network's training memory (values, gradients, Adam's moments) past `available` bytes.
+/// Configs are written by anyone: a `hidden_units: [10000000]` must be one error line, not an
+/// allocation that aborts the process or the tab.
+#[derive(Debug)]
+pub struct Budgeted<S> {
+    inner: S,
+    values: u64,
+    available: Option<u64>,
+}
+
+impl<S: WeightSource> Budgeted<S> {
+    pub fn new(inner: S, available: Option<u64>) -> Self {
+        Self {
+            inner,
+            values: 0,
+            available,
+        }
+    }
+}
+
+impl<S: WeightSource> WeightSource for Budgeted<S> {
+    fn take(&mut self, name: &str, shape: &[usize], init: Init) -> Result<Vec<f32>, ModelError> {
+        let too_large = || {
+            ModelError::TooLarge(format!(
+                "the network needs more memory to train than this machine has{} (its tensor \
+                 `{name}` alone is {shape:?}): lower embedding_dim or the hidden units",
+                self.available
+                    .map(|a| format!(" ({:.1} GiB available)", a as f64 / f64::from(1u32 << 30)))
+                    .unwrap_or_default()
+            ))
+        };
+        let n = shape
+            .iter()
+            .try_fold(1u64, |n, &d| n.checked_mul(d as u64))
+            .ok_or_else(too_large)?;
+        self.values = self.values.checked_add(n).ok_or_else(too_large)?;
+        let bytes = self
+            .values
+            .checked_mul(TRAINING_BYTES_PER_PARAMETER)
+            .ok_or_else(too_large)?;
+        if self.available.is_some_and(|a| bytes > a) || usize::try_from(n).is_err() {
+            return Err(too_large());
+        }
+        self.inner.take(name, shape, init)
     }
 }
 
@@ -250,12 +323,29 @@ mod tests {
     fn a_store_must_hold_each_tensor_with_its_shape() {
         let mut store = ParamStore::default();
         store.insert("a", vec![2], vec![1.0, 2.0]);
-        let mut source = FromStore(&store);
+        let mut source = FromStore::new(&store);
         assert_eq!(source.take("a", &[2], Init::Zeros).unwrap(), vec![1.0, 2.0]);
         let wrong = source.take("a", &[1, 2], Init::Zeros).unwrap_err();
         assert!(wrong.to_string().contains("`a` has shape [2]"), "{wrong}");
         let missing = source.take("b", &[1], Init::Zeros).unwrap_err();
         assert!(missing.to_string().contains("no tensor `b`"), "{missing}");
+        store.insert("c", vec![1], vec![0.0]);
+        let source = FromStore::new(&store);
+        assert_eq!(source.unused(), Some("a"));
+    }
+
+    #[test]
+    fn a_budget_refuses_the_tensor_that_would_not_fit_before_drawing_it() {
+        let mut source = Budgeted::new(FreshInit::new(1), Some(16 * 100));
+        assert_eq!(source.take("a", &[10, 5], Init::Zeros).unwrap().len(), 50);
+        let err = source.take("b", &[10, 6], Init::Zeros).unwrap_err();
+        assert!(matches!(err, ModelError::TooLarge(_)), "{err}");
+        assert!(err.to_string().contains("`b`"), "{err}");
+        let mut source = Budgeted::new(FreshInit::new(1), None);
+        let err = source
+            .take("huge", &[usize::MAX, 2], Init::Zeros)
+            .unwrap_err();
+        assert!(matches!(err, ModelError::TooLarge(_)), "{err}");
     }
 
     #[test]

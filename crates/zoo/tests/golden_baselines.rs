@@ -71,6 +71,10 @@ fn assert_close(what: &str, got: &[f32], want: &[f32], rtol: f32) {
 struct JsonKeys<'a>(&'a serde_json::Map<String, Value>);
 
 impl Keys for JsonKeys<'_> {
+    type Error = ModelError;
+    fn invalid(&self, error: ModelError) -> ModelError {
+        error
+    }
     fn count(&self, key: &'static str) -> Result<Option<usize>, ModelError> {
         Ok(self.0.get(key).map(|v| v.as_u64().unwrap() as usize))
     }
@@ -244,7 +248,7 @@ fn build(case: &Case, device: &Device) -> ZooNetwork {
     ZooNetwork::build(
         &case.config,
         &case.layout,
-        &mut FromStore(&case.store),
+        &mut FromStore::new(&case.store),
         device,
     )
     .unwrap()

@@ -6,16 +6,16 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use burn::tensor::Device;
+use burn::tensor::activation::sigmoid;
 use js_sys::{Array, Uint8Array};
 use qnn_data::processor::{encode, model_columns};
 use qnn_data::synthetic::SyntheticSpec;
 use qnn_data::{
     ConfigFile, DatasetSpec, EncodedDataset, Experiment, MemoryFiles, MemoryStore, RawTable,
 };
-use qnn_model::{
-    DropoutKey, InputLayout, Mode, ModelFile, ModelInput, QnnConfig, interaction_maps,
-};
+use qnn_model::{DropoutKey, InputLayout, Mode, ModelInput, QnnConfig, interaction_maps};
 use qnn_train::{RunRecord, TrainConfig, TrainEvent, Trainer, fuxictr, predict};
+use qnn_zoo::{Network, NetworkFile};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -47,7 +47,7 @@ struct Control {
 
 /// The model the worker holds for predictions and maps: the last trained or loaded one.
 struct Held {
-    file: ModelFile,
+    file: NetworkFile,
     device: Device,
 }
 
@@ -415,7 +415,7 @@ async fn train(
         .map_err(|e| e.to_string())?;
     let layout = &trained.layout;
     let maps = compute_maps(&trained.model, layout, Some(&shown), &device).await?;
-    let file = ModelFile {
+    let file = NetworkFile {
         config: model_config,
         feature_map,
         weights: trained.weights,
@@ -433,7 +433,7 @@ async fn train(
     };
     // The dropout passes run in training mode, which moves the batch-norm running statistics:
     // they run on a copy, so the served prediction is the saved model's.
-    let copy = file.build(&device).map_err(|e| e.to_string())?;
+    let (copy, _) = Network::from_file(&file, &device).map_err(|e| e.to_string())?;
     let samples = sample_rows(
         &trained.model,
         &copy,
@@ -463,12 +463,16 @@ async fn train(
     Ok(())
 }
 
+/// The interaction maps of a QNN; `None` for a network without them.
 async fn compute_maps(
-    model: &qnn_model::Qnn,
+    model: &Network,
     layout: &InputLayout,
     data: Option<&EncodedDataset>,
     device: &Device,
-) -> Result<InteractionMaps, String> {
+) -> Result<Option<InteractionMaps>, String> {
+    let Some(model) = model.as_qnn() else {
+        return Ok(None);
+    };
     let input = match data {
         Some(d) if !d.is_empty() => Some(
             ModelInput::new(&d.range(0, d.len().min(MAP_ROWS)), layout, device)
@@ -478,15 +482,17 @@ async fn compute_maps(
     };
     interaction_maps(model, input.as_ref())
         .await
+        .map(Some)
         .map_err(|e| e.to_string())
 }
 
-/// Sample test rows: `model`'s evaluation prediction and the two dropout passes of training mode
-/// (computed on a larger batch so that batch norm sees realistic statistics) on `scratch_copy`,
+/// Sample test rows: `model`'s evaluation prediction and two dropout passes of training mode
+/// (QNN's Self-Ensemble passes; two passes with their own masks for the other networks),
+/// computed on a larger batch so that batch norm sees realistic statistics, on `scratch_copy`,
 /// whose batch-norm running statistics they move.
 async fn sample_rows(
-    model: &qnn_model::Qnn,
-    scratch_copy: &qnn_model::Qnn,
+    model: &Network,
+    scratch_copy: &Network,
     layout: &InputLayout,
     data: &EncodedDataset,
     device: &Device,
@@ -498,10 +504,21 @@ async fn sample_rows(
     }
     let input = ModelInput::new(&data.range(0, n), layout, device).map_err(|e| e.to_string())?;
     let key = DropoutKey::new(seed ^ 0x5e1f, 0);
-    let passes = scratch_copy.self_ensemble(&input, Mode::Train(key));
+    let (p1, p2) = match scratch_copy.as_qnn() {
+        Some(qnn) => {
+            let passes = qnn.self_ensemble(&input, Mode::Train(key));
+            (passes.p1, passes.p2)
+        }
+        None => {
+            let pass = |step| {
+                sigmoid(scratch_copy.logits(&input, Mode::Train(DropoutKey::new(key.seed, step))))
+            };
+            (pass(0), pass(1))
+        }
+    };
     let read = |t| async move { qnn_model::read_values(t).await.map_err(|e| e.to_string()) };
-    let p1 = read(passes.p1).await?;
-    let p2 = read(passes.p2).await?;
+    let p1 = read(p1).await?;
+    let p2 = read(p2).await?;
     let eval = read(model.predict(&input)).await?;
     Ok((0..n.min(SAMPLE_ROWS))
         .map(|i| SampleRow {
@@ -519,14 +536,14 @@ async fn load_model(
     bytes: &[u8],
     backend: Backend,
 ) -> Result<(), String> {
-    let file = ModelFile::from_bytes(bytes).map_err(|e| format!("{name}: {e}"))?;
+    let file = NetworkFile::from_bytes(bytes).map_err(|e| format!("{name}: {e}"))?;
     let device = state.device(backend).await?;
-    let model = file.build(&device).map_err(|e| format!("{name}: {e}"))?;
-    let layout = InputLayout::new(&file.feature_map).map_err(|e| e.to_string())?;
+    let (model, layout) = Network::from_file(&file, &device).map_err(|e| format!("{name}: {e}"))?;
     let maps = compute_maps(&model, &layout, None, &device).await?;
     let fields = file.feature_map.fields().map(|f| f.name.clone()).collect();
     state.send(&FromWorker::ModelLoaded {
         name: name.into(),
+        network: file.config.name().into(),
         facts: ModelFacts::from_info(&file.info),
         fields,
         maps,
@@ -556,8 +573,7 @@ async fn predict_csv(state: &State, name: &str, bytes: &[u8]) -> Result<(), Stri
         .map_err(|e| e.to_string())?;
     let rows: Vec<usize> = (0..table.len()).collect();
     let data = encode(map, &table, &rows).map_err(|e| e.to_string())?;
-    let model = file.build(&device).map_err(|e| e.to_string())?;
-    let layout = InputLayout::new(map).map_err(|e| e.to_string())?;
+    let (model, layout) = Network::from_file(&file, &device).map_err(|e| e.to_string())?;
     let probs = predict(&model, &layout, &data, 4096, &device)
         .await
         .map_err(|e| e.to_string())?;

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use burn::tensor::Device;
 use qnn_data::{CHUNK_ROWS, EncodedDataset, Metric};
-use qnn_model::{InputLayout, ModelFile, Qnn};
+use qnn_model::InputLayout;
+use qnn_zoo::{Network, NetworkFile};
 
 use crate::commands::train::metric_line;
 use crate::data;
@@ -37,18 +38,18 @@ pub struct Args {
 /// A model file loaded and built on a device.
 #[derive(Debug)]
 pub struct Loaded {
-    pub file: ModelFile,
-    pub model: Qnn,
+    pub file: NetworkFile,
+    pub model: Network,
     pub layout: InputLayout,
     pub device: Device,
 }
 
 pub fn load_model(path: &Path, device: DeviceArg) -> Result<Loaded> {
     // The model crate's errors already name the file.
-    let file = ModelFile::load(path)?;
+    let file = NetworkFile::load(path)?;
     let device = device.device()?;
-    let model = file.build(&device)?;
-    let layout = InputLayout::new(&file.feature_map)?;
+    let (model, layout) =
+        Network::from_file(&file, &device).with_context(|| format!("{}", path.display()))?;
     Ok(Loaded {
         file,
         model,

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use qnn_model::{FieldMatrix, InteractionMaps, ModelInput, interaction_maps};
 
@@ -61,7 +61,14 @@ pub fn run(args: Args) -> Result<()> {
         }
         None => None,
     };
-    let maps = pollster::block_on(interaction_maps(&loaded.model, input.as_ref()))?;
+    let Some(qnn) = loaded.model.as_qnn() else {
+        bail!(
+            "{}: a {} network has no interaction maps (QNN's quadratic layers have them)",
+            args.model.display(),
+            loaded.file.config.name()
+        );
+    };
+    let maps = pollster::block_on(interaction_maps(qnn, input.as_ref()))?;
     let text = match args.format {
         Format::Table => table(&maps),
         Format::Csv => csv(&maps),

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use qnn_data::{DatasetSpec, Experiment, Metric};
-use qnn_model::{ModelFile, ParamStore};
+use qnn_model::ParamStore;
 use qnn_train::{RunRecord, TrainEvent, TrainState, Trainer, checkpoint, fuxictr};
+use qnn_zoo::{NetworkConfig, NetworkFile};
 use tracing::{info, warn};
 
 use crate::device::DeviceArg;
@@ -254,7 +255,7 @@ pub fn run_experiment(
             epochs: trained.epochs_run,
             train: &train_config,
         });
-        ModelFile {
+        NetworkFile {
             config: model_config.clone(),
             feature_map: splits.feature_map.clone(),
             weights: trained.weights,
@@ -291,7 +292,7 @@ pub fn run_experiment(
 struct Checkpoints {
     best: PathBuf,
     state: PathBuf,
-    config: qnn_model::QnnConfig,
+    config: NetworkConfig,
     feature_map: qnn_data::FeatureMap,
     expid: String,
     dataset_id: String,
@@ -299,7 +300,7 @@ struct Checkpoints {
 
 impl Checkpoints {
     fn save_best(&self, weights: &ParamStore, epoch: usize, monitor: f64) -> Result<()> {
-        ModelFile {
+        NetworkFile {
             config: self.config.clone(),
             feature_map: self.feature_map.clone(),
             weights: weights.clone(),
@@ -346,7 +347,7 @@ impl Checkpoints {
         let state = TrainState::from_bytes(&bytes)
             .with_context(|| format!("cannot resume from {}", self.state.display()))?;
         let best = if state.progress.best_monitor.is_some() {
-            let file = ModelFile::load(&self.best).with_context(|| {
+            let file = NetworkFile::load(&self.best).with_context(|| {
                 format!(
                     "the best model of the saved run is unreadable; resume needs it beside {}",
                     self.state.display()

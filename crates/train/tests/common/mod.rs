@@ -38,7 +38,7 @@ pub fn quick(epochs: usize) -> TrainConfig {
 }
 
 pub fn train(
-    model: QnnConfig,
+    model: impl Into<qnn_zoo::NetworkConfig>,
     config: TrainConfig,
     rows: usize,
 ) -> (Vec<TrainEvent>, TrainedModel, FeatureMap, EncodedDataset) {
