@@ -407,8 +407,13 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         assert.match(await page.textContent('#loaded-model'), /DeepFM_tiny\.qnn: DeepFM, experiment DeepFM_tiny on dataset tiny_csv/);
         assert.equal(await page.locator('#map td.cell').count(), 0);
         assert.match(await page.textContent('#map-placeholder'), /A DeepFM network has no interaction maps/);
+        assert.ok(await page.locator('#map .controls').isHidden(), 'no map controls without maps');
+        assert.equal(await page.locator('#samples tbody tr').count(), 0, "the previous model's sample rows are gone");
+        // The QNN model's predictions of the same file are still shown: wait for them to change.
+        const before = await page.textContent('#predictions pre');
         await page.setInputFiles('#predict-input', path.join(repo, 'static/examples/tiny_csv/test_sample.csv'));
-        await page.waitForFunction(() => document.querySelector('#predictions').textContent.includes('100 rows predicted'));
+        await page.waitForFunction(old => document.querySelector('#predictions pre')?.textContent !== old, before);
+        assert.match(await page.textContent('#predictions'), /100 rows predicted/);
         const zooRows = fs.readFileSync(zooPreds, 'utf8').trim().split('\n');
         const zooHeader = zooRows[0].split(',');
         const shownHead = await page.textContent('#predictions pre');

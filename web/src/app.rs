@@ -483,6 +483,8 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             ui.loaded_info
                 .set(Some(describe_model(&name, &network, &facts, &fields)));
             ui.no_maps.set(maps.is_none().then_some(network));
+            // The sample rows shown were the previous model's.
+            ui.samples.set(Vec::new());
             ui.maps.set(maps);
             ui.status.set(format!("loaded {name}"));
         }

@@ -103,7 +103,8 @@ pub fn Heatmap(
     };
     view! {
         <div class="heatmap-box" id=id>
-            <div class="controls">
+            // Nothing to choose between without maps.
+            <div class="controls" hidden=move || maps.with(Option::is_none)>
                 <label>"View "
                     <select on:change=move |ev| set_view_kind.set(if event_target_value(&ev) == "weight" { MapView::Weight } else { MapView::Activation })
                         prop:value=move || if chosen_view() == MapView::Weight { "weight" } else { "activation" } class="map-view">
