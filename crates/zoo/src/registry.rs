@@ -110,17 +110,18 @@ impl FileConfig for NetworkConfig {
             Self::Qnn(q) => q.check_weights(layout, weights),
             Self::Zoo(z) => {
                 // The header is outside the checksum: every size it names must be within the
-                // weights the file holds before anything is computed from it. Building then
-                // checks each tensor's name and shape before allocating it.
+                // weights the file holds before anything is computed from it. Each tensor's
+                // name and shape are checked when the network is built from the file
+                // (`Network::from_store`, before the tensor is allocated): building here too
+                // would hold a second copy of a large model.
                 let held: usize = weights.tensors.values().map(|t| t.values.len()).sum();
-                if let Some((key, size)) = z.sizes().into_iter().find(|&(_, n)| n > held.max(1)) {
-                    return Err(ModelError::Weights(format!(
+                match z.sizes().into_iter().find(|&(_, n)| n > held.max(1)) {
+                    Some((key, size)) => Err(ModelError::Weights(format!(
                         "the config's {key} ({size}) is larger than the weights the file holds \
                          ({held})"
-                    )));
+                    ))),
+                    None => Ok(()),
                 }
-                let device = Device::flex();
-                Network::from_store(self, layout, weights, &device).map(|_| ())
             }
         }
     }
@@ -318,6 +319,44 @@ mod tests {
         let err = serde_json::from_str::<NetworkConfig>(r#"{"model":"FM"}"#).unwrap_err();
         assert!(
             err.to_string().contains("missing field `embedding_dim`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn weights_of_another_shape_or_network_are_refused_by_name() {
+        let map = qnn_data::synthetic::SyntheticSpec::planted(1, 0).feature_map();
+        let layout = InputLayout::new(&map).unwrap();
+        let device = Device::flex();
+        let config = NetworkConfig::from(ZooConfig::FM { embedding_dim: 4 });
+        let network = Network::init(&config, &layout, 1, &device).unwrap();
+        let store = pollster::block_on(network.to_store()).unwrap();
+        assert!(Network::from_store(&config, &layout, &store, &device).is_ok());
+        assert!(config.check_weights(&layout, &store).is_ok());
+
+        let mut wrong = store.clone();
+        wrong.insert("fm.lr_layer.bias", vec![2], vec![0.0, 0.0]);
+        let err = Network::from_store(&config, &layout, &wrong, &device).unwrap_err();
+        assert!(
+            err.to_string().contains("`fm.lr_layer.bias` has shape [2]"),
+            "{err}"
+        );
+        let mut extra = store.clone();
+        extra.insert("layer.0.linear.0.weight", vec![1], vec![0.0]);
+        let err = Network::from_store(&config, &layout, &extra, &device).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unexpected tensor `layer.0.linear.0.weight`"),
+            "{err}"
+        );
+        // A header naming sizes beyond the weights held is refused before anything is built.
+        let huge = NetworkConfig::from(ZooConfig::FM {
+            embedding_dim: 1 << 20,
+        });
+        let err = huge.check_weights(&layout, &store).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("embedding_dim (1048576) is larger"),
             "{err}"
         );
     }
