@@ -6,13 +6,13 @@
 use burn::tensor::Device;
 use qnn_data::schema::{ColumnRole, DatasetChoice, SplitChoice, profile_csv};
 use qnn_data::{ConfigFile, DatasetSpec, Experiment, MemoryFiles, MemoryStore};
-use qnn_model::ModelFile;
+use qnn_zoo::{Network, NetworkFile};
 
-/// A model file as `qnn evaluate/predict/inspect` and the page read it: parse and validate the
-/// safetensors file, then build the model on the CPU backend.
+/// A model file as `qnn evaluate/predict/inspect` and the page read it (any network's): parse
+/// and validate the safetensors file, then build the network on the CPU backend.
 pub fn model_file(data: &[u8]) -> bool {
-    match ModelFile::from_bytes(data) {
-        Ok(file) => file.build(&Device::flex()).is_ok(),
+    match NetworkFile::from_bytes(data) {
+        Ok(file) => Network::from_file(&file, &Device::flex()).is_ok(),
         Err(_) => false,
     }
 }

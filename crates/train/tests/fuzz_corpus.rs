@@ -40,6 +40,15 @@ fn model_file_corpus_gives_models_or_errors() {
     replay("model_file", harness::model_file);
 }
 
+/// The model-file target reads every network's files: a zoo seed (an FM `qnn train` wrote on
+/// the bundled sample) is accepted, and so is a QNN's.
+#[test]
+fn the_model_file_target_reads_a_zoo_network() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fuzz/corpus/model_file");
+    let zoo = std::fs::read(corpus.join("seed_fm_tiny_csv.qnn")).expect("the FM seed");
+    assert!(harness::model_file(&zoo), "the FM seed is refused");
+}
+
 #[test]
 fn config_corpus_gives_configs_or_errors() {
     replay("config", harness::config);
