@@ -374,16 +374,97 @@ impl ZooConfig {
                 ));
             }
         };
-        // Products of a few sizes (a layer's weights) stay far inside 64 bits; the memory a
-        // network of such sizes needs is checked where it is built.
-        if let Some((key, size)) = config.sizes().into_iter().find(|&(_, n)| n > MAX_SIZE) {
-            return Err(refuse(
-                keys,
+        config.validate().map_err(|e| keys.invalid(e))?;
+        Ok(config)
+    }
+
+    /// Everything a network of this config needs to be well defined, for a config from any
+    /// source (a model file's header too, which no reader checked): sizes at least 1 and at most
+    /// [`MAX_SIZE`] (products of a few stay far inside 64 bits; the memory a network of such
+    /// sizes needs is checked where it is built), rates in [0, 1), one activation or one per
+    /// layer, the hidden layers a structure needs, heads that divide the towers.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let bad = |key, reason: String| Err(ModelError::Config { key, reason });
+        if let Some((key, size)) = self.sizes().into_iter().find(|&(_, n)| n > MAX_SIZE) {
+            return bad(
                 key,
                 format!("{size} is more than QNN Lab allows ({MAX_SIZE})"),
-            ));
+            );
         }
-        Ok(config)
+        let dim = match self {
+            Self::LR => None,
+            Self::FM { embedding_dim }
+            | Self::DNN { embedding_dim, .. }
+            | Self::DeepFM { embedding_dim, .. }
+            | Self::DualMLP { embedding_dim, .. } => Some(*embedding_dim),
+            Self::DCNv2(c) => Some(c.embedding_dim),
+            Self::FinalMLP(c) => Some(c.embedding_dim),
+        };
+        if dim == Some(0) {
+            return bad("embedding_dim", "must be at least 1".into());
+        }
+        let towers: Vec<(&'static str, &Tower)> = match self {
+            Self::LR | Self::FM { .. } => vec![],
+            Self::DNN { dnn, .. } | Self::DeepFM { dnn, .. } => vec![("hidden_units", dnn)],
+            Self::DCNv2(c) => vec![
+                ("stacked_dnn_hidden_units", &c.stacked_dnn),
+                ("parallel_dnn_hidden_units", &c.parallel_dnn),
+            ],
+            Self::FinalMLP(FinalMlpConfig { mlp1, mlp2, .. })
+            | Self::DualMLP { mlp1, mlp2, .. } => {
+                vec![("mlp1_hidden_units", mlp1), ("mlp2_hidden_units", mlp2)]
+            }
+        };
+        for (key, tower) in towers {
+            if tower.hidden_units.contains(&0) {
+                return bad(key, "a hidden layer of 0 units".into());
+            }
+            let activations = tower.hidden_activations.len();
+            if activations != 1 && activations != tower.hidden_units.len() {
+                return bad(
+                    key,
+                    format!(
+                        "{activations} activations for {} hidden layers (give one, or one per \
+                         layer)",
+                        tower.hidden_units.len()
+                    ),
+                );
+            }
+            if !(0.0..1.0).contains(&tower.dropout) {
+                return bad(
+                    key,
+                    format!("dropout {} is not a rate in [0, 1)", tower.dropout),
+                );
+            }
+        }
+        match self {
+            Self::DCNv2(c) => {
+                let (stacked, parallel) = match c.model_structure {
+                    DcnStructure::Parallel => (false, true),
+                    DcnStructure::Stacked => (true, false),
+                    DcnStructure::StackedParallel => (true, true),
+                    DcnStructure::CrossnetOnly => (false, false),
+                };
+                // FuxiCTR fails with an IndexError here; we say which key.
+                let structure = c.model_structure;
+                for (needed, key, tower) in [
+                    (stacked, "stacked_dnn_hidden_units", &c.stacked_dnn),
+                    (parallel, "parallel_dnn_hidden_units", &c.parallel_dnn),
+                ] {
+                    if needed && tower.hidden_units.is_empty() {
+                        return bad(
+                            key,
+                            format!(
+                                "model_structure {structure:?} needs at least one hidden layer"
+                            ),
+                        );
+                    }
+                }
+                Ok(())
+            }
+            Self::FinalMLP(c) => c.validate(),
+            _ => Ok(()),
+        }
     }
 
     /// Every size the config names (for bounding a model file's header by its weights).

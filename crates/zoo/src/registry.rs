@@ -98,8 +98,7 @@ impl NetworkConfig {
     pub fn validate(&self) -> Result<(), ModelError> {
         match self {
             Self::Qnn(q) => q.validate(),
-            // A zoo config is checked where it is read (`ZooConfig::read`).
-            Self::Zoo(_) => Ok(()),
+            Self::Zoo(z) => z.validate(),
         }
     }
 }
@@ -109,6 +108,7 @@ impl FileConfig for NetworkConfig {
         match self {
             Self::Qnn(q) => q.check_weights(layout, weights),
             Self::Zoo(z) => {
+                z.validate()?;
                 // The header is outside the checksum: every size it names must be within the
                 // weights the file holds before anything is computed from it. Each tensor's
                 // name and shape are checked when the network is built from the file
@@ -148,6 +148,7 @@ impl Network {
         match config {
             NetworkConfig::Qnn(q) => Qnn::init(q, layout, seed, device).map(Self::Qnn),
             NetworkConfig::Zoo(z) => {
+                z.validate()?;
                 let available = qnn_model::budget::available_memory();
                 let mut source = Budgeted::new(FreshInit::new(seed), available);
                 ZooNetwork::build(z, layout, &mut source, device).map(Self::Zoo)
@@ -166,6 +167,7 @@ impl Network {
         match config {
             NetworkConfig::Qnn(q) => Qnn::from_store(q, layout, store, device).map(Self::Qnn),
             NetworkConfig::Zoo(z) => {
+                z.validate()?;
                 let mut source = FromStore::new(store);
                 let network =
                     ZooNetwork::build(z, layout, &mut source as &mut dyn WeightSource, device)?;
@@ -349,6 +351,35 @@ mod tests {
                 .contains("unexpected tensor `layer.0.linear.0.weight`"),
             "{err}"
         );
+        // A header whose values no reader checked: refused, not a division by zero.
+        let zero_heads = NetworkConfig::from(ZooConfig::FinalMLP(crate::FinalMlpConfig {
+            embedding_dim: 4,
+            mlp1: crate::Tower {
+                hidden_units: vec![4],
+                hidden_activations: vec![crate::Activation::Relu],
+                dropout: 0.0,
+                batch_norm: false,
+            },
+            mlp2: crate::Tower {
+                hidden_units: vec![4],
+                hidden_activations: vec![],
+                dropout: 0.0,
+                batch_norm: false,
+            },
+            use_fs: false,
+            fs_hidden_units: vec![],
+            fs1_context: vec![],
+            fs2_context: vec![],
+            num_heads: 0,
+        }));
+        let err = zero_heads.check_weights(&layout, &store).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("0 activations for 1 hidden layers"),
+            "{err}"
+        );
+        let err = Network::init(&zero_heads, &layout, 1, &device).unwrap_err();
+        assert!(err.to_string().contains("0 activations"), "{err}");
         // A header naming sizes beyond the weights held is refused before anything is built.
         let huge = NetworkConfig::from(ZooConfig::FM {
             embedding_dim: 1 << 20,
