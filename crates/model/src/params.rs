@@ -183,7 +183,8 @@ impl ParamStore {
     }
 }
 
-pub(crate) fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+/// Row-major [rows, cols] → [cols, rows].
+pub fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0.0; values.len()];
     for r in 0..rows {
         for c in 0..cols {

@@ -4,13 +4,12 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::{relu, sigmoid, tanh};
 use burn::tensor::{Device, Tensor};
 use qnn_model::dropout::{MaskStream, Site, mask_like};
+use qnn_model::params::transpose;
 use qnn_model::quadratic::BatchNorm;
 use qnn_model::{Mode, ModelError, ParamRef};
 use serde::{Deserialize, Serialize};
 
-use crate::weights::{
-    HostLayout, Init, NamedParam, WeightSource, named, param1, tensor1, tensor2, transpose,
-};
+use crate::weights::{HostLayout, Init, NamedParam, WeightSource, named, param1, tensor1, tensor2};
 
 /// `nn.Linear`: x Wᵀ + b, with W kept as [in, out] so that the product needs no transpose.
 #[derive(Module, Debug)]

@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
+use qnn_model::params::transpose;
 use qnn_model::{HostTensor, ModelError, ParamRef, ParamStore};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -176,17 +177,6 @@ pub(crate) fn tensor2(values: Vec<f32>, shape: [usize; 2], device: &Device) -> T
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 
-/// Row-major [rows, cols] → [cols, rows].
-pub(crate) fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0.0; values.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = values[r * cols + c];
-        }
-    }
-    out
-}
-
 /// FuxiCTR 2.0.1's two regularizer groups (baselines spec §1.7): a parameter whose name
 /// contains `embedding_layer` is in the embedding group, every other one in the net group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -346,13 +336,5 @@ mod tests {
             .take("huge", &[usize::MAX, 2], Init::Zeros)
             .unwrap_err();
         assert!(matches!(err, ModelError::TooLarge(_)), "{err}");
-    }
-
-    #[test]
-    fn transpose_swaps_rows_and_columns() {
-        assert_eq!(
-            transpose(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3),
-            vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]
-        );
     }
 }
