@@ -9,7 +9,7 @@ use crate::input::FieldSlot;
 use crate::{InputLayout, ModelError, QnnConfig};
 
 /// Bytes per trainable value while training: the value, its gradient and Adam's two moments.
-const TRAINING_BYTES_PER_PARAMETER: u64 = 16;
+pub const TRAINING_BYTES_PER_PARAMETER: u64 = 16;
 
 /// f32 tensors of B × D·R values a quadratic layer pass holds at its peak: the product x·W,
 /// the normalised pre-activations kept for the backward, and their gradient.
@@ -120,7 +120,8 @@ pub fn available_memory() -> Option<u64> {
     }
 }
 
-fn gib(bytes: u64) -> String {
+/// Bytes as GiB with one decimal, as the memory errors print them.
+pub fn gib(bytes: u64) -> String {
     format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
 }
 

@@ -15,21 +15,14 @@ use burn::tensor::Device;
 use qnn_data::synthetic::SyntheticSpec;
 use qnn_model::{QnnConfig, Regularizer};
 use qnn_train::{TrainConfig, Trainer};
-use qnn_zoo::{
-    Activation, DcnStructure, DcnV2Config, FinalMlpConfig, NetworkConfig, Tower, ZooConfig,
-};
+use qnn_zoo::{DcnStructure, DcnV2Config, FinalMlpConfig, NetworkConfig, Tower, ZooConfig};
 
 fn arg(name: &str) -> Option<String> {
     std::env::args().skip_while(|a| a != name).nth(1)
 }
 
 fn tower(units: &[usize]) -> Tower {
-    Tower {
-        hidden_units: units.to_vec(),
-        hidden_activations: vec![Activation::Relu],
-        dropout: 0.0,
-        batch_norm: false,
-    }
+    Tower::new(units.to_vec())
 }
 
 /// The networks and their settings: QNN as the paper trains it on Frappe, the zoo as FuxiCTR's

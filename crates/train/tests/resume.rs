@@ -7,16 +7,15 @@ use burn::tensor::Device;
 use common::{quick, splits};
 use qnn_model::{ParamStore, QnnConfig};
 use qnn_train::{TrainConfig, TrainEvent, TrainState, Trainer};
-use qnn_zoo::{Activation, FinalMlpConfig, NetworkConfig, Tower, ZooConfig};
+use qnn_zoo::{FinalMlpConfig, NetworkConfig, Tower, ZooConfig};
 
 /// A FinalMLP with batch norm, dropout in both towers and feature selection on a field context:
 /// every kind of zoo parameter and buffer goes through the saved state.
 fn zoo_model() -> NetworkConfig {
     let tower = |units: Vec<usize>| Tower {
-        hidden_units: units,
-        hidden_activations: vec![Activation::Relu],
         dropout: 0.1,
         batch_norm: true,
+        ..Tower::new(units)
     };
     ZooConfig::FinalMLP(FinalMlpConfig {
         embedding_dim: 4,

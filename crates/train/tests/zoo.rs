@@ -6,15 +6,10 @@ mod common;
 use common::{evaluations, quick, train};
 use qnn_data::Metric;
 use qnn_train::{TrainConfig, TrainEvent};
-use qnn_zoo::{Activation, DcnStructure, DcnV2Config, FinalMlpConfig, Tower, ZooConfig};
+use qnn_zoo::{DcnStructure, DcnV2Config, FinalMlpConfig, Tower, ZooConfig};
 
 fn tower(units: &[usize]) -> Tower {
-    Tower {
-        hidden_units: units.to_vec(),
-        hidden_activations: vec![Activation::Relu],
-        dropout: 0.0,
-        batch_norm: false,
-    }
+    Tower::new(units.to_vec())
 }
 
 fn networks() -> Vec<ZooConfig> {

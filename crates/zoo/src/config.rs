@@ -97,6 +97,39 @@ pub fn network_keys(model: &str) -> Option<Vec<&'static str>> {
     Some(keys)
 }
 
+/// The keys of each tower: hidden units, activations, dropout rate, batch norm.
+type TowerKeys = [&'static str; 4];
+const DNN_KEYS: TowerKeys = [
+    "hidden_units",
+    "hidden_activations",
+    "net_dropout",
+    "batch_norm",
+];
+const STACKED_KEYS: TowerKeys = [
+    "stacked_dnn_hidden_units",
+    "dnn_activations",
+    "net_dropout",
+    "batch_norm",
+];
+const PARALLEL_KEYS: TowerKeys = [
+    "parallel_dnn_hidden_units",
+    "dnn_activations",
+    "net_dropout",
+    "batch_norm",
+];
+const MLP1_KEYS: TowerKeys = [
+    "mlp1_hidden_units",
+    "mlp1_hidden_activations",
+    "mlp1_dropout",
+    "mlp1_batch_norm",
+];
+const MLP2_KEYS: TowerKeys = [
+    "mlp2_hidden_units",
+    "mlp2_hidden_activations",
+    "mlp2_dropout",
+    "mlp2_batch_norm",
+];
+
 /// One hidden-layer stack: FuxiCTR's `hidden_units`, `hidden_activations` (one name for every
 /// layer, or one per layer), dropout rate and `batch_norm`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,9 +141,25 @@ pub struct Tower {
 }
 
 impl Tower {
+    /// Hidden layers with FuxiCTR's defaults for the rest: ReLU, no dropout, no batch norm.
+    pub fn new(hidden_units: Vec<usize>) -> Self {
+        Self {
+            hidden_units,
+            hidden_activations: vec![Activation::Relu],
+            dropout: 0.0,
+            batch_norm: false,
+        }
+    }
+
+    /// Width of the tower's output on an input of `input` values (the input itself when the
+    /// tower has no layer).
+    pub fn output_width(&self, input: usize) -> usize {
+        self.hidden_units.last().copied().unwrap_or(input)
+    }
+
     fn read<K: Keys + ?Sized>(
         keys: &K,
-        [units_key, activations_key, dropout_key, batch_norm_key]: [&'static str; 4],
+        [units_key, activations_key, dropout_key, batch_norm_key]: TowerKeys,
         default_units: &[usize],
     ) -> Result<Self, K::Error> {
         let hidden_units = keys
@@ -123,28 +172,7 @@ impl Tower {
             .iter()
             .map(|n| Activation::parse(activations_key, n).map_err(|e| keys.invalid(e)))
             .collect::<Result<Vec<_>, _>>()?;
-        if hidden_activations.len() != 1 && hidden_activations.len() != hidden_units.len() {
-            return Err(refuse(
-                keys,
-                activations_key,
-                format!(
-                    "{} activations for {} hidden layers (give one, or one per layer)",
-                    hidden_activations.len(),
-                    hidden_units.len()
-                ),
-            ));
-        }
         let dropout = keys.float(dropout_key)?.unwrap_or(0.0);
-        if !(0.0..1.0).contains(&dropout) {
-            return Err(refuse(
-                keys,
-                dropout_key,
-                format!("{dropout} is not a rate in [0, 1)"),
-            ));
-        }
-        if let Some(0) = hidden_units.iter().min() {
-            return Err(refuse(keys, units_key, "a hidden layer of 0 units".into()));
-        }
         Ok(Self {
             hidden_units,
             hidden_activations,
@@ -230,44 +258,8 @@ pub enum ZooConfig {
 impl ZooConfig {
     /// The network `model` (a FuxiCTR name, [`ZOO_MODELS`]) with its keys read from `keys`.
     pub fn read<K: Keys + ?Sized>(model: &str, keys: &K) -> Result<Self, K::Error> {
-        let dim = |default| -> Result<usize, K::Error> {
-            let d = keys.count("embedding_dim")?.unwrap_or(default);
-            if d == 0 {
-                return Err(refuse(keys, "embedding_dim", "must be at least 1".into()));
-            }
-            Ok(d)
-        };
-        let dnn = |keys: &K| {
-            Tower::read(
-                keys,
-                [
-                    "hidden_units",
-                    "hidden_activations",
-                    "net_dropout",
-                    "batch_norm",
-                ],
-                &[64, 64, 64],
-            )
-        };
-        let tower = |k: usize| {
-            let key = |s: &str| -> &'static str {
-                match (k, s) {
-                    (1, "units") => "mlp1_hidden_units",
-                    (1, "act") => "mlp1_hidden_activations",
-                    (1, "drop") => "mlp1_dropout",
-                    (1, _) => "mlp1_batch_norm",
-                    (_, "units") => "mlp2_hidden_units",
-                    (_, "act") => "mlp2_hidden_activations",
-                    (_, "drop") => "mlp2_dropout",
-                    _ => "mlp2_batch_norm",
-                }
-            };
-            Tower::read(
-                keys,
-                [key("units"), key("act"), key("drop"), key("bn")],
-                &[64, 64, 64],
-            )
-        };
+        let dim = |default| keys.count("embedding_dim").map(|d| d.unwrap_or(default));
+        let tower = |tower_keys| Tower::read(keys, tower_keys, &[64, 64, 64]);
         let config = match model {
             "LR" => Self::LR,
             "FM" => Self::FM {
@@ -275,11 +267,11 @@ impl ZooConfig {
             },
             "DNN" => Self::DNN {
                 embedding_dim: dim(10)?,
-                dnn: dnn(keys)?,
+                dnn: tower(DNN_KEYS)?,
             },
             "DeepFM" => Self::DeepFM {
                 embedding_dim: dim(10)?,
-                dnn: dnn(keys)?,
+                dnn: tower(DNN_KEYS)?,
             },
             "DCNv2" => {
                 if keys.boolean("use_low_rank_mixture")?.unwrap_or(false) {
@@ -305,66 +297,32 @@ impl ZooConfig {
                         ));
                     }
                 };
-                let tower = |units: &'static str| {
-                    Tower::read(
-                        keys,
-                        [units, "dnn_activations", "net_dropout", "batch_norm"],
-                        &[],
-                    )
-                };
-                let config = DcnV2Config {
+                let tower = |tower_keys| Tower::read(keys, tower_keys, &[]);
+                Self::DCNv2(DcnV2Config {
                     embedding_dim: dim(10)?,
                     model_structure: structure,
                     num_cross_layers: keys.count("num_cross_layers")?.unwrap_or(3),
-                    stacked_dnn: tower("stacked_dnn_hidden_units")?,
-                    parallel_dnn: tower("parallel_dnn_hidden_units")?,
-                };
-                // FuxiCTR fails with an IndexError here; we say which key.
-                let needs = |units_key: &'static str, tower: &Tower| {
-                    if tower.hidden_units.is_empty() {
-                        Err(refuse(
-                            keys,
-                            units_key,
-                            format!(
-                                "model_structure {structure:?} needs at least one hidden layer"
-                            ),
-                        ))
-                    } else {
-                        Ok(())
-                    }
-                };
-                if matches!(
-                    structure,
-                    DcnStructure::Parallel | DcnStructure::StackedParallel
-                ) {
-                    needs("parallel_dnn_hidden_units", &config.parallel_dnn)?;
-                }
-                if matches!(
-                    structure,
-                    DcnStructure::Stacked | DcnStructure::StackedParallel
-                ) {
-                    needs("stacked_dnn_hidden_units", &config.stacked_dnn)?;
-                }
-                Self::DCNv2(config)
+                    stacked_dnn: tower(STACKED_KEYS)?,
+                    parallel_dnn: tower(PARALLEL_KEYS)?,
+                })
             }
             "FinalMLP" => {
                 let config = FinalMlpConfig {
                     embedding_dim: dim(10)?,
-                    mlp1: tower(1)?,
-                    mlp2: tower(2)?,
+                    mlp1: tower(MLP1_KEYS)?,
+                    mlp2: tower(MLP2_KEYS)?,
                     use_fs: keys.boolean("use_fs")?.unwrap_or(true),
                     fs_hidden_units: keys.counts("fs_hidden_units")?.unwrap_or_else(|| vec![64]),
                     fs1_context: keys.strings("fs1_context")?.unwrap_or_default(),
                     fs2_context: keys.strings("fs2_context")?.unwrap_or_default(),
                     num_heads: keys.count("num_heads")?.unwrap_or(1),
                 };
-                config.validate().map_err(|e| keys.invalid(e))?;
                 Self::FinalMLP(config)
             }
             "DualMLP" => Self::DualMLP {
                 embedding_dim: dim(10)?,
-                mlp1: tower(1)?,
-                mlp2: tower(2)?,
+                mlp1: tower(MLP1_KEYS)?,
+                mlp2: tower(MLP2_KEYS)?,
             },
             other => {
                 return Err(refuse(
@@ -403,26 +361,26 @@ impl ZooConfig {
         if dim == Some(0) {
             return bad("embedding_dim", "must be at least 1".into());
         }
-        let towers: Vec<(&'static str, &Tower)> = match self {
+        let towers: Vec<(TowerKeys, &Tower)> = match self {
             Self::LR | Self::FM { .. } => vec![],
-            Self::DNN { dnn, .. } | Self::DeepFM { dnn, .. } => vec![("hidden_units", dnn)],
+            Self::DNN { dnn, .. } | Self::DeepFM { dnn, .. } => vec![(DNN_KEYS, dnn)],
             Self::DCNv2(c) => vec![
-                ("stacked_dnn_hidden_units", &c.stacked_dnn),
-                ("parallel_dnn_hidden_units", &c.parallel_dnn),
+                (STACKED_KEYS, &c.stacked_dnn),
+                (PARALLEL_KEYS, &c.parallel_dnn),
             ],
             Self::FinalMLP(FinalMlpConfig { mlp1, mlp2, .. })
             | Self::DualMLP { mlp1, mlp2, .. } => {
-                vec![("mlp1_hidden_units", mlp1), ("mlp2_hidden_units", mlp2)]
+                vec![(MLP1_KEYS, mlp1), (MLP2_KEYS, mlp2)]
             }
         };
-        for (key, tower) in towers {
+        for ([units_key, activations_key, dropout_key, _], tower) in towers {
             if tower.hidden_units.contains(&0) {
-                return bad(key, "a hidden layer of 0 units".into());
+                return bad(units_key, "a hidden layer of 0 units".into());
             }
             let activations = tower.hidden_activations.len();
             if activations != 1 && activations != tower.hidden_units.len() {
                 return bad(
-                    key,
+                    activations_key,
                     format!(
                         "{activations} activations for {} hidden layers (give one, or one per \
                          layer)",
@@ -432,8 +390,8 @@ impl ZooConfig {
             }
             if !(0.0..1.0).contains(&tower.dropout) {
                 return bad(
-                    key,
-                    format!("dropout {} is not a rate in [0, 1)", tower.dropout),
+                    dropout_key,
+                    format!("{} is not a rate in [0, 1)", tower.dropout),
                 );
             }
         }
@@ -447,9 +405,9 @@ impl ZooConfig {
                 };
                 // FuxiCTR fails with an IndexError here; we say which key.
                 let structure = c.model_structure;
-                for (needed, key, tower) in [
-                    (stacked, "stacked_dnn_hidden_units", &c.stacked_dnn),
-                    (parallel, "parallel_dnn_hidden_units", &c.parallel_dnn),
+                for (needed, [key, ..], tower) in [
+                    (stacked, STACKED_KEYS, &c.stacked_dnn),
+                    (parallel, PARALLEL_KEYS, &c.parallel_dnn),
                 ] {
                     if needed && tower.hidden_units.is_empty() {
                         return bad(

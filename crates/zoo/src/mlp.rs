@@ -148,13 +148,6 @@ impl MlpSpec {
         self.output_activation = activation;
         self
     }
-
-    /// Width of the block's output.
-    pub fn output_width(&self, input: usize) -> usize {
-        self.output_dim
-            .or(self.hidden_units.last().copied())
-            .unwrap_or(input)
-    }
 }
 
 /// One hidden layer: Linear, BatchNorm1d?, activation, Dropout?.

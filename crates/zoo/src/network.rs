@@ -202,11 +202,14 @@ impl ZooNetwork {
                 )
             })
             .transpose()?;
-        let last = |t: &Tower| t.hidden_units.last().copied().unwrap_or(width);
+        let (stacked_out, parallel_out) = (
+            c.stacked_dnn.output_width(width),
+            c.parallel_dnn.output_width(width),
+        );
         let fc_input = match c.model_structure {
-            DcnStructure::Parallel => width + last(&c.parallel_dnn),
-            DcnStructure::Stacked => last(&c.stacked_dnn),
-            DcnStructure::StackedParallel => last(&c.stacked_dnn) + last(&c.parallel_dnn),
+            DcnStructure::Parallel => width + parallel_out,
+            DcnStructure::Stacked => stacked_out,
+            DcnStructure::StackedParallel => stacked_out + parallel_out,
             DcnStructure::CrossnetOnly => width,
         };
         let fc = Linear::build(source, "fc", fc_input, 1, true, device)?;
@@ -251,8 +254,8 @@ impl ZooNetwork {
                 )
             })
             .transpose()?;
-        let last = |t: &Tower| t.hidden_units.last().copied().unwrap_or(width);
-        let fusion = Fusion::build(source, last(&c.mlp1), last(&c.mlp2), c.num_heads, device)?;
+        let (x_dim, y_dim) = (c.mlp1.output_width(width), c.mlp2.output_width(width));
+        let fusion = Fusion::build(source, x_dim, y_dim, c.num_heads, device)?;
         Ok(FinalMlp {
             embedding,
             mlp1,

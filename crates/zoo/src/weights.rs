@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
+use qnn_model::budget::{TRAINING_BYTES_PER_PARAMETER, gib};
 use qnn_model::params::transpose;
 use qnn_model::{HostTensor, ModelError, ParamRef, ParamStore};
 use rand::SeedableRng;
@@ -117,9 +118,6 @@ impl WeightSource for FreshInit {
     }
 }
 
-/// Bytes per trainable value while training: the value, its gradient and Adam's two moments.
-const TRAINING_BYTES_PER_PARAMETER: u64 = 16;
-
 /// A source that refuses, before the tensor is drawn or allocated, the first tensor that takes
 /// the network's training memory (values, gradients, Adam's moments) past `available` bytes.
 /// Configs are written by anyone: a `hidden_units: [10000000]` must be one error line, not an
@@ -148,7 +146,7 @@ impl<S: WeightSource> WeightSource for Budgeted<S> {
                 "the network needs more memory to train than this machine has{} (its tensor \
                  `{name}` alone is {shape:?}): lower embedding_dim or the hidden units",
                 self.available
-                    .map(|a| format!(" ({:.1} GiB available)", a as f64 / f64::from(1u32 << 30)))
+                    .map(|a| format!(" ({} available)", gib(a)))
                     .unwrap_or_default()
             ))
         };
