@@ -26,9 +26,10 @@ struct Cli {
 enum Command {
     /// Train one experiment of a FuxiCTR config directory (like FuxiCTR's run_expid.py).
     Train(commands::train::Args),
-    /// Compute logloss and AUC of a model file on a labelled CSV.
+    /// Compute the metrics of a model file on a labelled CSV (logloss and AUC; MSE, RMSE and
+    /// MAE for a regression model).
     Evaluate(commands::evaluate::Args),
-    /// Add a probability column to every row of a CSV.
+    /// Add the model's prediction (a probability, or a value for regression) to every row of a CSV.
     Predict(commands::predict::Args),
     /// Show which field pairs a model's quadratic layers use (interaction maps).
     Inspect(commands::inspect::Args),

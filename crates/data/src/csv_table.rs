@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 
+use crate::Task;
 use crate::feature_map::{Dtype, Preprocess, RawColumn};
 use crate::yaml::python_float;
 
@@ -28,8 +29,8 @@ pub enum Role {
     Numeric,
     /// Tokens joined by `splitter`.
     Sequence { splitter: String },
-    /// The 0/1 label.
-    Label,
+    /// The label, checked as the task's.
+    Label(Task),
 }
 
 /// One column to read: its header name, reading rules and role.
@@ -320,7 +321,7 @@ pub(crate) fn decode_chunk(
     let mut labels = None;
     let mut decoded = Vec::with_capacity(builders.len());
     for (c, b) in columns.iter().zip(builders) {
-        if c.role == Role::Label {
+        if matches!(c.role, Role::Label(_)) {
             labels = Some(b.values.iter().map(|&y| y as f32).collect());
         }
         decoded.push(b.finish());
@@ -506,7 +507,9 @@ impl Builder {
             let at = |reason: String| (row, cells.place(row).error(source, &c.name, reason));
             let cell = std::str::from_utf8(bytes).map_err(|_| at("is not valid UTF-8".into()))?;
             match &c.role {
-                Role::Label => builder.values.push(read_label(cell).map_err(at)? as f64),
+                Role::Label(task) => builder
+                    .values
+                    .push(read_label(cell, *task).map_err(at)? as f64),
                 Role::Numeric => builder.values.push(read_number(cell, &c.raw).map_err(at)?),
                 Role::Token => {
                     let token = read_token(cell, &c.raw).map_err(at)?;
@@ -535,7 +538,7 @@ impl Builder {
             by_cell: HashMap::new(),
             tokens,
             values: Vec::new(),
-            numeric: matches!(c.role, Role::Numeric | Role::Label),
+            numeric: matches!(c.role, Role::Numeric | Role::Label(_)),
         }
     }
 
@@ -650,14 +653,15 @@ fn convert_to_bucket(v: f64) -> f64 {
     }
 }
 
-fn read_label(cell: &str) -> Result<f32, String> {
+fn read_label(cell: &str, task: Task) -> Result<f32, String> {
     if is_na(cell) {
         return Err("missing label".into());
     }
-    match cell.trim().parse::<f64>() {
-        Ok(v) if v == 0.0 || v == 1.0 => Ok(v as f32),
-        _ => Err(format!("label '{cell}' is not 0 or 1")),
-    }
+    let value = cell
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("label '{cell}' is not a number"))?;
+    task.label(value).map_err(|e| format!("label '{cell}' {e}"))
 }
 
 #[cfg(test)]
@@ -718,7 +722,7 @@ mod tests {
         let mut n = col("n", Dtype::Float, Role::Numeric);
         n.raw.fill_na = Some("0".into());
         let cols = [
-            col("y", Dtype::Float, Role::Label),
+            col("y", Dtype::Float, Role::Label(Task::BinaryClassification)),
             col("name", Dtype::Str, Role::Token),
             n,
             col(
@@ -774,7 +778,7 @@ mod tests {
     #[test]
     fn bad_rows_are_located() {
         let cols = [
-            col("y", Dtype::Float, Role::Label),
+            col("y", Dtype::Float, Role::Label(Task::BinaryClassification)),
             col("a", Dtype::Str, Role::Token),
         ];
         let e = read("y,a\n1,x\n0,y,z\n", &cols).unwrap_err();
@@ -797,7 +801,7 @@ mod tests {
                 .contains("no data rows")
         );
         let n = [
-            col("y", Dtype::Float, Role::Label),
+            col("y", Dtype::Float, Role::Label(Task::BinaryClassification)),
             col("a", Dtype::Float, Role::Numeric),
         ];
         let e = read("y,a\n1,2\n0,nan\n", &n).unwrap_err();
@@ -813,7 +817,10 @@ mod tests {
         // Bucketised first: what reaches the model is small.
         let mut bucket = col("a", Dtype::Float, Role::Numeric);
         bucket.raw.preprocess = Some(Preprocess::ConvertToBucket);
-        let cols = [col("y", Dtype::Float, Role::Label), bucket];
+        let cols = [
+            col("y", Dtype::Float, Role::Label(Task::BinaryClassification)),
+            bucket,
+        ];
         assert!(read("y,a\n1,1e39\n", &cols).is_ok());
     }
 }

@@ -44,7 +44,7 @@ impl Column {
 }
 
 /// A dataset after feature processing: one column per model field (feature-map order) and a
-/// binary label per row.
+/// label per row (one of the feature map's task).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodedDataset {
     columns: Vec<Column>,
@@ -99,12 +99,8 @@ impl EncodedDataset {
                 )));
             }
         }
-        if let Some((row, &y)) = labels
-            .iter()
-            .enumerate()
-            .find(|(_, y)| **y != 0.0 && **y != 1.0)
-        {
-            return Err(DataError::Label { row, value: y });
+        if let Err((row, reason)) = feature_map.task.check_labels(&labels) {
+            return Err(DataError::Label { row, reason });
         }
         Ok(Self { columns, labels })
     }
@@ -233,6 +229,7 @@ mod tests {
                 ),
             ],
             labels: vec!["y".into()],
+            task: Default::default(),
         }
     }
 

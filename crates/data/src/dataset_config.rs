@@ -1,6 +1,7 @@
 //! The dataset half of an experiment (spec §C.2), typed: where the splits are and how each column
 //! is read and encoded.
 
+use crate::Task;
 use crate::config::{ConfigError, Experiment, count, number};
 use crate::feature_map::{Dtype, Padding, Preprocess, RawColumn};
 use crate::yaml::{Mapping, Value};
@@ -123,6 +124,8 @@ pub struct DatasetSpec {
     pub test_size: Option<SplitSize>,
     pub split_type: SplitType,
     pub rebuild: bool,
+    /// FuxiCTR's `task` (a model key, read here because it decides which labels are valid).
+    pub task: Task,
 }
 
 const COLUMN_KEYS: &[&str] = &[
@@ -260,6 +263,7 @@ impl DatasetSpec {
             test_size: split_size("test_size")?,
             split_type,
             rebuild: exp.boolean("rebuild_dataset")?.unwrap_or(false),
+            task: task(exp)?,
             dataset_id,
         };
         if data_format.is_encoded() && (spec.valid_size.is_some() || spec.test_size.is_some()) {
@@ -270,6 +274,19 @@ impl DatasetSpec {
             ));
         }
         Ok((spec, notes))
+    }
+}
+
+/// `task`, FuxiCTR's default when absent.
+pub fn task(exp: &Experiment) -> Result<Task, ConfigError> {
+    match exp.string("task")? {
+        None => Ok(Task::default()),
+        Some(name) => Task::parse(&name).ok_or_else(|| {
+            exp.bad(
+                "task",
+                format!("'{name}' is not one of {}", Task::NAMES.join(", ")),
+            )
+        }),
     }
 }
 

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Task;
+
 /// Id of the padding token in every vocabulary.
 pub const PADDING_ID: u32 = 0;
 
@@ -16,6 +18,10 @@ pub struct FeatureMap {
     /// Features in model order (FuxiCTR's `feature_map.json` order), meta features included.
     pub features: Vec<Feature>,
     pub labels: Vec<String>,
+    /// What the labels are (FuxiCTR's `task`): files written before regression existed have
+    /// none and were binary.
+    #[serde(default, skip_serializing_if = "Task::is_binary")]
+    pub task: Task,
 }
 
 /// One feature column.
@@ -219,6 +225,7 @@ mod tests {
                 },
             ],
             labels: vec!["clk".into()],
+            task: Default::default(),
         };
         assert_eq!(map.num_fields(), 2);
         assert_eq!(map.field_names(), ["user", "price"]);

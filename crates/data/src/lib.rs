@@ -21,6 +21,7 @@ pub mod raw_rows;
 pub mod schema;
 pub mod synthetic;
 pub mod tables;
+pub mod task;
 pub mod yaml;
 
 pub use buffer::{AlignedBytes, Buffer, BufferError, SharedBytes};
@@ -39,14 +40,15 @@ pub use pipeline::{
     read_fuxictr_feature_map,
 };
 pub use tables::{EncodedTable, TableError};
+pub use task::Task;
 
 /// Errors of the data layer.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("inconsistent data: {0}")]
     Shape(String),
-    #[error("label at row {row} is {value}, expected 0 or 1")]
-    Label { row: usize, value: f32 },
+    #[error("label at row {row}: {reason}")]
+    Label { row: usize, reason: String },
     #[error("cannot compute metric: {0}")]
     Metric(String),
 }

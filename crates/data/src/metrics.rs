@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::DataError;
+use crate::{DataError, Task};
 
 /// Probability clipping of sklearn's `log_loss(eps=1e-7)`.
 pub const LOGLOSS_EPS: f64 = 1e-7;
@@ -14,6 +14,15 @@ pub enum Metric {
     Auc,
     #[serde(rename = "logloss")]
     Logloss,
+    /// Mean squared error (regression; FuxiCTR 2.0.1 has no regression metric).
+    #[serde(rename = "MSE")]
+    Mse,
+    /// √MSE, in the label's unit.
+    #[serde(rename = "RMSE")]
+    Rmse,
+    /// Mean absolute error.
+    #[serde(rename = "MAE")]
+    Mae,
 }
 
 impl Metric {
@@ -22,6 +31,31 @@ impl Metric {
         match self {
             Metric::Auc => "AUC",
             Metric::Logloss => "logloss",
+            Metric::Mse => "MSE",
+            Metric::Rmse => "RMSE",
+            Metric::Mae => "MAE",
+        }
+    }
+
+    /// The task whose predictions this metric judges: AUC and logloss need 0/1 labels and
+    /// probabilities.
+    pub fn task(self) -> Task {
+        match self {
+            Metric::Auc | Metric::Logloss => Task::BinaryClassification,
+            Metric::Mse | Metric::Rmse | Metric::Mae => Task::Regression,
+        }
+    }
+
+    /// Whether a larger value is better (what `monitor_mode` should be when it is monitored).
+    pub fn higher_is_better(self) -> bool {
+        self == Metric::Auc
+    }
+
+    /// What a run of `task` reports when the config names no metrics.
+    pub fn defaults(task: Task) -> Vec<Metric> {
+        match task {
+            Task::BinaryClassification => vec![Metric::Logloss, Metric::Auc],
+            Task::Regression => vec![Metric::Mse, Metric::Rmse, Metric::Mae],
         }
     }
 
@@ -30,6 +64,9 @@ impl Metric {
         match name.to_ascii_lowercase().as_str() {
             "auc" => Some(Metric::Auc),
             "logloss" | "binary_crossentropy" => Some(Metric::Logloss),
+            "mse" => Some(Metric::Mse),
+            "rmse" => Some(Metric::Rmse),
+            "mae" => Some(Metric::Mae),
             _ => None,
         }
     }
@@ -38,6 +75,9 @@ impl Metric {
         match self {
             Metric::Auc => auc(labels, probs),
             Metric::Logloss => logloss(labels, probs),
+            Metric::Mse => mse(labels, probs),
+            Metric::Rmse => mse(labels, probs).map(f64::sqrt),
+            Metric::Mae => mae(labels, probs),
         }
     }
 }
@@ -67,6 +107,30 @@ pub fn logloss(labels: &[f32], probs: &[f32]) -> Result<f64, DataError> {
             let y = f64::from(y);
             -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
         })
+        .sum();
+    Ok(total / labels.len() as f64)
+}
+
+/// Mean squared error in float64.
+pub fn mse(labels: &[f32], predictions: &[f32]) -> Result<f64, DataError> {
+    mean_error(labels, predictions, |d| d * d)
+}
+
+/// Mean absolute error in float64.
+pub fn mae(labels: &[f32], predictions: &[f32]) -> Result<f64, DataError> {
+    mean_error(labels, predictions, f64::abs)
+}
+
+fn mean_error(
+    labels: &[f32],
+    predictions: &[f32],
+    error: impl Fn(f64) -> f64,
+) -> Result<f64, DataError> {
+    check_lengths(labels, predictions)?;
+    let total: f64 = labels
+        .iter()
+        .zip(predictions)
+        .map(|(&y, &p)| error(f64::from(p) - f64::from(y)))
         .sum();
     Ok(total / labels.len() as f64)
 }
@@ -178,6 +242,24 @@ mod tests {
             prop_assume!(labels.contains(&0.0) && labels.contains(&1.0));
             let fast = auc(&labels, &probs).unwrap();
             prop_assert!((fast - brute_force_auc(&labels, &probs)).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn regression_metrics_by_hand() {
+        let (y, p) = ([1.0, -2.0, 0.5, 4.0], [1.5, -2.0, -0.5, 2.0]);
+        // errors 0.5, 0, −1, −2: squares 0.25 + 0 + 1 + 4 = 5.25, absolutes 3.5.
+        assert_eq!(Metric::Mse.compute(&y, &p).unwrap(), 5.25 / 4.0);
+        assert_eq!(
+            Metric::Rmse.compute(&y, &p).unwrap(),
+            (5.25f64 / 4.0).sqrt()
+        );
+        assert_eq!(Metric::Mae.compute(&y, &p).unwrap(), 3.5 / 4.0);
+        assert!(Metric::Mse.compute(&y, &p[..3]).is_err());
+        for m in Metric::defaults(Task::Regression) {
+            assert_eq!(m.task(), Task::Regression);
+            assert_eq!(Metric::parse(m.name()), Some(m));
+            assert!(!m.higher_is_better());
         }
     }
 }

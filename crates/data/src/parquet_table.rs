@@ -149,7 +149,7 @@ struct CellColumn {
 
 impl CellColumn {
     fn new(window: &Window, kind: LeafKind, role: &Role) -> Self {
-        let numeric = matches!(role, Role::Numeric | Role::Label);
+        let numeric = matches!(role, Role::Numeric | Role::Label(_));
         let splitter = match role {
             Role::Sequence { splitter } => splitter.as_bytes(),
             _ => b"",

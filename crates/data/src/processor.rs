@@ -8,6 +8,7 @@ use string_interner::backend::StringBackend;
 use string_interner::symbol::SymbolU32;
 use string_interner::{StringInterner, Symbol};
 
+use crate::Task;
 use crate::csv_table::{
     ColumnData, CsvError, RawTable, ReadColumn, Role, TokenColumn, canonical_token,
 };
@@ -36,7 +37,7 @@ pub fn training_columns(spec: &DatasetSpec) -> Vec<ReadColumn> {
             },
         })
         .collect();
-    cols.push(label_column(&spec.label, spec.label_raw.clone()));
+    cols.push(label_column(&spec.label, spec.label_raw.clone(), spec.task));
     cols
 }
 
@@ -57,16 +58,16 @@ pub fn model_columns(map: &FeatureMap, with_label: bool) -> Vec<ReadColumn> {
         })
         .collect();
     if with_label && let Some(label) = map.labels.first() {
-        cols.push(label_column(label, RawColumn::default()));
+        cols.push(label_column(label, RawColumn::default(), map.task));
     }
     cols
 }
 
-fn label_column(name: &str, raw: RawColumn) -> ReadColumn {
+fn label_column(name: &str, raw: RawColumn, task: Task) -> ReadColumn {
     ReadColumn {
         name: name.to_string(),
         raw,
-        role: Role::Label,
+        role: Role::Label(task),
     }
 }
 
@@ -353,6 +354,7 @@ impl<'a> Fitter<'a> {
             dataset_id: spec.dataset_id.clone(),
             features,
             labels: vec![spec.label.clone()],
+            task: spec.task,
         })
     }
 }

@@ -70,6 +70,7 @@ impl SyntheticSpec {
                 })
                 .collect(),
             labels: vec!["label".into()],
+            task: Default::default(),
         }
     }
 

@@ -160,6 +160,7 @@ fn without_tokens(map: &FeatureMap) -> FeatureMap {
     FeatureMap {
         dataset_id: map.dataset_id.clone(),
         labels: map.labels.clone(),
+        task: map.task,
         features: map
             .features
             .iter()
@@ -678,6 +679,7 @@ mod tests {
                 },
             )],
             labels: vec!["y".into()],
+            task: Default::default(),
         };
         let layout = InputLayout::new(&map).unwrap();
         let config = QnnConfig {

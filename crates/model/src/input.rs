@@ -5,7 +5,7 @@
 //! one-table-per-field layout, including the padding row (zero, no gradient) of each field.
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use qnn_data::{Batch, Column, FeatureKind, FeatureMap};
+use qnn_data::{Batch, Column, FeatureKind, FeatureMap, Task};
 
 use crate::ModelError;
 
@@ -36,6 +36,8 @@ pub struct InputLayout {
     pub num_categorical: usize,
     pub num_sequences: usize,
     pub num_numeric: usize,
+    /// What the labels are, from the feature map: it decides the output activation.
+    pub task: Task,
 }
 
 impl InputLayout {
@@ -48,6 +50,7 @@ impl InputLayout {
             num_categorical: 0,
             num_sequences: 0,
             num_numeric: 0,
+            task: feature_map.task,
         };
         for feature in feature_map.fields() {
             let slot = match &feature.kind {

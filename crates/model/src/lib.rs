@@ -13,6 +13,7 @@ pub mod file;
 pub mod fused;
 pub mod input;
 pub mod interaction;
+pub mod objective;
 pub mod params;
 pub mod qnn;
 pub mod quadratic;
@@ -25,8 +26,9 @@ pub use input::{InputLayout, ModelInput};
 pub use interaction::{
     FieldMatrix, HeadMaps, InteractionMaps, LayerMaps, MapView, interaction_maps,
 };
+pub use objective::{Loss, Task, bce, output, self_ensemble_loss};
 pub use params::{HostTensor, ParamStore, read_values};
-pub use qnn::{ParamRef, Qnn, SelfEnsembleOutput, bce, self_ensemble_loss};
+pub use qnn::{ParamRef, Qnn, SelfEnsembleOutput};
 pub use quadratic::LayerKernel;
 pub use regularizer::Regularizer;
 

@@ -2,22 +2,15 @@
 //! linear head, and the Self-Ensemble loss.
 
 use burn::module::{Module, Param, ParamId};
-use burn::tensor::{Device, Tensor, activation::sigmoid};
+use burn::tensor::{Device, Tensor};
 
 use crate::embedding::FeatureEmbedding;
 use crate::input::{InputLayout, ModelInput};
+use crate::objective::{Loss, Task, output, self_ensemble_loss};
 use crate::params::ParamStore;
 use crate::quadratic::{BatchNorm, LayerCall, LayerKernel, QuadraticLayer};
 use crate::regularizer::Regularizer;
 use crate::{Mode, ModelError, QnnConfig};
-
-/// PyTorch's BCE clamps each log at −100, so a certain wrong prediction costs 100. The log is
-/// taken of the probability clamped at the smallest normal f32 (log ≈ −87.3, so the backward
-/// has no 0·∞ even where subnormals flush to zero), and set to −100 below it: the value of
-/// PyTorch's for p = 0 or 1, with the gradient and the rounding of every other case unchanged.
-/// (PyTorch's clamp reaches −100 only for subnormal p, which GPUs flush to zero.)
-const MIN_PROB: f32 = f32::MIN_POSITIVE;
-const MIN_LOG: f32 = -100.0;
 
 #[derive(Module, Debug)]
 pub struct Qnn {
@@ -33,13 +26,14 @@ pub struct Qnn {
     pub kernel: LayerKernel,
 }
 
-/// The Self-Ensemble loss of one batch and the two passes' probabilities.
+/// The Self-Ensemble loss of one batch and the two passes' outputs (probabilities for binary
+/// classification).
 #[derive(Debug, Clone)]
 pub struct SelfEnsembleOutput {
-    /// BCE(p̄, y) + BCE(p₁, sg(p̄)) + BCE(p₂, sg(p̄)), [1].
+    /// loss(ȳ, y) + loss(y₁, sg(ȳ)) + loss(y₂, sg(ȳ)), [1].
     pub loss: Tensor<1>,
-    pub p1: Tensor<1>,
-    pub p2: Tensor<1>,
+    pub y1: Tensor<1>,
+    pub y2: Tensor<1>,
 }
 
 impl Qnn {
@@ -106,6 +100,15 @@ impl Qnn {
         })
     }
 
+    /// The model with `by` added to the head's bias (a regression starts from the label mean);
+    /// the bias stays a trainable leaf.
+    pub fn shift_output(mut self, by: f32) -> Self {
+        self.fc_bias = self
+            .fc_bias
+            .map(|t| t.add_scalar(by).detach().require_grad());
+        self
+    }
+
     /// x₀, [B, F·E].
     pub fn embed(&self, input: &ModelInput) -> Tensor<2> {
         self.embedding.forward(input)
@@ -156,29 +159,40 @@ impl Qnn {
         self.logits_from(self.embed(input), mode)
     }
 
-    /// Evaluation output: σ(logit) of one pass without dropout, BN on running statistics.
-    pub fn predict(&self, input: &ModelInput) -> Tensor<1> {
-        sigmoid(self.logits(input, Mode::Eval))
+    /// Evaluation output for `task` (σ(logit) for binary classification): one pass without
+    /// dropout, BN on running statistics.
+    pub fn predict(&self, input: &ModelInput, task: Task) -> Tensor<1> {
+        output(task, self.logits(input, Mode::Eval))
     }
 
-    /// The Self-Ensemble loss (spec §A.5): one embedding lookup, two passes of the stack (in
-    /// eval mode the two passes are the same computation, done once).
-    pub fn self_ensemble(&self, input: &ModelInput, mode: Mode) -> SelfEnsembleOutput {
+    /// The Self-Ensemble loss (spec §A.5) with `loss` on the outputs for `task`: one embedding
+    /// lookup, two passes of the stack (in eval mode the two passes are the same computation,
+    /// done once).
+    pub fn self_ensemble(
+        &self,
+        input: &ModelInput,
+        mode: Mode,
+        task: Task,
+        loss: Loss,
+    ) -> SelfEnsembleOutput {
         let x0 = self.embed(input);
-        let (p1, p2) = match mode {
+        let (y1, y2) = match mode {
             Mode::Eval => {
-                let p = sigmoid(self.logits_from(x0, mode));
-                (p.clone(), p)
+                let y = output(task, self.logits_from(x0, mode));
+                (y.clone(), y)
             }
             Mode::Train(_) => {
-                let mut logits = self.pass_logits(x0, mode, &[0, 1]).into_iter().map(sigmoid);
-                let p1 = logits.next().expect("two passes");
-                let p2 = logits.next().expect("two passes");
-                (p1, p2)
+                let mut outputs = self
+                    .pass_logits(x0, mode, &[0, 1])
+                    .into_iter()
+                    .map(|logits| output(task, logits));
+                let y1 = outputs.next().expect("two passes");
+                let y2 = outputs.next().expect("two passes");
+                (y1, y2)
             }
         };
-        let loss = self_ensemble_loss(p1.clone(), p2.clone(), input.labels.clone());
-        SelfEnsembleOutput { loss, p1, p2 }
+        let loss = self_ensemble_loss(y1.clone(), y2.clone(), input.labels.clone(), loss);
+        SelfEnsembleOutput { loss, y1, y2 }
     }
 
     /// The regularisation term of spec §C.8: embedding tables and numeric vectors use
@@ -205,25 +219,6 @@ impl Qnn {
         }
         terms.into_iter().reduce(|a, b| a + b)
     }
-}
-
-/// BCE(p̄, y) + BCE(p₁, sg(p̄)) + BCE(p₂, sg(p̄)) with p̄ = (p₁ + p₂)/2, [1].
-pub fn self_ensemble_loss(p1: Tensor<1>, p2: Tensor<1>, labels: Tensor<1>) -> Tensor<1> {
-    let mean = (p1.clone() + p2.clone()).mul_scalar(0.5);
-    let target = mean.clone().detach();
-    bce(mean, labels) + bce(p1, target.clone()) + bce(p2, target)
-}
-
-/// Mean binary cross-entropy of probabilities `p` against (possibly soft) targets `t`, [1].
-pub fn bce(p: Tensor<1>, t: Tensor<1>) -> Tensor<1> {
-    let clamped_log = |q: Tensor<1>| {
-        let below = q.clone().lower_elem(MIN_PROB);
-        q.clamp_min(MIN_PROB).log().mask_fill(below, MIN_LOG)
-    };
-    let log_p = clamped_log(p.clone());
-    let log_q = clamped_log(p.neg().add_scalar(1.0));
-    let nll = t.clone() * log_p + t.neg().add_scalar(1.0) * log_q;
-    nll.mean().neg()
 }
 
 /// A trainable parameter of either rank, for code that walks all of them (clipping, counting).
@@ -310,89 +305,5 @@ impl Qnn {
                 ParamRef::Matrix(p) => p.val().dims().iter().product::<usize>(),
             })
             .sum()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use burn::tensor::{Device, TensorData};
-
-    fn vector(v: &[f64], device: &Device) -> Tensor<1> {
-        let v: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-        let n = v.len();
-        Tensor::from_data(TensorData::new(v, [n]), device)
-    }
-
-    fn bce(q: f64, t: f64) -> f64 {
-        -(t * q.ln() + (1.0 - t) * (1.0 - q).ln())
-    }
-
-    #[test]
-    fn certain_wrong_predictions_cost_100_as_in_pytorch_with_finite_gradients() {
-        let device = Device::flex().autodiff();
-        let p = vector(&[0.0, 1.0, 0.0, 0.25], &device).require_grad();
-        let t = vector(&[1.0, 0.0, 0.0, 1.0], &device);
-        let loss = super::bce(p.clone(), t);
-        let value = loss.clone().into_data().try_to_vec::<f32>().unwrap()[0];
-        // torch.nn.functional.binary_cross_entropy: (100 + 100 + 0 − ln 0.25) / 4.
-        let expected = (200.0 - 0.25f64.ln()) / 4.0;
-        assert!(
-            (f64::from(value) - expected).abs() < 1e-5,
-            "{value} vs {expected}"
-        );
-        let g = p
-            .grad(&loss.backward())
-            .unwrap()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        assert!(g.iter().all(|v| v.is_finite()), "{g:?}");
-        assert!(
-            (f64::from(g[3]) - (-1.0 / 0.25 / 4.0)).abs() < 1e-6,
-            "{g:?}"
-        );
-    }
-
-    /// The two distillation terms act only when the dropout passes disagree (p₁ ≠ p₂), so a
-    /// replay without dropout cannot check them: their value and gradient, by hand.
-    #[test]
-    fn self_ensemble_loss_and_gradient_when_the_passes_disagree() {
-        let device = Device::flex().autodiff();
-        let (p1v, p2v, y) = ([0.2, 0.7, 0.9], [0.4, 0.5, 0.6], [0.0, 1.0, 1.0]);
-        let p1 = vector(&p1v, &device).require_grad();
-        let p2 = vector(&p2v, &device).require_grad();
-        let labels = vector(&y, &device);
-        let loss = self_ensemble_loss(p1.clone(), p2.clone(), labels);
-        let n = 3.0;
-        let m: Vec<f64> = (0..3).map(|i| (p1v[i] + p2v[i]) / 2.0).collect();
-        let expected: f64 = (0..3)
-            .map(|i| bce(m[i], y[i]) + bce(p1v[i], m[i]) + bce(p2v[i], m[i]))
-            .sum::<f64>()
-            / n;
-        let value = loss.clone().into_data().try_to_vec::<f32>().unwrap()[0] as f64;
-        assert!((value - expected).abs() < 1e-5, "{value} vs {expected}");
-
-        let grads = loss.backward();
-        // ∂/∂pₖ = [½·(m−y)/(m(1−m)) + (pₖ−m)/(pₖ(1−pₖ))] / n, with m a constant in the second term.
-        let by_hand = |p: &[f64; 3], i: usize| {
-            (0.5 * (m[i] - y[i]) / (m[i] * (1.0 - m[i])) + (p[i] - m[i]) / (p[i] * (1.0 - p[i])))
-                / n
-        };
-        for (p, pv) in [(&p1, &p1v), (&p2, &p2v)] {
-            let g = p
-                .grad(&grads)
-                .unwrap()
-                .into_data()
-                .try_to_vec::<f32>()
-                .unwrap();
-            for (i, &got) in g.iter().enumerate() {
-                let want = by_hand(pv, i);
-                assert!(
-                    (got as f64 - want).abs() < 1e-5,
-                    "grad {i}: {got} vs {want}"
-                );
-            }
-        }
     }
 }

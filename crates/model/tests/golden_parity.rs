@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use burn::tensor::{Device, Tensor};
 use qnn_data::{Batch, Column, Feature, FeatureKind, FeatureMap, Vocabulary};
 use qnn_model::{
-    DropoutKey, InputLayout, LayerKernel, Mode, ModelInput, ParamStore, Qnn, QnnConfig, bce,
-    self_ensemble_loss,
+    DropoutKey, InputLayout, LayerKernel, Loss, Mode, ModelInput, ParamStore, Qnn, QnnConfig, Task,
+    bce, self_ensemble_loss,
 };
 use serde_json::Value;
 
@@ -114,6 +114,7 @@ fn case(g: &Value) -> Case {
         dataset_id: "golden".into(),
         features,
         labels: vec!["y".into()],
+        task: Default::default(),
     };
     let mut store = ParamStore::default();
     store.insert("embedding.table", vec![table.len() / e, e], table);
@@ -210,19 +211,25 @@ fn run_case(g: &Value, device: &Device, kernel: LayerKernel) {
         tensor(&se_golden["p1"]),
         tensor(&se_golden["p2"]),
         input.labels.clone(),
+        Loss::BinaryCrossentropy,
     );
     let want = se_golden["loss"].as_f64().unwrap() as f32;
     assert_close(&format!("{name}: SE loss"), &read(loss), &[want], 1e-4);
-    let se = model.self_ensemble(&input, Mode::Eval);
+    let se = model.self_ensemble(
+        &input,
+        Mode::Eval,
+        Task::BinaryClassification,
+        Loss::BinaryCrossentropy,
+    );
     assert_close(
         &format!("{name}: SE p1 (eval)"),
-        &read(se.p1),
+        &read(se.y1),
         &floats(&g["probs"]),
         1e-4,
     );
     assert_close(
         &format!("{name}: SE p2 (eval)"),
-        &read(se.p2),
+        &read(se.y2),
         &floats(&g["probs"]),
         1e-4,
     );
@@ -310,6 +317,7 @@ fn train_model(g: &Value, device: &Device) -> (Qnn, QnnConfig) {
         dataset_id: "golden".into(),
         features,
         labels: vec!["y".into()],
+        task: Default::default(),
     };
     let layout = InputLayout::new(&map).unwrap();
     let mut store = ParamStore::default();

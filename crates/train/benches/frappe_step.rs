@@ -30,7 +30,7 @@ use qnn_data::synthetic::SyntheticSpec;
 use qnn_model::dropout::{MaskStream, Site};
 use qnn_model::fused::{self, Norm, PassMasks, QuadraticKernels, QuadraticSpec, gemm};
 use qnn_model::{
-    DropoutKey, InputLayout, LayerKernel, Mode, ModelInput, Qnn, QnnConfig, Regularizer,
+    DropoutKey, InputLayout, LayerKernel, Loss, Mode, ModelInput, Qnn, QnnConfig, Regularizer, Task,
 };
 use qnn_train::{TrainConfig, Trainer, clip_grad_norm};
 
@@ -269,7 +269,14 @@ fn update_profile(setup: &Setup, map: &qnn_data::FeatureMap, device: &Device) ->
         let m = model.take().expect("model");
         let mode = Mode::Train(DropoutKey::new(1, step as u64));
         let qnn = m.as_qnn().expect("a QNN");
-        let loss = qnn.self_ensemble(&input, mode).loss
+        let loss = qnn
+            .self_ensemble(
+                &input,
+                mode,
+                Task::BinaryClassification,
+                Loss::BinaryCrossentropy,
+            )
+            .loss
             + m.regularization(&reg, &Regularizer::NONE)
                 .expect("regulariser");
         let grads = loss.backward();

@@ -1,7 +1,7 @@
 //! Training hyper-parameters (FuxiCTR's `model_config.yaml` training keys, spec §B, §C.7).
 
 use qnn_data::Metric;
-use qnn_model::Regularizer;
+use qnn_model::{Loss, Regularizer, Task};
 use serde::{Deserialize, Serialize};
 
 use crate::TrainError;
@@ -78,6 +78,9 @@ pub struct TrainConfig {
     /// ablation: one pass and plain binary cross-entropy (`self_ensemble: False`).
     #[serde(default = "self_ensemble_default")]
     pub self_ensemble: bool,
+    /// FuxiCTR's `loss` (runs written before regression existed trained on cross-entropy).
+    #[serde(default)]
+    pub loss: Loss,
 }
 
 /// Model files written before the key existed were trained with the Self-Ensemble loss.
@@ -108,6 +111,7 @@ impl Default for TrainConfig {
             reduce_lr_on_plateau: true,
             loss_read_interval: 10,
             self_ensemble: true,
+            loss: Loss::BinaryCrossentropy,
         }
     }
 }
@@ -136,7 +140,25 @@ impl TrainConfig {
 }
 
 impl TrainConfig {
-    pub fn validate(&self) -> Result<(), TrainError> {
+    /// Settings for a run of `task`: its loss and metrics (MSE, monitored with mode min, for
+    /// regression), the rest as [`TrainConfig::default`].
+    pub fn for_task(task: Task) -> Self {
+        let t = Self::default();
+        let (monitor, monitor_mode) = match task {
+            Task::BinaryClassification => (t.monitor.clone(), t.monitor_mode),
+            Task::Regression => (Monitor::metric(Metric::Mse), MonitorMode::Min),
+        };
+        Self {
+            loss: Loss::for_task(task),
+            metrics: Metric::defaults(task),
+            monitor,
+            monitor_mode,
+            ..t
+        }
+    }
+
+    /// The settings' own ranges, and that the loss and every metric fit `task`.
+    pub fn validate(&self, task: Task) -> Result<(), TrainError> {
         let bad = |key: &'static str, reason: &str| {
             Err(TrainError::Config {
                 key,
@@ -160,6 +182,38 @@ impl TrainConfig {
         }
         if !(self.max_gradient_norm.is_finite() && self.max_gradient_norm > 0.0) {
             return bad("max_gradient_norm", "must be a positive number");
+        }
+        if let Some(reason) = self.loss.unfit_for(task) {
+            return bad("loss", &reason);
+        }
+        let unfit = |m: Metric| {
+            format!(
+                "{} is a metric of {}, and task is {}",
+                m.name(),
+                m.task().name(),
+                task.name()
+            )
+        };
+        if let Some(&m) = self.metrics.iter().find(|m| m.task() != task) {
+            return bad("metrics", &unfit(m));
+        }
+        if let Some(&(m, _)) = self.monitor.terms.iter().find(|(m, _)| m.task() != task) {
+            return bad("monitor", &unfit(m));
+        }
+        // FuxiCTR's default mode is max whatever it monitors; regression is not FuxiCTR's, so
+        // a mode that would keep the worst model is refused rather than copied.
+        if task == Task::Regression
+            && self.monitor_mode == MonitorMode::Max
+            && self
+                .monitor
+                .terms
+                .iter()
+                .all(|(m, w)| *w >= 0.0 && !m.higher_is_better())
+        {
+            return bad(
+                "monitor_mode",
+                "max would keep the model with the largest error; write monitor_mode: min",
+            );
         }
         Ok(())
     }
@@ -201,11 +255,66 @@ mod tests {
             batch_size: 0,
             ..TrainConfig::paper_frappe()
         };
-        assert!(c.validate().unwrap_err().to_string().contains("batch_size"));
+        assert!(
+            c.validate(Task::BinaryClassification)
+                .unwrap_err()
+                .to_string()
+                .contains("batch_size")
+        );
         let c = TrainConfig {
             eval_steps: Some(0),
             ..TrainConfig::paper_frappe()
         };
-        assert!(c.validate().unwrap_err().to_string().contains("eval_steps"));
+        assert!(
+            c.validate(Task::BinaryClassification)
+                .unwrap_err()
+                .to_string()
+                .contains("eval_steps")
+        );
+    }
+
+    #[test]
+    fn a_regression_run_takes_its_loss_and_metrics_and_refuses_classification_ones() {
+        let r = TrainConfig::for_task(Task::Regression);
+        assert_eq!(r.loss, Loss::MseLoss);
+        assert_eq!(r.monitor_mode, MonitorMode::Min);
+        r.validate(Task::Regression).unwrap();
+        let err = |c: TrainConfig| c.validate(Task::Regression).unwrap_err().to_string();
+        let bce = TrainConfig {
+            loss: Loss::BinaryCrossentropy,
+            ..r.clone()
+        };
+        assert!(err(bce).contains("loss"));
+        let auc = TrainConfig {
+            metrics: vec![Metric::Auc],
+            ..r.clone()
+        };
+        assert!(err(auc).contains("AUC is a metric of binary_classification"));
+        let monitor = TrainConfig {
+            monitor: Monitor::metric(Metric::Logloss),
+            ..r.clone()
+        };
+        assert!(err(monitor).contains("monitor"));
+        let max = TrainConfig {
+            monitor_mode: MonitorMode::Max,
+            ..r.clone()
+        };
+        assert!(err(max).contains("monitor_mode"));
+        let mse = TrainConfig {
+            metrics: vec![Metric::Mse],
+            ..TrainConfig::default()
+        };
+        assert!(
+            mse.validate(Task::BinaryClassification)
+                .unwrap_err()
+                .to_string()
+                .contains("metrics")
+        );
+        // FuxiCTR lets MSE train a classifier's probabilities.
+        let brier = TrainConfig {
+            loss: Loss::MseLoss,
+            ..TrainConfig::default()
+        };
+        brier.validate(Task::BinaryClassification).unwrap();
     }
 }

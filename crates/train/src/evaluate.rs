@@ -8,7 +8,8 @@ use qnn_zoo::Network;
 
 use crate::TrainError;
 
-/// Probabilities for every row of `data`, in row order, from one eval-mode pass.
+/// The model's outputs (probabilities for binary classification) for every row of `data`, in
+/// row order, from one eval-mode pass.
 pub async fn predict(
     model: &Network,
     layout: &InputLayout,
@@ -24,7 +25,7 @@ pub async fn predict(
     while start < data.len() {
         let end = (start + batch_size).min(data.len());
         let input = ModelInput::new(&data.range(start, end), layout, &device)?;
-        probs.extend(read_values(model.predict(&input)).await?);
+        probs.extend(read_values(model.predict(&input, layout.task)).await?);
         start = end;
     }
     Ok(probs)

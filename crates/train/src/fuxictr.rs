@@ -2,7 +2,7 @@
 
 use qnn_data::yaml::Value;
 use qnn_data::{ConfigError, Experiment, Metric};
-use qnn_model::{MODEL_NAMES, ModelError, QnnConfig, Regularizer};
+use qnn_model::{Loss, MODEL_NAMES, ModelError, QnnConfig, Regularizer};
 use qnn_zoo::{Keys, NetworkConfig, ZOO_MODELS, ZooConfig, model_names, network_keys};
 
 use crate::config::{Monitor, MonitorMode, TrainConfig};
@@ -61,8 +61,6 @@ pub fn configs(exp: &Experiment) -> Result<(NetworkConfig, TrainConfig), ConfigE
             return Err(exp.bad(key, format!("is not a key of {model}")));
         }
     }
-    expect_string(exp, "loss", &["binary_crossentropy"])?;
-    expect_string(exp, "task", &["binary_classification"])?;
     expect_string(exp, "optimizer", &["adam", "Adam"])?;
     let train = train_config(exp)?;
     if !is_qnn {
@@ -95,7 +93,17 @@ pub fn configs(exp: &Experiment) -> Result<(NetworkConfig, TrainConfig), ConfigE
 
 /// The training keys every network shares.
 fn train_config(exp: &Experiment) -> Result<TrainConfig, ConfigError> {
-    let t = TrainConfig::default();
+    let task = qnn_data::dataset_config::task(exp)?;
+    let t = TrainConfig::for_task(task);
+    let loss = match exp.string("loss")? {
+        None => t.loss,
+        Some(name) => Loss::parse(&name).ok_or_else(|| {
+            exp.bad(
+                "loss",
+                format!("'{name}' is not one of {}", Loss::NAMES.join(", ")),
+            )
+        })?,
+    };
     let metrics = match exp.get("metrics") {
         None => t.metrics.clone(),
         Some(Value::List(items)) => items
@@ -121,7 +129,8 @@ fn train_config(exp: &Experiment) -> Result<TrainConfig, ConfigError> {
         Some(v) => Monitor::metric(metric(exp, "monitor", v)?),
     };
     let monitor_mode = match exp.string("monitor_mode")?.as_deref() {
-        None | Some("max") => MonitorMode::Max,
+        None => t.monitor_mode,
+        Some("max") => MonitorMode::Max,
         Some("min") => MonitorMode::Min,
         Some(other) => return Err(exp.bad("monitor_mode", format!("'{other}' is not max or min"))),
     };
@@ -150,8 +159,9 @@ fn train_config(exp: &Experiment) -> Result<TrainConfig, ConfigError> {
             .unwrap_or(t.reduce_lr_on_plateau),
         loss_read_interval: t.loss_read_interval,
         self_ensemble: exp.boolean("self_ensemble")?.unwrap_or(t.self_ensemble),
+        loss,
     };
-    train.validate().map_err(|e| match e {
+    train.validate(task).map_err(|e| match e {
         crate::TrainError::Config { key, reason } => exp.bad(key, reason),
         other => exp.bad("model", other.to_string()),
     })?;
@@ -463,6 +473,45 @@ mod tests {
             err.reason.contains("DeepFM"),
             "the list names the zoo: {err}"
         );
+    }
+
+    #[test]
+    fn task_and_loss_choose_the_output_the_loss_and_the_metrics() {
+        let (_, t) = configs(&exp("  task: regression\n  loss: mse_loss\n")).unwrap();
+        assert_eq!(t.loss, Loss::MseLoss);
+        assert_eq!(t.metrics, Metric::defaults(qnn_data::Task::Regression));
+        assert_eq!(t.monitor, Monitor::metric(Metric::Mse));
+        assert_eq!(t.monitor_mode, MonitorMode::Min);
+        // FuxiCTR's other spellings of cross-entropy, and MSE on a classifier's probabilities.
+        let (_, t) = configs(&exp("  loss: bce\n")).unwrap();
+        assert_eq!(t.loss, Loss::BinaryCrossentropy);
+        let (_, t) = configs(&exp("  loss: mse_loss\n")).unwrap();
+        assert_eq!((t.loss, t.monitor_mode), (Loss::MseLoss, MonitorMode::Max));
+        let bad = |block: &str| {
+            let err = configs(&exp(block)).unwrap_err();
+            (err.key.clone().unwrap_or_default(), err.reason.clone())
+        };
+        let (key, reason) = bad("  task: ranking\n");
+        assert_eq!(key, "task");
+        assert!(
+            reason.contains("binary_classification, regression"),
+            "{reason}"
+        );
+        assert_eq!(bad("  loss: hinge\n").0, "loss");
+        assert_eq!(
+            bad("  task: regression\n  loss: binary_crossentropy\n").0,
+            "loss"
+        );
+        assert_eq!(
+            bad("  task: regression\n  metrics: [MSE, AUC]\n").0,
+            "metrics"
+        );
+        assert_eq!(bad("  task: regression\n  monitor: logloss\n").0, "monitor");
+        assert_eq!(
+            bad("  task: regression\n  monitor_mode: max\n").0,
+            "monitor_mode"
+        );
+        assert_eq!(bad("  metrics: [logloss, MAE]\n").0, "metrics");
     }
 
     /// An experiment block of model `model` with `keys` (indented lines).

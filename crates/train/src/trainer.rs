@@ -4,11 +4,10 @@
 //! native executor (the CLI) and in a browser worker. Callers render the returned events.
 
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Gradients, Tensor};
-use qnn_data::{EncodedDataset, EpochOrder, FeatureMap, Metric};
+use qnn_data::{EncodedDataset, EpochOrder, FeatureMap, Metric, Task};
 use qnn_model::{
-    DropoutKey, InputLayout, Mode, ModelInput, ParamRef, ParamStore, bce, read_values,
+    DropoutKey, InputLayout, Mode, ModelInput, ParamRef, ParamStore, output, read_values,
 };
 use qnn_zoo::{Network, NetworkConfig};
 use web_time::Instant;
@@ -79,6 +78,10 @@ pub struct TrainedModel {
     pub best_monitor: Option<f64>,
 }
 
+fn mean(values: &[f32]) -> f64 {
+    values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len().max(1) as f64
+}
+
 /// The loop's state between steps.
 pub struct Trainer {
     config: TrainConfig,
@@ -134,7 +137,7 @@ impl Trainer {
         device: Device,
     ) -> Result<Self, TrainError> {
         let model_config = model_config.into();
-        config.validate()?;
+        config.validate(feature_map.task)?;
         model_config.validate()?;
         if !device.is_autodiff() {
             return Err(TrainError::Device(
@@ -158,6 +161,15 @@ impl Trainer {
             )?;
         }
         let model = Network::init(&model_config, &layout, config.seed, &device)?;
+        // FuxiCTR starts every bias at 0, so a regression's first outputs are 0 however far
+        // the labels lie from it; closing that gap first drags every weight along and can
+        // leave the network at the label mean (a planted interaction with labels 1 and 3 was
+        // never found, with labels ±1 at once). Starting at the training labels' mean is the
+        // one deliberate difference from FuxiCTR's initialisation.
+        let model = match layout.task {
+            Task::Regression => model.shift_output(mean(train.labels()) as f32),
+            Task::BinaryClassification => model,
+        };
         let optimizer = AdamConfig::new().with_epsilon(ADAM_EPSILON).init();
         let identity = RunIdentity::new(
             &model_config,
@@ -431,18 +443,19 @@ impl Trainer {
         // before it.
         let key = DropoutKey::new(self.config.seed, self.global_step as u64);
         let self_ensemble = self.uses_self_ensemble();
+        let task = self.layout.task;
         let (loss, gap) = if let (Some(qnn), true) = (model.as_qnn(), self_ensemble) {
-            let output = qnn.self_ensemble(input, Mode::Train(key));
-            let gap = (output.p1.clone().detach() - output.p2.clone().detach())
+            let output = qnn.self_ensemble(input, Mode::Train(key), task, self.config.loss);
+            let gap = (output.y1.clone().detach() - output.y2.clone().detach())
                 .abs()
                 .mean();
             (output.loss, gap)
         } else {
-            // QNN's ablation, and every zoo network (FuxiCTR's loss): one dropout pass, binary
-            // cross-entropy against the labels.
-            let p = sigmoid(model.logits(input, Mode::Train(key)));
-            let gap = p.zeros_like().sum();
-            (bce(p, input.labels.clone()), gap)
+            // QNN's ablation, and every zoo network (FuxiCTR's loss): one dropout pass, the
+            // loss against the labels.
+            let y = output(task, model.logits(input, Mode::Train(key)));
+            let gap = y.zeros_like().sum();
+            (self.config.loss.of(y, input.labels.clone()), gap)
         };
         let loss = match model.regularization(
             &self.config.embedding_regularizer,

@@ -5,7 +5,7 @@ mod common;
 use burn::tensor::Device;
 use common::{evaluations, metric_of, quick, small_model, splits, train};
 use qnn_data::Metric;
-use qnn_model::{InputLayout, Mode, ModelInput, ParamRef, Qnn};
+use qnn_model::{InputLayout, Loss, Mode, ModelInput, ParamRef, Qnn, Task};
 use qnn_train::{Monitor, MonitorMode, TrainConfig, TrainEvent, Trainer, clip_grad_norm};
 
 #[test]
@@ -105,7 +105,16 @@ fn clipping_scales_the_global_norm() {
             .sum::<f64>()
             .sqrt()
     };
-    let loss = || model.self_ensemble(&input, Mode::Eval).loss;
+    let loss = || {
+        model
+            .self_ensemble(
+                &input,
+                Mode::Eval,
+                Task::BinaryClassification,
+                Loss::BinaryCrossentropy,
+            )
+            .loss
+    };
     let unclipped = norm_of(&clip_grad_norm(&model.params(), loss().backward(), 1e9));
     assert!(unclipped > 1e-3, "{unclipped}");
     let clipped = norm_of(&clip_grad_norm(
@@ -267,7 +276,7 @@ fn first_step_loss(model: qnn_model::QnnConfig, config: TrainConfig) -> (f64, Op
     let mut trainer = Trainer::new(model, config, &map, train, valid, device.clone()).unwrap();
     // Without dropout and batch norm, a training pass computes what prediction computes.
     let input = ModelInput::new(&first.range(0, first.len()), &layout, &device).unwrap();
-    let p = trainer.model().predict(&input);
+    let p = trainer.model().predict(&input, Task::BinaryClassification);
     let plain_bce = f64::from(qnn_model::bce(p, input.labels.clone()).into_scalar::<f32>());
     let events = pollster::block_on(trainer.step()).unwrap();
     let (loss, gap) = events

@@ -4,7 +4,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 use qnn_model::{
     InputLayout, Mode, ModelError, ModelInput, ParamRef, ParamStore, Regularizer, read_values,
@@ -106,6 +106,50 @@ fn tower(
 }
 
 impl ZooNetwork {
+    /// The network with `by` added to the bias that is added straight to its logit (the LR
+    /// term's, or the last `nn.Linear`'s): a regression starts from the label mean this way.
+    pub fn shift_output(self, by: f32) -> Self {
+        let shift = |p: Param<Tensor<1>>| p.map(|t| t.add_scalar(by).detach().require_grad());
+        let shift_linear = |mut l: Linear| {
+            l.bias = l.bias.map(shift);
+            l
+        };
+        let shift_mlp = |mut m: Mlp| {
+            m.output = m.output.map(shift_linear);
+            m
+        };
+        match self {
+            Self::Lr(mut m) => {
+                m.lr.bias = shift(m.lr.bias);
+                Self::Lr(m)
+            }
+            Self::Fm(mut m) => {
+                m.lr.bias = shift(m.lr.bias);
+                Self::Fm(m)
+            }
+            Self::Dnn(mut m) => {
+                m.mlp = shift_mlp(m.mlp);
+                Self::Dnn(m)
+            }
+            Self::DeepFm(mut m) => {
+                m.lr.bias = shift(m.lr.bias);
+                Self::DeepFm(m)
+            }
+            Self::DcnV2(mut m) => {
+                m.fc = shift_linear(m.fc);
+                Self::DcnV2(m)
+            }
+            Self::FinalMlp(mut m) => {
+                m.fusion.w_x = shift_linear(m.fusion.w_x);
+                Self::FinalMlp(m)
+            }
+            Self::DualMlp(mut m) => {
+                m.mlp1 = shift_mlp(m.mlp1);
+                Self::DualMlp(m)
+            }
+        }
+    }
+
     /// The network of `config` for the fields of `layout`, its weights taken from `source` in
     /// FuxiCTR's `state_dict` order.
     pub fn build(

@@ -10,11 +10,10 @@
 use std::collections::HashMap;
 
 use burn::module::{Module, ModuleMapper, Param, ParamId};
-use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 use qnn_model::{
     FileConfig, InputLayout, MODEL_NAMES, Mode, ModelError, ModelFile, ModelInput, ParamRef,
-    ParamStore, Qnn, QnnConfig, Regularizer,
+    ParamStore, Qnn, QnnConfig, Regularizer, Task, output,
 };
 use serde::{Deserialize, Serialize};
 
@@ -214,12 +213,10 @@ impl Network {
         }
     }
 
-    /// Click probabilities in evaluation mode, [B].
-    pub fn predict(&self, input: &ModelInput) -> Tensor<1> {
-        match self {
-            Self::Qnn(q) => q.predict(input),
-            Self::Zoo(z) => sigmoid(z.logits(input, Mode::Eval)),
-        }
+    /// The outputs for `task` in evaluation mode (click probabilities for binary
+    /// classification), [B].
+    pub fn predict(&self, input: &ModelInput, task: Task) -> Tensor<1> {
+        output(task, self.logits(input, Mode::Eval))
     }
 
     pub fn regularization(&self, embedding: &Regularizer, net: &Regularizer) -> Option<Tensor<1>> {
@@ -268,6 +265,15 @@ impl Network {
         match self {
             Self::Qnn(q) => q.to_store().await,
             Self::Zoo(z) => z.to_store().await,
+        }
+    }
+
+    /// The network with `by` added to the bias added straight to its logit. A regression run
+    /// starts from the mean of its training labels this way.
+    pub fn shift_output(self, by: f32) -> Self {
+        match self {
+            Self::Qnn(q) => Self::Qnn(q.shift_output(by)),
+            Self::Zoo(z) => Self::Zoo(z.shift_output(by)),
         }
     }
 

@@ -152,6 +152,7 @@ fn case(g: &Value) -> Case {
         dataset_id: "golden".into(),
         features,
         labels: vec!["label".into()],
+        task: Default::default(),
     };
     let mut store = ParamStore::default();
     for source in ["params", "buffers"] {

@@ -6,14 +6,15 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use burn::tensor::Device;
-use burn::tensor::activation::sigmoid;
 use js_sys::{Array, Uint8Array};
 use qnn_data::processor::{encode, model_columns};
 use qnn_data::synthetic::SyntheticSpec;
 use qnn_data::{
     ConfigFile, DatasetSpec, EncodedDataset, Experiment, MemoryFiles, MemoryStore, RawTable,
 };
-use qnn_model::{DropoutKey, InputLayout, Mode, ModelInput, QnnConfig, interaction_maps};
+use qnn_model::{
+    DropoutKey, InputLayout, Loss, Mode, ModelInput, QnnConfig, interaction_maps, output,
+};
 use qnn_train::{RunRecord, TrainConfig, TrainEvent, Trainer, fuxictr, predict};
 use qnn_zoo::{Network, NetworkFile};
 use wasm_bindgen::JsCast;
@@ -506,12 +507,19 @@ async fn sample_rows(
     let key = DropoutKey::new(seed ^ 0x5e1f, 0);
     let (p1, p2) = match scratch_copy.as_qnn() {
         Some(qnn) => {
-            let passes = qnn.self_ensemble(&input, Mode::Train(key));
-            (passes.p1, passes.p2)
+            let passes = qnn.self_ensemble(
+                &input,
+                Mode::Train(key),
+                layout.task,
+                Loss::for_task(layout.task),
+            );
+            (passes.y1, passes.y2)
         }
         None => {
             let pass = |step| {
-                sigmoid(scratch_copy.logits(&input, Mode::Train(DropoutKey::new(key.seed, step))))
+                let logits =
+                    scratch_copy.logits(&input, Mode::Train(DropoutKey::new(key.seed, step)));
+                output(layout.task, logits)
             };
             (pass(0), pass(1))
         }
@@ -519,7 +527,7 @@ async fn sample_rows(
     let read = |t| async move { qnn_model::read_values(t).await.map_err(|e| e.to_string()) };
     let p1 = read(p1).await?;
     let p2 = read(p2).await?;
-    let eval = read(model.predict(&input)).await?;
+    let eval = read(model.predict(&input, layout.task)).await?;
     Ok((0..n.min(SAMPLE_ROWS))
         .map(|i| SampleRow {
             label: data.labels()[i],

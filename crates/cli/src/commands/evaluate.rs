@@ -58,15 +58,15 @@ pub fn load_model(path: &Path, device: DeviceArg) -> Result<Loaded> {
     })
 }
 
-/// Loads the model and predicts every row of `data`, a chunk of rows at a time: `on_chunk` gets
-/// each encoded chunk with its probabilities. Returns the number of rows.
+/// Predicts every row of `data` with `loaded`, a chunk of rows at a time: `on_chunk` gets each
+/// encoded chunk with its predictions. Returns the number of rows.
 pub fn predict_csv(
-    args: &ModelArgs,
+    loaded: &Loaded,
+    batch_size: usize,
     data: &Path,
     with_label: bool,
     mut on_chunk: impl FnMut(&EncodedDataset, &[f32]) -> Result<()>,
 ) -> Result<usize> {
-    let loaded = load_model(&args.model, args.device)?;
     let mut rows = 0;
     for chunk in data::EncodedChunks::open(&loaded.file.feature_map, data, with_label, CHUNK_ROWS)?
     {
@@ -75,7 +75,7 @@ pub fn predict_csv(
             &loaded.model,
             &loaded.layout,
             &chunk,
-            args.batch_size.max(1),
+            batch_size.max(1),
             &loaded.device,
         ))?;
         on_chunk(&chunk, &probs)?;
@@ -85,14 +85,21 @@ pub fn predict_csv(
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let loaded = load_model(&args.model.model, args.model.device)?;
     // AUC needs every prediction at once: 8 bytes a row are kept, not the rows.
     let (mut labels, mut probs) = (Vec::new(), Vec::new());
-    let rows = predict_csv(&args.model, &args.data, true, |chunk, p| {
-        labels.extend_from_slice(chunk.labels());
-        probs.extend_from_slice(p);
-        Ok(())
-    })?;
-    let metrics = [Metric::Logloss, Metric::Auc]
+    let rows = predict_csv(
+        &loaded,
+        args.model.batch_size,
+        &args.data,
+        true,
+        |chunk, p| {
+            labels.extend_from_slice(chunk.labels());
+            probs.extend_from_slice(p);
+            Ok(())
+        },
+    )?;
+    let metrics = Metric::defaults(loaded.layout.task)
         .into_iter()
         .map(|m| Ok((m, m.compute(&labels, &probs)?)))
         .collect::<Result<Vec<_>>>()

@@ -1,5 +1,6 @@
-//! `qnn predict --model FILE --data CSV --out CSV`: every input row, plus a probability column.
-//! A parquet input gives the probability column alone, row for row.
+//! `qnn predict --model FILE --data CSV --out CSV`: every input row, plus the model's output
+//! (a probability for binary classification, the predicted value for regression). A parquet
+//! input gives that column alone, row for row.
 
 use std::fs;
 use std::io::{BufReader, BufWriter, Write};
@@ -7,8 +8,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::commands::evaluate::{ModelArgs, predict_csv};
+use crate::commands::evaluate::{Loaded, ModelArgs, load_model, predict_csv};
 use crate::files::write_atomic_with;
+use qnn_data::Task;
 use qnn_data::csv_table::AppendColumn;
 
 #[derive(Debug, clap::Args)]
@@ -23,14 +25,23 @@ pub struct Args {
     /// added column alone, one line per input row).
     #[arg(long)]
     pub out: PathBuf,
-    /// Name of the added column.
-    #[arg(long, default_value = "probability")]
-    pub column: String,
+    /// Name of the added column [default: `probability`, or `prediction` for a regression
+    /// model].
+    #[arg(long)]
+    pub column: Option<String>,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let loaded = load_model(&args.model.model, args.model.device)?;
+    let column = args.column.clone().unwrap_or_else(|| {
+        match loaded.layout.task {
+            Task::BinaryClassification => "probability",
+            Task::Regression => "prediction",
+        }
+        .to_string()
+    });
     if qnn_data::raw_rows::is_parquet_path(&args.data.display().to_string()) {
-        return predict_parquet(args);
+        return predict_parquet(args, &loaded, &column);
     }
     // One pass encodes and predicts a chunk of rows; a second reader copies the same rows to the
     // output with their probabilities, so memory holds one chunk whatever the file's size.
@@ -42,50 +53,54 @@ pub fn run(args: Args) -> Result<()> {
         let mut copy = AppendColumn::new(
             BufReader::new(input),
             &source,
-            &args.column,
+            &column,
             BufWriter::with_capacity(1 << 20, out),
         )
         .map_err(|e| match &e.column {
-            Some(c) if *c == args.column => {
+            Some(c) if *c == column => {
                 anyhow::anyhow!("{e}: choose another name with --column")
             }
             _ => e.into(),
         })?;
-        rows = predict_csv(&args.model, &args.data, false, |_, probs| {
-            Ok(copy.append(probs)?)
+        rows = predict_csv(&loaded, args.model.batch_size, &args.data, false, |_, p| {
+            Ok(copy.append(p)?)
         })?;
         copy.finish()?.flush()?;
         Ok(())
     })?;
     println!(
-        "{rows} rows with `{}` written to {}",
-        args.column,
+        "{rows} rows with `{column}` written to {}",
         args.out.display()
     );
     Ok(())
 }
 
 /// A parquet input's rows are not copied (a CSV could not hold every parquet type); its
-/// probabilities are written in row order under a header, to be joined back by position.
-fn predict_parquet(args: Args) -> Result<()> {
+/// predictions are written in row order under a header, to be joined back by position.
+fn predict_parquet(args: Args, loaded: &Loaded, column: &str) -> Result<()> {
     let mut rows = 0;
     write_atomic_with(&args.out, |out| {
         let mut csv = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, out));
-        csv.write_record([&args.column])?;
-        rows = predict_csv(&args.model, &args.data, false, |_, probs| {
-            for p in probs {
-                csv.write_record([p.to_string()])?;
-            }
-            Ok(())
-        })?;
+        csv.write_record([column])?;
+        rows = predict_csv(
+            loaded,
+            args.model.batch_size,
+            &args.data,
+            false,
+            |_, probs| {
+                for p in probs {
+                    csv.write_record([p.to_string()])?;
+                }
+                Ok(())
+            },
+        )?;
         csv.into_inner()
             .map_err(|e| anyhow::anyhow!("{}", e.error()))?
             .flush()?;
         Ok(())
     })?;
     println!(
-        "{rows} rows: `{}` of each, in row order, written to {}",
-        args.column,
+        "{rows} rows: `{column}` of each, in row order, written to {}",
         args.out.display()
     );
     Ok(())

@@ -114,6 +114,7 @@ pub fn fuxictr_feature_map(
             .to_string(),
         features,
         labels,
+        task: spec.task,
     };
     if map.num_fields() == 0 {
         return Err(bad("no categorical, numeric or sequence feature".into()));

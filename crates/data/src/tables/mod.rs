@@ -217,14 +217,15 @@ impl EncodedTable {
             .source
             .floats(&label, start, rows)
             .map_err(|e| err(&label, e))?;
-        if let Some((i, y)) = labels
+        let labels = labels
             .iter()
             .enumerate()
-            .find(|(_, y)| **y != 0.0 && **y != 1.0)
-        {
-            return Err(err(&label, format!("row {}: {y} is not 0 or 1", start + i)));
-        }
-        let labels: Vec<f32> = labels.into_iter().map(|y| y as f32).collect();
+            .map(|(i, &y)| {
+                map.task
+                    .label(y)
+                    .map_err(|e| err(&label, format!("row {}: {y} {e}", start + i)))
+            })
+            .collect::<Result<Vec<f32>, _>>()?;
         EncodedDataset::new(map, columns, labels).map_err(|e| TableError {
             file: self.file.clone(),
             column: None,
