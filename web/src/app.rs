@@ -401,8 +401,9 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
                 match k {
                     Metric::Auc => ui.valid_auc.update(|s| s.push((x, *v))),
                     Metric::Logloss => ui.valid_logloss.update(|s| s.push((x, *v))),
-                    // The page's runs are binary (its label inference asks for 0/1 labels).
-                    Metric::Mse | Metric::Rmse | Metric::Mae => {}
+                    // The page's runs are binary (its label inference asks for 0/1 labels) and
+                    // have no group_id.
+                    Metric::Mse | Metric::Rmse | Metric::Mae | Metric::GAuc | Metric::AvgAuc => {}
                 }
             }
             ui.events.update(|e| {

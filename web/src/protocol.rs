@@ -270,7 +270,7 @@ mod tests {
     fn model_facts_of_a_foreign_info_are_empty_not_an_error() {
         let facts = ModelFacts::from_info(&serde_json::json!({"epochs": "three", "valid": [1, 2]}));
         assert_eq!(facts, ModelFacts::default());
-        let facts = ModelFacts::from_info(&serde_json::json!({"test": {"gAUC": 0.7, "AUC": "x"}}));
+        let facts = ModelFacts::from_info(&serde_json::json!({"test": {"MRR": 0.7, "AUC": "x"}}));
         assert_eq!(facts.test, Some(Vec::new()));
         assert_eq!(
             ModelFacts::from_info(&serde_json::json!(null)),

@@ -145,17 +145,17 @@ impl<T: Pod + fmt::Debug> fmt::Debug for Buffer<T> {
     }
 }
 
-/// Heap bytes aligned for any 4-byte column type (a `Vec<u8>` need not be).
+/// Heap bytes aligned for any column type up to 8 bytes (a `Vec<u8>` need not be).
 #[derive(Debug, Clone, Default)]
 pub struct AlignedBytes {
-    words: Vec<u32>,
+    words: Vec<u64>,
     len: usize,
 }
 
 impl AlignedBytes {
     pub fn zeroed(len: usize) -> Self {
         Self {
-            words: vec![0; len.div_ceil(4)],
+            words: vec![0; len.div_ceil(8)],
             len,
         }
     }

@@ -40,15 +40,21 @@ pub struct SplitLayout {
     pub len: usize,
 }
 
-/// The layout of a split of `rows` rows for `map`: one tensor per field (`u32 [N]` ids,
-/// `u32 [N, max_len]` sequences, `f32 [N]` values), then the label (`f32 [N]`).
+/// The tensor of each row's group (`u64 [N]`, [`crate::processor::group_of`]) in a split of a
+/// map with a `group_id`.
+const GROUP_TENSOR: &str = "__groups__";
+
+/// The layout of a split of `rows` rows for `map`: the groups first when the map has a
+/// `group_id` (`u64 [N]`, first so that they are 8-byte aligned), one tensor per field (`u32 [N]`
+/// ids, `u32 [N, max_len]` sequences, `f32 [N]` values), then the label (`f32 [N]`).
 pub fn split_layout(map: &FeatureMap, rows: usize) -> SplitLayout {
     let mut entries = serde_json::Map::new();
     entries.insert("__metadata__".into(), json!({ "format": FORMAT }));
     let mut offset = 0usize;
     let mut ranges = Vec::new();
     let mut add = |name: &str, dtype: &str, shape: Vec<usize>| {
-        let bytes = shape.iter().product::<usize>() * 4;
+        let width = if dtype == "U64" { 8 } else { 4 };
+        let bytes = shape.iter().product::<usize>() * width;
         entries.insert(
             name.to_string(),
             json!({ "dtype": dtype, "shape": shape, "data_offsets": [offset, offset + bytes] }),
@@ -56,6 +62,9 @@ pub fn split_layout(map: &FeatureMap, rows: usize) -> SplitLayout {
         ranges.push(offset..offset + bytes);
         offset += bytes;
     };
+    if map.group_id.is_some() {
+        add(GROUP_TENSOR, "U64", vec![rows]);
+    }
     for f in map.fields() {
         match &f.kind {
             FeatureKind::Numeric { .. } => add(&f.name, "F32", vec![rows]),
@@ -91,6 +100,7 @@ fn label_name(map: &FeatureMap) -> String {
 /// row in any order. It starts with its header written; the tensors are filled by `put`.
 #[derive(Debug)]
 pub struct SplitWriter<'a> {
+    groups: Option<&'a mut [u64]>,
     columns: Vec<ColumnMut<'a>>,
     labels: &'a mut [f32],
 }
@@ -125,8 +135,15 @@ impl<'a> SplitWriter<'a> {
             slices.push(tensor);
             rest = tail;
         }
-        let misaligned = || CacheError("the split's memory is not 4-byte aligned".into());
+        let misaligned = || CacheError("the split's memory is not 8-byte aligned".into());
         let mut slices = slices.into_iter();
+        let groups = match map.group_id {
+            Some(_) => Some(
+                bytemuck::try_cast_slice_mut(slices.next().expect("a group tensor"))
+                    .map_err(|_| misaligned())?,
+            ),
+            None => None,
+        };
         let mut columns = Vec::new();
         for f in map.fields() {
             let bytes = slices.next().expect("one tensor per field");
@@ -143,12 +160,21 @@ impl<'a> SplitWriter<'a> {
         }
         let labels = bytemuck::try_cast_slice_mut(slices.next().expect("a label tensor"))
             .map_err(|_| misaligned())?;
-        Ok(Self { columns, labels })
+        Ok(Self {
+            groups,
+            columns,
+            labels,
+        })
     }
 
-    /// Copies row `from` of `chunk` (encoded for the same map) to row `to` of the split, for
-    /// every `(from, to)` pair.
+    /// Copies row `from` of `chunk` (encoded for the same map, with its groups when the map has
+    /// a `group_id`) to row `to` of the split, for every `(from, to)` pair.
     pub fn put(&mut self, chunk: &EncodedDataset, pairs: &[(usize, usize)]) {
+        if let (Some(out), Some(groups)) = (self.groups.as_deref_mut(), chunk.groups()) {
+            for &(from, to) in pairs {
+                out[to] = groups[from];
+            }
+        }
         crate::par::for_each_mut(&mut self.columns, |column, i| {
             match (column, &chunk.columns()[i]) {
                 (ColumnMut::Ids(out), Column::Ids(ids)) => {
@@ -240,7 +266,15 @@ pub fn split_from_shared(
         columns.push(column);
     }
     let labels = buffer(&bytes, get(&label_name(map), TensorDtype::F32)?.1)?;
-    EncodedDataset::new(map, columns, labels).map_err(|e| CacheError(e.to_string()))
+    let data = EncodedDataset::new(map, columns, labels).map_err(|e| CacheError(e.to_string()))?;
+    match map.group_id {
+        Some(_) => {
+            let groups: Buffer<u64> = buffer(&bytes, get(GROUP_TENSOR, TensorDtype::U64)?.1)?;
+            data.with_groups(groups)
+                .map_err(|e| CacheError(e.to_string()))
+        }
+        None => Ok(data),
+    }
 }
 
 /// `feature_map.json`: FuxiCTR's keys, plus ours under `qnn_lab`.

@@ -35,6 +35,7 @@ fn location(file: &str, line: Option<usize>) -> String {
 
 /// Keys QNN Lab reads (model, training and dataset keys of spec §B/§C.2).
 pub const HONOURED_KEYS: &[&str] = &[
+    "group_id",
     "model",
     "model_id",
     "dataset_id",
@@ -115,12 +116,7 @@ pub const NO_EFFECT_KEYS: &[&str] = &[
 ];
 
 /// FuxiCTR keys for features QNN Lab does not have; accepted only when null.
-pub const NULL_ONLY_KEYS: &[&str] = &[
-    "group_id",
-    "use_features",
-    "feature_specs",
-    "feature_config",
-];
+pub const NULL_ONLY_KEYS: &[&str] = &["use_features", "feature_specs", "feature_config"];
 
 /// A merged experiment: `Base`, then the experiment block, then the dataset block.
 #[derive(Debug, Clone)]
@@ -442,8 +438,8 @@ mod tests {
                 .starts_with("model_config.yaml:3: key `learning_rat`"),
             "{err}"
         );
-        let err = load("E:\n  dataset_id: D\n  group_id: user\n", "D: {}\n", "E").unwrap_err();
-        assert_eq!(err.key.as_deref(), Some("group_id"));
+        let err = load("E:\n  dataset_id: D\n  use_features: [a]\n", "D: {}\n", "E").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("use_features"));
     }
 
     #[test]

@@ -49,6 +49,9 @@ impl Column {
 pub struct EncodedDataset {
     columns: Vec<Column>,
     labels: Buffer<f32>,
+    /// The group of each row (a hash of its `group_id` value), when the map has a `group_id`
+    /// and the rows carried it.
+    groups: Option<Buffer<u64>>,
 }
 
 impl EncodedDataset {
@@ -102,7 +105,32 @@ impl EncodedDataset {
         if let Err((row, reason)) = feature_map.task.check_labels(&labels) {
             return Err(DataError::Label { row, reason });
         }
-        Ok(Self { columns, labels })
+        Ok(Self {
+            columns,
+            labels,
+            groups: None,
+        })
+    }
+
+    /// The dataset with the group of each row (gAUC, avgAUC).
+    pub fn with_groups(self, groups: impl Into<Buffer<u64>>) -> Result<Self, DataError> {
+        let groups = groups.into();
+        if groups.len() != self.len() {
+            return Err(DataError::Shape(format!(
+                "{} groups for {} rows",
+                groups.len(),
+                self.len()
+            )));
+        }
+        Ok(Self {
+            groups: Some(groups),
+            ..self
+        })
+    }
+
+    /// The group of each row, when the rows carried their `group_id`.
+    pub fn groups(&self) -> Option<&[u64]> {
+        self.groups.as_deref()
     }
 
     pub fn len(&self) -> usize {
@@ -141,6 +169,9 @@ impl EncodedDataset {
         EncodedDataset {
             columns: b.columns,
             labels: b.labels.into(),
+            groups: self
+                .groups()
+                .map(|g| g[start.min(g.len())..end.min(g.len())].to_vec().into()),
         }
     }
 }
@@ -230,6 +261,7 @@ mod tests {
             ],
             labels: vec!["y".into()],
             task: Default::default(),
+            group_id: None,
         }
     }
 

@@ -126,6 +126,9 @@ pub struct DatasetSpec {
     pub rebuild: bool,
     /// FuxiCTR's `task` (a model key, read here because it decides which labels are valid).
     pub task: Task,
+    /// FuxiCTR's `group_id`: an active `meta` or categorical column whose values group the
+    /// rows for gAUC and avgAUC.
+    pub group_id: Option<String>,
 }
 
 const COLUMN_KEYS: &[&str] = &[
@@ -264,8 +267,24 @@ impl DatasetSpec {
             split_type,
             rebuild: exp.boolean("rebuild_dataset")?.unwrap_or(false),
             task: task(exp)?,
+            group_id: exp.string("group_id")?,
             dataset_id,
         };
+        if let Some(g) = &spec.group_id
+            && !spec.columns.is_empty()
+            && !spec.columns.iter().any(|c| {
+                &c.name == g && matches!(c.kind, ColumnKind::Meta | ColumnKind::Categorical)
+            })
+        {
+            return Err(exp.bad(
+                "group_id",
+                format!(
+                    "`{g}` is not an active meta or categorical column of feature_cols (gAUC \
+                     groups rows by it: a user id, say, as `{{name: {g}, active: True, dtype: \
+                     str, type: meta}}`)"
+                ),
+            ));
+        }
         if data_format.is_encoded() && (spec.valid_size.is_some() || spec.test_size.is_some()) {
             notes.push(format!(
                 "valid_size/test_size carve rows out of raw data; FuxiCTR's encoded {} files are \

@@ -22,6 +22,10 @@ pub struct FeatureMap {
     /// none and were binary.
     #[serde(default, skip_serializing_if = "Task::is_binary")]
     pub task: Task,
+    /// FuxiCTR's `group_id`: the column whose values group rows for gAUC and avgAUC (a user
+    /// id, usually a `meta` column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
 }
 
 /// One feature column.
@@ -226,6 +230,7 @@ mod tests {
             ],
             labels: vec!["clk".into()],
             task: Default::default(),
+            group_id: None,
         };
         assert_eq!(map.num_fields(), 2);
         assert_eq!(map.field_names(), ["user", "price"]);

@@ -14,6 +14,13 @@ pub enum Metric {
     Auc,
     #[serde(rename = "logloss")]
     Logloss,
+    /// AUC within each `group_id` group, weighted by the group's rows (DIN's gAUC); groups with
+    /// one class only are left out.
+    #[serde(rename = "gAUC")]
+    GAuc,
+    /// The unweighted mean of the groups' AUCs (MIND's avgAUC).
+    #[serde(rename = "avgAUC")]
+    AvgAuc,
     /// Mean squared error (regression; FuxiCTR 2.0.1 has no regression metric).
     #[serde(rename = "MSE")]
     Mse,
@@ -31,6 +38,8 @@ impl Metric {
         match self {
             Metric::Auc => "AUC",
             Metric::Logloss => "logloss",
+            Metric::GAuc => "gAUC",
+            Metric::AvgAuc => "avgAUC",
             Metric::Mse => "MSE",
             Metric::Rmse => "RMSE",
             Metric::Mae => "MAE",
@@ -41,14 +50,21 @@ impl Metric {
     /// probabilities.
     pub fn task(self) -> Task {
         match self {
-            Metric::Auc | Metric::Logloss => Task::BinaryClassification,
+            Metric::Auc | Metric::Logloss | Metric::GAuc | Metric::AvgAuc => {
+                Task::BinaryClassification
+            }
             Metric::Mse | Metric::Rmse | Metric::Mae => Task::Regression,
         }
     }
 
     /// Whether a larger value is better (what `monitor_mode` should be when it is monitored).
     pub fn higher_is_better(self) -> bool {
-        self == Metric::Auc
+        matches!(self, Metric::Auc | Metric::GAuc | Metric::AvgAuc)
+    }
+
+    /// Whether the metric needs each row's group (`group_id`).
+    pub fn is_grouped(self) -> bool {
+        matches!(self, Metric::GAuc | Metric::AvgAuc)
     }
 
     /// What a run of `task` reports when the config names no metrics.
@@ -64,6 +80,8 @@ impl Metric {
         match name.to_ascii_lowercase().as_str() {
             "auc" => Some(Metric::Auc),
             "logloss" | "binary_crossentropy" => Some(Metric::Logloss),
+            "gauc" => Some(Metric::GAuc),
+            "avgauc" => Some(Metric::AvgAuc),
             "mse" => Some(Metric::Mse),
             "rmse" => Some(Metric::Rmse),
             "mae" => Some(Metric::Mae),
@@ -71,10 +89,26 @@ impl Metric {
         }
     }
 
-    pub fn compute(self, labels: &[f32], probs: &[f32]) -> Result<f64, DataError> {
+    /// The metric of predictions `probs` against `labels`; `groups` (each row's group) is
+    /// needed by the grouped metrics only.
+    pub fn compute(
+        self,
+        labels: &[f32],
+        probs: &[f32],
+        groups: Option<&[u64]>,
+    ) -> Result<f64, DataError> {
+        let grouped = |weighted| match groups {
+            Some(g) => grouped_auc(labels, probs, g, weighted),
+            None => Err(DataError::Metric(format!(
+                "{} needs each row's group: set group_id to a column of the data",
+                self.name()
+            ))),
+        };
         match self {
             Metric::Auc => auc(labels, probs),
             Metric::Logloss => logloss(labels, probs),
+            Metric::GAuc => grouped(true),
+            Metric::AvgAuc => grouped(false),
             Metric::Mse => mse(labels, probs),
             Metric::Rmse => mse(labels, probs).map(f64::sqrt),
             Metric::Mae => mae(labels, probs),
@@ -133,6 +167,47 @@ fn mean_error(
         .map(|(&y, &p)| error(f64::from(p) - f64::from(y)))
         .sum();
     Ok(total / labels.len() as f64)
+}
+
+/// FuxiCTR's gAUC (`weighted`: each group's AUC weighted by its rows) or avgAUC (unweighted)
+/// over the groups that have both classes; an error when none has.
+pub fn grouped_auc(
+    labels: &[f32],
+    probs: &[f32],
+    groups: &[u64],
+    weighted: bool,
+) -> Result<f64, DataError> {
+    check_lengths(labels, probs)?;
+    if groups.len() != labels.len() {
+        return Err(DataError::Shape(format!(
+            "{} groups for {} labels",
+            groups.len(),
+            labels.len()
+        )));
+    }
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by_key(|&i| groups[i]);
+    let (mut sum, mut weight) = (0.0f64, 0.0f64);
+    let (mut group_labels, mut group_probs) = (Vec::new(), Vec::new());
+    for rows in order.chunk_by(|&a, &b| groups[a] == groups[b]) {
+        group_labels.clear();
+        group_probs.clear();
+        group_labels.extend(rows.iter().map(|&i| labels[i]));
+        group_probs.extend(rows.iter().map(|&i| probs[i]));
+        let positives = group_labels.iter().filter(|&&y| y > 0.5).count();
+        if positives == 0 || positives == rows.len() {
+            continue;
+        }
+        let n = if weighted { rows.len() as f64 } else { 1.0 };
+        sum += auc(&group_labels, &group_probs)? * n;
+        weight += n;
+    }
+    if weight == 0.0 {
+        return Err(DataError::Metric(
+            "no group has both classes, so no group has an AUC".into(),
+        ));
+    }
+    Ok(sum / weight)
 }
 
 /// Area under the ROC curve, with tied scores given their averaged rank (sklearn's
@@ -249,17 +324,62 @@ mod tests {
     fn regression_metrics_by_hand() {
         let (y, p) = ([1.0, -2.0, 0.5, 4.0], [1.5, -2.0, -0.5, 2.0]);
         // errors 0.5, 0, −1, −2: squares 0.25 + 0 + 1 + 4 = 5.25, absolutes 3.5.
-        assert_eq!(Metric::Mse.compute(&y, &p).unwrap(), 5.25 / 4.0);
+        assert_eq!(Metric::Mse.compute(&y, &p, None).unwrap(), 5.25 / 4.0);
         assert_eq!(
-            Metric::Rmse.compute(&y, &p).unwrap(),
+            Metric::Rmse.compute(&y, &p, None).unwrap(),
             (5.25f64 / 4.0).sqrt()
         );
-        assert_eq!(Metric::Mae.compute(&y, &p).unwrap(), 3.5 / 4.0);
-        assert!(Metric::Mse.compute(&y, &p[..3]).is_err());
+        assert_eq!(Metric::Mae.compute(&y, &p, None).unwrap(), 3.5 / 4.0);
+        assert!(Metric::Mse.compute(&y, &p[..3], None).is_err());
         for m in Metric::defaults(Task::Regression) {
             assert_eq!(m.task(), Task::Regression);
             assert_eq!(Metric::parse(m.name()), Some(m));
             assert!(!m.higher_is_better());
         }
+    }
+
+    /// By hand: group 1 (rows 0, 3, 6) has AUC 1/2 — (0.9 > 0.4) but (0.3 < 0.4); group 2
+    /// (rows 1, 4, 7, 8) has AUC 3.5/4 with one tie; group 3 (positives only) and group 4 (one
+    /// row) have no AUC and are left out, as FuxiCTR leaves them out.
+    /// gAUC = (0.5·3 + 0.875·4) / 7 = 5/7, avgAUC = (0.5 + 0.875) / 2.
+    #[test]
+    fn grouped_aucs_by_hand() {
+        let labels = [1., 0., 1., 0., 1., 1., 1., 0., 1., 0.];
+        let probs = [0.9, 0.1, 0.2, 0.4, 0.8, 0.7, 0.3, 0.5, 0.5, 0.6];
+        let groups = [1, 2, 3, 1, 2, 3, 1, 2, 2, 4];
+        let g = Metric::GAuc
+            .compute(&labels, &probs, Some(&groups))
+            .unwrap();
+        assert!((g - 5.0 / 7.0).abs() < 1e-12, "{g}");
+        let a = Metric::AvgAuc
+            .compute(&labels, &probs, Some(&groups))
+            .unwrap();
+        assert!((a - 0.6875).abs() < 1e-12, "{a}");
+        // One group of everything is the plain AUC.
+        let one = [7u64; 10];
+        assert_eq!(
+            Metric::GAuc.compute(&labels, &probs, Some(&one)).unwrap(),
+            auc(&labels, &probs).unwrap()
+        );
+        assert!(
+            Metric::GAuc
+                .compute(&labels, &probs, None)
+                .unwrap_err()
+                .to_string()
+                .contains("group_id")
+        );
+        let singles: Vec<u64> = (0..10).collect();
+        assert!(
+            Metric::AvgAuc
+                .compute(&labels, &probs, Some(&singles))
+                .is_err()
+        );
+        assert!(
+            Metric::GAuc
+                .compute(&labels, &probs, Some(&groups[..9]))
+                .is_err()
+        );
+        assert_eq!(Metric::parse("gAUC"), Some(Metric::GAuc));
+        assert_eq!(Metric::parse("avgAUC"), Some(Metric::AvgAuc));
     }
 }

@@ -802,6 +802,69 @@ mod tests {
         assert!(e.contains("c.csv") && e.contains("a.csv, b.csv"), "{e}");
     }
 
+    /// `group_id` names a meta column: each row of every split carries its group (the same for
+    /// the same user, in the written split and in one read back from its bytes), and the column
+    /// is not a field.
+    #[test]
+    fn rows_carry_the_group_of_their_group_id_column() {
+        let exp = |group: &str| {
+            Experiment::load(
+                &[ConfigFile {
+                    name: "model_config.yaml".into(),
+                    text: format!("E:\n  dataset_id: D\n  group_id: {group}\n"),
+                }],
+                &[ConfigFile {
+                    name: "dataset_config.yaml".into(),
+                    text: "D:\n  train_data: a.csv\n  valid_data: b.csv\n  feature_cols:\n  \
+                           - {name: c, active: True, dtype: str, type: categorical}\n  \
+                           - {name: u, active: True, dtype: str, type: meta}\n  \
+                           label_col: {name: y, dtype: float}\n"
+                        .into(),
+                }],
+                "E",
+            )
+            .unwrap()
+        };
+        let rows = |n: usize| {
+            let mut s = String::from("c,u,y\n");
+            for i in 0..n {
+                s.push_str(&format!("t{},user{},{}\n", i % 3, i % 4, i % 2));
+            }
+            s.into_bytes()
+        };
+        let files = MemoryFiles {
+            files: vec![("a.csv".into(), rows(40)), ("b.csv".into(), rows(12))],
+        };
+        let spec = DatasetSpec::from_experiment(&exp("u")).unwrap().0;
+        let s = build_splits(&spec, 1, &mut &files).unwrap();
+        assert_eq!(s.feature_map.group_id.as_deref(), Some("u"));
+        assert_eq!(
+            s.feature_map.num_fields(),
+            1,
+            "a meta column is not a field"
+        );
+        let valid = s.valid.unwrap();
+        for data in [&s.train, &valid] {
+            let g = data.groups().expect("groups");
+            for i in 0..data.len() {
+                for j in 0..data.len() {
+                    assert_eq!(g[i] == g[j], i % 4 == j % 4, "rows {i} and {j}");
+                }
+            }
+        }
+        let bytes = crate::cache::split_to_bytes(&s.feature_map, &valid).unwrap();
+        let back = crate::cache::split_from_bytes(&s.feature_map, &bytes).unwrap();
+        assert_eq!(back.groups(), valid.groups());
+        assert_eq!(
+            valid.slice(4, 8).groups().unwrap(),
+            &valid.groups().unwrap()[4..8]
+        );
+
+        let err = DatasetSpec::from_experiment(&exp("user")).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("group_id"), "{err}");
+        assert!(err.reason.contains("not an active meta"), "{err}");
+    }
+
     fn rich_spec(extra: &str) -> DatasetSpec {
         let exp = Experiment::load(
             &[ConfigFile {

@@ -59,6 +59,22 @@ pub fn model_columns(map: &FeatureMap, with_label: bool) -> Vec<ReadColumn> {
         .collect();
     if with_label && let Some(label) = map.labels.first() {
         cols.push(label_column(label, RawColumn::default(), map.task));
+        // The group column, unless it is a field already (a categorical user id).
+        if let Some(g) = &map.group_id
+            && !cols.iter().any(|c| &c.name == g)
+        {
+            let raw = map
+                .features
+                .iter()
+                .find(|f| &f.name == g)
+                .map(|f| f.raw.clone())
+                .unwrap_or_default();
+            cols.push(ReadColumn {
+                name: g.clone(),
+                raw,
+                role: Role::Token,
+            });
+        }
     }
     cols
 }
@@ -355,6 +371,7 @@ impl<'a> Fitter<'a> {
             features,
             labels: vec![spec.label.clone()],
             task: spec.task,
+            group_id: spec.group_id.clone(),
         })
     }
 }
@@ -456,8 +473,30 @@ impl<'a> Encoder<'a> {
             Some(y) => rows.iter().map(|&r| y[r]).collect(),
             None => vec![0.0; rows.len()],
         };
-        EncodedDataset::new(self.map, columns, labels).map_err(|e| err(None, e.to_string()))
+        let data =
+            EncodedDataset::new(self.map, columns, labels).map_err(|e| err(None, e.to_string()))?;
+        // The group column is read with the label (training, evaluation), not for prediction.
+        let groups = self.map.group_id.as_deref().and_then(|g| table.column(g));
+        match groups {
+            Some(ColumnData::Tokens(t)) => {
+                let hashes: Vec<u64> = t.tokens.iter().map(|tok| group_of(tok)).collect();
+                let groups: Vec<u64> = rows.iter().map(|&r| hashes[t.ids[r] as usize]).collect();
+                data.with_groups(groups)
+                    .map_err(|e| err(self.map.group_id.as_deref(), e.to_string()))
+            }
+            _ => Ok(data),
+        }
     }
+}
+
+/// The group of a `group_id` value: rows whose values have the same text share it. A 64-bit
+/// hash keeps a split's groups the same across its chunks without a table of every value
+/// seen; among ten million distinct values two share a hash with probability 3·10⁻⁶.
+pub fn group_of(token: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    token.hash(&mut h);
+    h.finish()
 }
 
 impl Encoder<'_> {

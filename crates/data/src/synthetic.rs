@@ -71,6 +71,7 @@ impl SyntheticSpec {
                 .collect(),
             labels: vec!["label".into()],
             task: Default::default(),
+            group_id: None,
         }
     }
 

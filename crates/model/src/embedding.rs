@@ -142,6 +142,7 @@ mod tests {
             ],
             labels: vec!["y".into()],
             task: Default::default(),
+            group_id: None,
         };
         let layout = InputLayout::new(&map).unwrap();
         // Table rows in field order: s → 0..5, c → 5..9; E = 2, row r = [r, 10 r], padding 0.

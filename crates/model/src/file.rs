@@ -161,6 +161,7 @@ fn without_tokens(map: &FeatureMap) -> FeatureMap {
         dataset_id: map.dataset_id.clone(),
         labels: map.labels.clone(),
         task: map.task,
+        group_id: map.group_id.clone(),
         features: map
             .features
             .iter()
@@ -680,6 +681,7 @@ mod tests {
             )],
             labels: vec!["y".into()],
             task: Default::default(),
+            group_id: None,
         };
         let layout = InputLayout::new(&map).unwrap();
         let config = QnnConfig {

@@ -115,6 +115,7 @@ fn case(g: &Value) -> Case {
         features,
         labels: vec!["y".into()],
         task: Default::default(),
+        group_id: None,
     };
     let mut store = ParamStore::default();
     store.insert("embedding.table", vec![table.len() / e, e], table);
@@ -318,6 +319,7 @@ fn train_model(g: &Value, device: &Device) -> (Qnn, QnnConfig) {
         features,
         labels: vec!["y".into()],
         task: Default::default(),
+        group_id: None,
     };
     let layout = InputLayout::new(&map).unwrap();
     let mut store = ParamStore::default();

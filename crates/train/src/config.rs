@@ -157,8 +157,9 @@ impl TrainConfig {
         }
     }
 
-    /// The settings' own ranges, and that the loss and every metric fit `task`.
-    pub fn validate(&self, task: Task) -> Result<(), TrainError> {
+    /// The settings' own ranges, and that the loss and every metric fit `task` (and the rows'
+    /// groups, which gAUC and avgAUC need: `grouped` when the data has a `group_id`).
+    pub fn validate(&self, task: Task, grouped: bool) -> Result<(), TrainError> {
         let bad = |key: &'static str, reason: &str| {
             Err(TrainError::Config {
                 key,
@@ -199,6 +200,20 @@ impl TrainConfig {
         }
         if let Some(&(m, _)) = self.monitor.terms.iter().find(|(m, _)| m.task() != task) {
             return bad("monitor", &unfit(m));
+        }
+        let ungrouped = |m: Metric| {
+            format!(
+                "{} needs each row's group: set group_id to a meta (or categorical) column",
+                m.name()
+            )
+        };
+        if !grouped {
+            if let Some(&m) = self.metrics.iter().find(|m| m.is_grouped()) {
+                return bad("metrics", &ungrouped(m));
+            }
+            if let Some(&(m, _)) = self.monitor.terms.iter().find(|(m, _)| m.is_grouped()) {
+                return bad("monitor", &ungrouped(m));
+            }
         }
         // FuxiCTR's default mode is max whatever it monitors; regression is not FuxiCTR's, so
         // a mode that would keep the worst model is refused rather than copied.
@@ -256,7 +271,7 @@ mod tests {
             ..TrainConfig::paper_frappe()
         };
         assert!(
-            c.validate(Task::BinaryClassification)
+            c.validate(Task::BinaryClassification, false)
                 .unwrap_err()
                 .to_string()
                 .contains("batch_size")
@@ -266,7 +281,7 @@ mod tests {
             ..TrainConfig::paper_frappe()
         };
         assert!(
-            c.validate(Task::BinaryClassification)
+            c.validate(Task::BinaryClassification, false)
                 .unwrap_err()
                 .to_string()
                 .contains("eval_steps")
@@ -278,8 +293,8 @@ mod tests {
         let r = TrainConfig::for_task(Task::Regression);
         assert_eq!(r.loss, Loss::MseLoss);
         assert_eq!(r.monitor_mode, MonitorMode::Min);
-        r.validate(Task::Regression).unwrap();
-        let err = |c: TrainConfig| c.validate(Task::Regression).unwrap_err().to_string();
+        r.validate(Task::Regression, false).unwrap();
+        let err = |c: TrainConfig| c.validate(Task::Regression, false).unwrap_err().to_string();
         let bce = TrainConfig {
             loss: Loss::BinaryCrossentropy,
             ..r.clone()
@@ -305,7 +320,7 @@ mod tests {
             ..TrainConfig::default()
         };
         assert!(
-            mse.validate(Task::BinaryClassification)
+            mse.validate(Task::BinaryClassification, false)
                 .unwrap_err()
                 .to_string()
                 .contains("metrics")
@@ -315,6 +330,29 @@ mod tests {
             loss: Loss::MseLoss,
             ..TrainConfig::default()
         };
-        brier.validate(Task::BinaryClassification).unwrap();
+        brier.validate(Task::BinaryClassification, false).unwrap();
+    }
+
+    #[test]
+    fn grouped_metrics_need_the_rows_groups() {
+        let c = TrainConfig {
+            metrics: vec![Metric::Logloss, Metric::GAuc],
+            ..TrainConfig::default()
+        };
+        c.validate(Task::BinaryClassification, true).unwrap();
+        let err = c
+            .validate(Task::BinaryClassification, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("metrics") && err.contains("group_id"), "{err}");
+        let m = TrainConfig {
+            monitor: Monitor::metric(Metric::AvgAuc),
+            ..TrainConfig::default()
+        };
+        let err = m
+            .validate(Task::BinaryClassification, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("monitor"), "{err}");
     }
 }

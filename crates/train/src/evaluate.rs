@@ -41,18 +41,18 @@ pub async fn evaluate(
     device: &Device,
 ) -> Result<Vec<(Metric, f64)>, TrainError> {
     let probs = predict(model, layout, data, batch_size, device).await?;
-    scores(metrics, data.labels(), &probs)
+    scores(metrics, data, &probs)
 }
 
-/// The given metrics of predictions `probs` against `labels`, in the given order.
+/// The given metrics of predictions `probs` for the rows of `data`, in the given order.
 pub fn scores(
     metrics: &[Metric],
-    labels: &[f32],
+    data: &EncodedDataset,
     probs: &[f32],
 ) -> Result<Vec<(Metric, f64)>, TrainError> {
     metrics
         .iter()
-        .map(|&m| Ok((m, m.compute(labels, probs)?)))
+        .map(|&m| Ok((m, m.compute(data.labels(), probs, data.groups())?)))
         .collect()
 }
 

@@ -161,7 +161,8 @@ fn train_config(exp: &Experiment) -> Result<TrainConfig, ConfigError> {
         self_ensemble: exp.boolean("self_ensemble")?.unwrap_or(t.self_ensemble),
         loss,
     };
-    train.validate(task).map_err(|e| match e {
+    let grouped = exp.string("group_id")?.is_some();
+    train.validate(task, grouped).map_err(|e| match e {
         crate::TrainError::Config { key, reason } => exp.bad(key, reason),
         other => exp.bad("model", other.to_string()),
     })?;

@@ -137,7 +137,7 @@ impl Trainer {
         device: Device,
     ) -> Result<Self, TrainError> {
         let model_config = model_config.into();
-        config.validate(feature_map.task)?;
+        config.validate(feature_map.task, feature_map.group_id.is_some())?;
         model_config.validate()?;
         if !device.is_autodiff() {
             return Err(TrainError::Device(
@@ -504,11 +504,7 @@ impl Trainer {
                 what: "the last update made the weights non-finite (NaN predictions)",
             });
         }
-        let metrics = scores(
-            &self.config.evaluated_metrics(),
-            self.valid.labels(),
-            &probs,
-        )?;
+        let metrics = scores(&self.config.evaluated_metrics(), &self.valid, &probs)?;
         let monitor = self.config.monitor.value(&metrics);
         let decision = self.plateau.update(monitor, self.learning_rate);
         let checkpointed = decision.improved || !self.config.save_best_only;

@@ -153,6 +153,7 @@ fn case(g: &Value) -> Case {
         features,
         labels: vec!["label".into()],
         task: Default::default(),
+        group_id: None,
     };
     let mut store = ParamStore::default();
     for source in ["params", "buffers"] {

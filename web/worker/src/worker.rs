@@ -586,15 +586,24 @@ async fn predict_csv(state: &State, name: &str, bytes: &[u8]) -> Result<(), Stri
         .await
         .map_err(|e| e.to_string())?;
     let metrics = if has_label {
-        let m = [qnn_data::Metric::Logloss, qnn_data::Metric::Auc];
+        // As `qnn evaluate`: the task's metrics, and the grouped AUCs when the rows have groups.
+        let mut m = qnn_data::Metric::defaults(map.task);
+        if data.groups().is_some() && map.task.is_binary() {
+            m.extend([qnn_data::Metric::GAuc, qnn_data::Metric::AvgAuc]);
+        }
         m.iter()
-            .map(|k| Ok((*k, k.compute(data.labels(), &probs)?)))
+            .map(|k| Ok((*k, k.compute(data.labels(), &probs, data.groups())?)))
             .collect::<Result<Vec<_>, qnn_data::DataError>>()
             .ok()
     } else {
         None
     };
-    let with_probabilities = qnn_data::csv_table::append_column(bytes, name, "probability", &probs)
+    let column = if map.task.is_binary() {
+        "probability"
+    } else {
+        "prediction"
+    };
+    let with_probabilities = qnn_data::csv_table::append_column(bytes, name, column, &probs)
         .map_err(|e| e.to_string())?;
     let csv =
         String::from_utf8(with_probabilities).map_err(|_| format!("{name}: is not valid UTF-8"))?;

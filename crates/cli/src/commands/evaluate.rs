@@ -86,8 +86,9 @@ pub fn predict_csv(
 
 pub fn run(args: Args) -> Result<()> {
     let loaded = load_model(&args.model.model, args.model.device)?;
-    // AUC needs every prediction at once: 8 bytes a row are kept, not the rows.
-    let (mut labels, mut probs) = (Vec::new(), Vec::new());
+    // AUC needs every prediction at once: 8 bytes a row are kept (16 with groups), not the
+    // rows.
+    let (mut labels, mut probs, mut groups) = (Vec::new(), Vec::new(), Vec::new());
     let rows = predict_csv(
         &loaded,
         args.model.batch_size,
@@ -96,12 +97,20 @@ pub fn run(args: Args) -> Result<()> {
         |chunk, p| {
             labels.extend_from_slice(chunk.labels());
             probs.extend_from_slice(p);
+            groups.extend_from_slice(chunk.groups().unwrap_or_default());
             Ok(())
         },
     )?;
-    let metrics = Metric::defaults(loaded.layout.task)
+    // A model trained with a group_id reads that column too, and reports the grouped AUCs.
+    let grouped = loaded.file.feature_map.group_id.is_some() && groups.len() == labels.len();
+    let mut metrics = Metric::defaults(loaded.layout.task);
+    if grouped && loaded.layout.task.is_binary() {
+        metrics.extend([Metric::GAuc, Metric::AvgAuc]);
+    }
+    let groups = grouped.then_some(groups.as_slice());
+    let metrics = metrics
         .into_iter()
-        .map(|m| Ok((m, m.compute(&labels, &probs)?)))
+        .map(|m| Ok((m, m.compute(&labels, &probs, groups)?)))
         .collect::<Result<Vec<_>>>()
         .with_context(|| format!("{}", args.data.display()))?;
     println!("{rows} rows: {}", metric_line(&metrics));

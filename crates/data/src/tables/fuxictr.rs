@@ -115,6 +115,11 @@ pub fn fuxictr_feature_map(
         features,
         labels,
         task: spec.task,
+        group_id: doc
+            .get("group_id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| spec.group_id.clone()),
     };
     if map.num_fields() == 0 {
         return Err(bad("no categorical, numeric or sequence feature".into()));

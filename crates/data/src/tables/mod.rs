@@ -226,11 +226,21 @@ impl EncodedTable {
                     .map_err(|e| err(&label, format!("row {}: {y} {e}", start + i)))
             })
             .collect::<Result<Vec<f32>, _>>()?;
-        EncodedDataset::new(map, columns, labels).map_err(|e| TableError {
+        let data = EncodedDataset::new(map, columns, labels).map_err(|e| TableError {
             file: self.file.clone(),
             column: None,
             reason: e.to_string(),
-        })
+        })?;
+        match &map.group_id {
+            // FuxiCTR stores a meta column's values (or a categorical one's ids) as numbers;
+            // rows with equal numbers share a group.
+            Some(g) => {
+                let values = self.source.floats(g, start, rows).map_err(|e| err(g, e))?;
+                let groups: Vec<u64> = values.iter().map(|v| v.to_bits()).collect();
+                data.with_groups(groups).map_err(|e| err(g, e.to_string()))
+            }
+            None => Ok(data),
+        }
     }
 }
 
