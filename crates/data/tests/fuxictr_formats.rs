@@ -598,3 +598,37 @@ fn a_folder_of_part_files_reads_as_one_file_of_their_rows() {
         &["fixtures", "folder without .parquet files"],
     );
 }
+
+/// `group_id` on FuxiCTR's encoded files: the rows' groups come from the named column as
+/// FuxiCTR stored it (here the encoded `userid` ids, as FuxiCTR's `get_group_id` reads them),
+/// so two rows share a group exactly when they share the stored value.
+#[test]
+fn encoded_formats_give_each_row_the_group_of_its_group_id_column() {
+    for (dataset_id, format, ext) in [
+        ("tiny_h5", "h5", "h5"),
+        ("tiny_npz", "npz", "npz"),
+        ("tiny_tfrecord", "tfrecord", "tfrecord"),
+        ("tiny_parquet", "parquet", "parquet"),
+    ] {
+        let mut spec = spec(dataset_id, format, ext, false);
+        spec.group_id = Some("userid".into());
+        let got = splits(&spec, &files(&spec)).unwrap_or_else(|e| panic!("{format}: {e}"));
+        assert_eq!(got.feature_map.group_id.as_deref(), Some("userid"));
+        let test = got.test.expect("a test split");
+        let groups = test
+            .groups()
+            .unwrap_or_else(|| panic!("{format}: no groups"));
+        let Column::Ids(users) = &test.columns()[0] else {
+            panic!("userid is the first field")
+        };
+        for i in 0..test.len() {
+            for j in 0..test.len() {
+                assert_eq!(
+                    groups[i] == groups[j],
+                    users[i] == users[j],
+                    "{format}: rows {i} and {j}"
+                );
+            }
+        }
+    }
+}
