@@ -9,11 +9,13 @@ pub mod config;
 pub mod evaluate;
 pub mod fuxictr;
 pub mod plateau;
+pub mod session;
 pub mod trainer;
 
 pub use checkpoint::{Progress, RunIdentity, StateError, TrainState};
 pub use config::{Monitor, MonitorMode, TrainConfig};
 pub use evaluate::{FinalReport, RunRecord, evaluate, predict};
+pub use session::{Finished, RunData, Session};
 pub use trainer::{TrainEvent, TrainedModel, Trainer, clip_grad_norm};
 
 /// Errors of the training loop.

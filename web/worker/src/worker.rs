@@ -9,13 +9,11 @@ use burn::tensor::Device;
 use js_sys::{Array, Uint8Array};
 use qnn_data::processor::{encode, model_columns};
 use qnn_data::synthetic::SyntheticSpec;
-use qnn_data::{
-    ConfigFile, DatasetSpec, EncodedDataset, Experiment, MemoryFiles, MemoryStore, RawTable,
-};
+use qnn_data::{ConfigFile, EncodedDataset, Experiment, MemoryFiles, MemoryStore, RawTable};
 use qnn_model::{
     DropoutKey, InputLayout, Loss, Mode, ModelInput, QnnConfig, interaction_maps, output,
 };
-use qnn_train::{RunRecord, TrainConfig, TrainEvent, Trainer, fuxictr, predict};
+use qnn_train::{Finished, RunData, Session, TrainConfig, TrainEvent, Trainer, predict};
 use qnn_zoo::{Network, NetworkFile};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -279,24 +277,23 @@ async fn train(
         expid,
     )
     .map_err(|e| e.to_string())?;
-    let (model_config, train_config) = fuxictr::configs(&exp).map_err(|e| e.to_string())?;
-    let (spec, mut notes) = DatasetSpec::from_experiment(&exp).map_err(|e| e.to_string())?;
-    notes.extend(exp.notes.iter().cloned());
+    let session = Session::new(&exp).map_err(|e| e.to_string())?;
     state.status("reading and encoding the data…");
     // Dispatches on data_format as the CLI does: raw rows are fitted and encoded, FuxiCTR's
     // encoded files are read with the feature_map.json given beside them.
-    let splits =
-        qnn_data::prepare_dataset(&spec, train_config.seed, &mut &*files, &mut MemoryStore)
-            .map_err(|e| e.to_string())?;
-    let qnn_data::Splits {
+    let splits = qnn_data::prepare_dataset(
+        &session.spec,
+        session.train.seed,
+        &mut &*files,
+        &mut MemoryStore,
+    )
+    .map_err(|e| e.to_string())?;
+    let RunData {
         feature_map,
         train,
         valid,
         test,
-    } = splits;
-    let Some(valid) = valid else {
-        return Err("there is no validation split: give a validation fraction or file".into());
-    };
+    } = session.splits(splits).map_err(|e| e.to_string())?;
     // Maps and sample rows are shown on the test split, else on validation (a copy: the trainer
     // takes the split itself).
     let shown = match &test {
@@ -305,15 +302,9 @@ async fn train(
     };
     let (train_rows, valid_rows) = (train.len(), valid.len());
     let device = state.device(backend).await?;
-    let mut trainer = Trainer::new(
-        model_config.clone(),
-        train_config.clone(),
-        &feature_map,
-        train,
-        valid,
-        device.clone().autodiff(),
-    )
-    .map_err(|e| e.to_string())?;
+    let mut trainer = session
+        .trainer(&feature_map, train, valid, &device)
+        .map_err(|e| e.to_string())?;
     state.send(&FromWorker::Started {
         backend: backend.label().into(),
         train_rows,
@@ -321,7 +312,7 @@ async fn train(
         test_rows: test.as_ref().map_or(0, EncodedDataset::len),
         batches_per_epoch: trainer.batches_per_epoch(),
         parameters: trainer.model().num_parameters(),
-        notes,
+        notes: session.notes.clone(),
     });
     let mut last_yield = Instant::now();
     let mut last_progress: Option<Instant> = None;
@@ -410,40 +401,26 @@ async fn train(
     } else {
         "training finished; evaluating…"
     });
-    let (trained, report) = trainer
-        .finish_with_report(test.as_ref())
+    let trained_by = format!(
+        "QNN Lab browser trainer {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        backend.label()
+    );
+    let Finished {
+        model,
+        layout,
+        epochs_run,
+        report,
+        file,
+    } = session
+        .finish(trainer, feature_map, test.as_ref(), &trained_by)
         .await
         .map_err(|e| e.to_string())?;
-    let layout = &trained.layout;
-    let maps = compute_maps(&trained.model, layout, Some(&shown), &device).await?;
-    let file = NetworkFile {
-        config: model_config,
-        feature_map,
-        weights: trained.weights,
-        info: report.model_info(RunRecord {
-            expid,
-            dataset_id: &spec.dataset_id,
-            trained_by: &format!(
-                "QNN Lab browser trainer {} ({})",
-                env!("CARGO_PKG_VERSION"),
-                backend.label()
-            ),
-            epochs: trained.epochs_run,
-            train: &train_config,
-        }),
-    };
+    let maps = compute_maps(&model, &layout, Some(&shown), &device).await?;
     // The dropout passes run in training mode, which moves the batch-norm running statistics:
     // they run on a copy, so the served prediction is the saved model's.
     let (copy, _) = Network::from_file(&file, &device).map_err(|e| e.to_string())?;
-    let samples = sample_rows(
-        &trained.model,
-        &copy,
-        layout,
-        &shown,
-        &device,
-        train_config.seed,
-    )
-    .await?;
+    let samples = sample_rows(&model, &copy, &layout, &shown, &device, session.train.seed).await?;
     let bytes = file.to_bytes().map_err(|e| e.to_string())?;
     *state.held.borrow_mut() = Some(Held {
         file,
@@ -452,7 +429,7 @@ async fn train(
     state.send_with(
         &FromWorker::Finished {
             stopped,
-            epochs: trained.epochs_run,
+            epochs: epochs_run,
             valid: report.valid.clone(),
             test: report.test.clone(),
             maps,

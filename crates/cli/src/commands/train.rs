@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use qnn_data::{DatasetSpec, Experiment, Metric};
+use qnn_data::{Experiment, Metric};
 use qnn_model::ParamStore;
-use qnn_train::{RunRecord, TrainEvent, TrainState, Trainer, checkpoint, fuxictr};
+use qnn_train::{Session, TrainEvent, TrainState, Trainer, checkpoint};
 use qnn_zoo::{NetworkConfig, NetworkFile};
 use tracing::{info, warn};
 
@@ -150,8 +150,8 @@ pub fn run_experiment(
     max_steps: Option<usize>,
 ) -> Result<Outcome> {
     let started = web_time::Instant::now();
-    let (model_config, train_config) = fuxictr::configs(exp)?;
-    let (spec, dataset_notes) = DatasetSpec::from_experiment(exp)?;
+    let session = Session::new(exp)?;
+    let (model_config, train_config, spec) = (&session.network, &session.train, &session.spec);
     let model_root = exp
         .string("model_root")?
         .unwrap_or_else(|| "./checkpoints/".into());
@@ -181,44 +181,32 @@ pub fn run_experiment(
             .map(|(k, v)| (k, serde_json::Value::String(v)))
             .collect();
         info!("Params: {}", serde_json::Value::Object(params));
-        for note in exp.notes.iter().chain(&dataset_notes) {
+        for note in &session.notes {
             warn!("{note}");
         }
         let device = device_arg.device()?;
-        let splits = data::prepare(&spec, train_config.seed)?;
+        let splits = data::prepare(spec, train_config.seed)?;
         // Preprocessing's token counts are gone: give their pages back before training (a
         // Criteo-size fit leaves gigabytes that training would not reuse).
         qnn_alloc::release_free_memory();
-        let Some(valid) = splits.valid else {
-            bail!(
-                "dataset `{}` has no validation split: set valid_data or valid_size",
-                spec.dataset_id
-            );
-        };
+        let data = session.splits(splits)?;
         info!(
             "Train samples: {}, valid samples: {}, test samples: {}",
-            splits.train.len(),
-            valid.len(),
-            splits.test.as_ref().map_or(0, |t| t.len())
+            data.train.len(),
+            data.valid.len(),
+            data.test.as_ref().map_or(0, |t| t.len())
         );
-        let train_len = splits.train.len();
+        let train_len = data.train.len();
         let checkpoints = Checkpoints {
             best: run_dir.join(format!("{}.{}", exp.expid, qnn_model::file::EXTENSION)),
             state: run_dir.join(format!("{}.{}", exp.expid, checkpoint::EXTENSION)),
             config: model_config.clone(),
-            feature_map: splits.feature_map.clone(),
+            feature_map: data.feature_map.clone(),
             expid: exp.expid.clone(),
             dataset_id: spec.dataset_id.clone(),
         };
         let saved = if resume { checkpoints.load()? } else { None };
-        let mut trainer = Trainer::new(
-            model_config.clone(),
-            train_config.clone(),
-            &splits.feature_map,
-            splits.train,
-            valid,
-            device.clone().autodiff(),
-        )?;
+        let mut trainer = session.trainer(&data.feature_map, data.train, data.valid, &device)?;
         if let Some((state, best)) = saved {
             let p = &state.progress;
             info!(
@@ -239,8 +227,13 @@ pub fn run_experiment(
         let batches = trainer.batches_per_epoch();
         info!("Start training: {batches} batches/epoch");
         drive(&mut trainer, train_len, &checkpoints, max_steps)?;
-        let (trained, report) =
-            pollster::block_on(trainer.finish_with_report(splits.test.as_ref()))?;
+        let finished = pollster::block_on(session.finish(
+            trainer,
+            data.feature_map,
+            data.test.as_ref(),
+            &format!("qnn {}", env!("CARGO_PKG_VERSION")),
+        ))?;
+        let report = &finished.report;
         info!("Training finished.");
         info!("[Metrics] {}", metric_line(&report.valid));
         if let Some(test) = &report.test {
@@ -248,32 +241,19 @@ pub fn run_experiment(
             info!("[Metrics] {}", metric_line(test));
         }
         let model_path = checkpoints.best.clone();
-        let info = report.model_info(RunRecord {
-            expid: &exp.expid,
-            dataset_id: &spec.dataset_id,
-            trained_by: &format!("qnn {}", env!("CARGO_PKG_VERSION")),
-            epochs: trained.epochs_run,
-            train: &train_config,
-        });
-        NetworkFile {
-            config: model_config.clone(),
-            feature_map: splits.feature_map.clone(),
-            weights: trained.weights,
-            info,
-        }
-        .save(&model_path)
-        .with_context(|| format!("cannot save the model to {}", model_path.display()))?;
+        finished
+            .file
+            .save(&model_path)
+            .with_context(|| format!("cannot save the model to {}", model_path.display()))?;
         info!("Model saved to {}", model_path.display());
         checkpoints.remove_state()?;
-        let (valid_metrics, test_metrics, monitor_score) =
-            (report.valid, report.test, report.monitor_score);
         Ok(Outcome {
             expid: exp.expid.clone(),
             dataset_id: spec.dataset_id.clone(),
-            valid: valid_metrics,
-            test: test_metrics,
-            monitor_score,
-            epochs: trained.epochs_run,
+            valid: report.valid.clone(),
+            test: report.test.clone(),
+            monitor_score: report.monitor_score,
+            epochs: finished.epochs_run,
             seconds: started.elapsed().as_secs_f64(),
             model_path,
         })
