@@ -19,6 +19,7 @@ pub mod cpu;
 #[cfg(feature = "gpu-kernels")]
 mod cube;
 pub mod gemm;
+pub mod linear;
 mod pool;
 
 use std::sync::Arc;
