@@ -5,7 +5,7 @@
 mod common;
 
 use burn::tensor::Device;
-use common::{evaluations, quick, small_model, splits};
+use common::{evaluations, quick, small_model, splits, train_on};
 use qnn_data::{EncodedDataset, FeatureMap, Metric, Task};
 use qnn_model::Loss;
 use qnn_train::{Monitor, MonitorMode, TrainConfig, TrainError, Trainer, predict};
@@ -39,24 +39,11 @@ fn train(network: impl Into<NetworkConfig>, config: TrainConfig) -> (f64, Vec<f3
     let (map, train, valid) = splits(6000);
     let (map, train) = regression(&map, &train);
     let (_, valid) = regression(&map, &valid);
-    let mut trainer = Trainer::new(
-        network,
-        config,
-        &map,
-        train,
-        valid.clone(),
-        Device::flex().autodiff(),
-    )
-    .unwrap();
-    let mut events = Vec::new();
-    while !trainer.is_finished() {
-        events.extend(pollster::block_on(trainer.step()).unwrap());
-    }
+    let (events, trained) = train_on(network, config, &map, train, valid.clone());
     let best = evaluations(&events)
         .iter()
         .map(|(_, m, _)| m.iter().find(|(k, _)| *k == Metric::Mse).unwrap().1)
         .fold(f64::INFINITY, f64::min);
-    let trained = pollster::block_on(trainer.finish()).unwrap();
     let predictions = pollster::block_on(predict(
         &trained.model,
         &trained.layout,

@@ -43,21 +43,25 @@ pub fn train(
     rows: usize,
 ) -> (Vec<TrainEvent>, TrainedModel, FeatureMap, EncodedDataset) {
     let (map, train, valid) = splits(rows);
-    let mut trainer = Trainer::new(
-        model,
-        config,
-        &map,
-        train,
-        valid.clone(),
-        Device::flex().autodiff(),
-    )
-    .unwrap();
+    let (events, trained) = train_on(model, config, &map, train, valid.clone());
+    (events, trained, map, valid)
+}
+
+/// Trains `model` on the given splits to the end: its events and the trained model.
+pub fn train_on(
+    model: impl Into<qnn_zoo::NetworkConfig>,
+    config: TrainConfig,
+    map: &FeatureMap,
+    train: EncodedDataset,
+    valid: EncodedDataset,
+) -> (Vec<TrainEvent>, TrainedModel) {
+    let mut trainer =
+        Trainer::new(model, config, map, train, valid, Device::flex().autodiff()).unwrap();
     let mut events = Vec::new();
     while !trainer.is_finished() {
         events.extend(pollster::block_on(trainer.step()).unwrap());
     }
-    let trained = pollster::block_on(trainer.finish()).unwrap();
-    (events, trained, map, valid)
+    (events, pollster::block_on(trainer.finish()).unwrap())
 }
 
 /// (epoch, metrics, improved) of each evaluation.
