@@ -163,6 +163,34 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.context().close();
     });
 
+    it('trains a model-zoo baseline (DeepFM) on the planted example, from a link too', async () => {
+        const page = await newPage();
+        await pickExample(page, 'planted');
+        await page.selectOption('#network', 'DeepFM');
+        assert.match(page.url(), /[?&]m=DeepFM/);
+        // QNN's own settings are hidden; the ones DeepFM reads stay.
+        assert.ok(await page.isHidden('#param-num_row'));
+        assert.ok(await page.isHidden('#param-self_ensemble'));
+        assert.ok(await page.isVisible('#param-embedding_dim'));
+        await shot(page, 'zoo-settings', '#model');
+        await train(page);
+        const auc = await finalTestAuc(page);
+        assert.ok(auc > 0.8, `DeepFM test AUC ${auc}`);
+        assert.ok(await page.locator('#loss-chart polyline').count() >= 1);
+        // One pass per step and no quadratic layers: no gap chart, and the map says why.
+        assert.equal(await page.locator('#gap-chart').count(), 0);
+        assert.match(await page.textContent('#inside'), /A DeepFM network has no interaction maps/);
+        assert.ok(await page.locator('#samples tbody tr').count() >= 10);
+        await shot(page, 'zoo-train', '#train');
+        // The link opens the same network.
+        const link = await page.getAttribute('#share-link', 'href');
+        await page.context().close();
+        const again = await newPage(link.slice(link.indexOf('?')));
+        await again.waitForSelector('#network');
+        assert.equal(await again.inputValue('#network'), 'DeepFM');
+        await again.context().close();
+    });
+
     it('stops within one second of a click mid-epoch, and pauses and resumes', async () => {
         const page = await newPage();
         await pickExample(page, 'planted');

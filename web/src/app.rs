@@ -18,7 +18,7 @@ use crate::charts::{LineChart, Series};
 use crate::examples::{EXAMPLES, by_id};
 use crate::heatmap::Heatmap;
 use crate::protocol::{Backend, FromWorker, Metrics, ModelFacts, SampleRow, ToWorker};
-use crate::settings::{ModelSettings, PARAMS, Preset};
+use crate::settings::{MODELS, ModelSettings, PARAMS, Preset, reads};
 
 /// Rows profiled for the schema screen (training always reads every row).
 const PROFILE_ROWS: usize = 200_000;
@@ -198,7 +198,7 @@ impl Ui {
         let dataset_yaml = choice.to_yaml().map_err(|e| e.to_string())?;
         let settings = self.settings.get();
         settings.check()?;
-        let expid = format!("QNN_{}", choice.dataset_id);
+        let expid = format!("{}_{}", settings.model, choice.dataset_id);
         let model_yaml = settings.to_yaml(&expid, &choice.dataset_id);
         Ok((dataset_yaml, model_yaml, expid))
     }
@@ -454,6 +454,7 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             epochs,
             valid,
             test,
+            network,
             maps,
             samples,
             model_name,
@@ -468,7 +469,7 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             ui.final_valid.set(Some(valid));
             ui.final_test.set(test);
             ui.samples.set(samples);
-            ui.no_maps.set(None);
+            ui.no_maps.set(maps.is_none().then_some(network));
             ui.maps.set(maps);
             if let Some(b) = bytes {
                 MODEL_BYTES.with(|m| *m.borrow_mut() = Some((model_name.clone(), b)));
@@ -945,7 +946,7 @@ fn SchemaSection(ui: Ui) -> impl IntoView {
                 </div>
             </Show>
             <button id="export-configs" on:click=move |_| export_configs(ui)>"Export dataset_config.yaml + model_config.yaml"</button>
-            <span class="help">" — run them with " <code>"qnn train --config <dir> --expid QNN_<dataset>"</code> " next to your CSV."</span>
+            <span class="help">" — run them with " <code>"qnn train --config <dir> --expid <network>_<dataset>"</code> " next to your CSV."</span>
         </section>
     }
 }
@@ -974,11 +975,26 @@ fn ModelSection(ui: Ui) -> impl IntoView {
                     view! { <button class="preset" data-preset=p.label() on:click=move |_| { ui.settings.set(p.settings()); ui.settings_error.set(None); ui.sync_url(); }>{p.label()}</button> }
                 }).collect_view()}
             </div>
+            <div class="row">
+                <label>"Network "
+                    <select id="network" prop:value=move || ui.settings.get().model
+                        on:change=move |ev| {
+                            let mut s = ui.settings.get_untracked();
+                            match s.set_model(&event_target_value(&ev)) {
+                                Ok(()) => { ui.settings_error.set(s.check().err()); ui.settings.set(s); ui.sync_url(); }
+                                Err(e) => ui.fail(e),
+                            }
+                        }>
+                        {MODELS.iter().map(|m| view! { <option value=*m>{*m}</option> }).collect_view()}
+                    </select>
+                </label>
+                <span class="help">"QNN, or one of FuxiCTR's baselines to compare it with on the same split (their MLPs: 64-32 units, ReLU); settings a network does not read are hidden"</span>
+            </div>
             <table class="params">
                 {PARAMS.iter().map(|p| {
                     let key = p.key;
                     view! {
-                        <tr>
+                        <tr hidden=move || !reads(&ui.settings.get().model, key)>
                             <td><label for=format!("param-{key}")>{p.label}</label></td>
                             <td><input id=format!("param-{key}") class="param" data-key=key
                                 prop:value=move || ui.settings.get().get(key).unwrap_or_default()
@@ -1071,7 +1087,7 @@ fn TrainSection(ui: Ui) -> impl IntoView {
                 <LineChart id="loss-chart" title="Training loss (with the regularizer)" x_label="steps" series=loss />
                 <LineChart id="metrics-chart" title="Validation at each evaluation" x_label="epochs" series=metrics />
                 // The ablation trains on one pass: there is no gap to draw.
-                <Show when=move || ui.settings.get().self_ensemble>
+                <Show when=move || { let s = ui.settings.get(); s.self_ensemble && s.model == "QNN" }>
                     <LineChart id="gap-chart" title="Self-Ensemble: gap between the two dropout passes" x_label="steps" series=gap />
                 </Show>
             </div>

@@ -132,6 +132,8 @@ pub enum FromWorker {
         epochs: usize,
         valid: Metrics,
         test: Option<Metrics>,
+        /// QNN, or the FuxiCTR name of a model-zoo network.
+        network: String,
         /// `None` for a network without interaction maps (only QNN has them).
         maps: Option<InteractionMaps>,
         samples: Vec<SampleRow>,

@@ -44,6 +44,26 @@ pub enum ParamKind {
     },
 }
 
+/// The networks the page trains: QNN and FuxiCTR's model zoo (`qnn_zoo::ZOO_MODELS`).
+pub const MODELS: [&str; 8] = [
+    "QNN", "LR", "FM", "DNN", "DeepFM", "DCNv2", "FinalMLP", "DualMLP",
+];
+
+/// The hidden layers the page gives every MLP of the zoo: small, for data a tab can hold.
+const HIDDEN_UNITS: [usize; 2] = [64, 32];
+
+/// Whether `model` reads the setting `key` (the settings screen hides the others).
+pub fn reads(model: &str, key: &str) -> bool {
+    match key {
+        "num_layers" | "num_row" | "num_heads" | "self_ensemble" => model == "QNN",
+        "embedding_dim" => model != "LR",
+        "net_dropout" | "batch_norm" => !matches!(model, "LR" | "FM"),
+        // LR and FM take one `regularizer` (the embedding one's value).
+        "net_regularizer" => !matches!(model, "LR" | "FM"),
+        _ => true,
+    }
+}
+
 /// The QNN hyper-parameters of the spec's model table, each with one line of explanation.
 pub const PARAMS: [ParamInfo; 15] = [
     ParamInfo {
@@ -220,6 +240,9 @@ fn param(key: &str) -> Option<&'static ParamInfo> {
 /// The model and training settings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelSettings {
+    /// One of [`MODELS`]; links and stored settings from before the key existed mean QNN.
+    #[serde(default = "qnn")]
+    pub model: String,
     pub embedding_dim: usize,
     pub num_layers: usize,
     pub num_row: usize,
@@ -261,6 +284,7 @@ impl Preset {
     pub fn settings(self) -> ModelSettings {
         match self {
             Preset::QuickDemo => ModelSettings {
+                model: qnn(),
                 embedding_dim: 8,
                 num_layers: 2,
                 num_row: 4,
@@ -278,6 +302,7 @@ impl Preset {
                 shuffle: true,
             },
             Preset::PaperFrappe => ModelSettings {
+                model: qnn(),
                 embedding_dim: 16,
                 num_layers: 2,
                 num_row: 13,
@@ -300,6 +325,10 @@ impl Preset {
 
 fn on() -> bool {
     true
+}
+
+fn qnn() -> String {
+    "QNN".into()
 }
 
 impl Default for ModelSettings {
@@ -355,9 +384,23 @@ impl ModelSettings {
         Ok(())
     }
 
+    /// Chooses the network; the error lists the ones there are.
+    pub fn set_model(&mut self, model: &str) -> Result<(), String> {
+        match MODELS.iter().find(|m| **m == model) {
+            Some(m) => {
+                self.model = (*m).to_string();
+                Ok(())
+            }
+            None => Err(format!(
+                "model: `{model}` is not one of {}",
+                MODELS.join(", ")
+            )),
+        }
+    }
+
     /// Problems that would stop training, in words, before anything runs.
     pub fn check(&self) -> Result<(), String> {
-        if !self.embedding_dim.is_multiple_of(self.num_heads) {
+        if self.model == "QNN" && !self.embedding_dim.is_multiple_of(self.num_heads) {
             return Err(format!(
                 "num_heads ({}) must divide embedding_dim ({})",
                 self.num_heads, self.embedding_dim
@@ -375,27 +418,15 @@ impl ModelSettings {
         let mut e = Mapping::new();
         let s = |v: &str| Value::Str(v.into());
         let int = |v: usize| Value::Int(v as i64);
-        e.insert("model", s("QNN"), 0);
+        e.insert("model", s(&self.model), 0);
         e.insert("dataset_id", s(dataset_id), 0);
         e.insert("loss", s("binary_crossentropy"), 0);
         e.insert("metrics", Value::List(vec![s("logloss"), s("AUC")]), 0);
         e.insert("task", s("binary_classification"), 0);
         e.insert("optimizer", s("adam"), 0);
         e.insert("learning_rate", Value::Float(self.learning_rate), 0);
-        e.insert(
-            "embedding_regularizer",
-            regularizer(self.embedding_regularizer),
-            0,
-        );
-        e.insert("net_regularizer", regularizer(self.net_regularizer), 0);
         e.insert("batch_size", int(self.batch_size), 0);
-        e.insert("embedding_dim", int(self.embedding_dim), 0);
-        e.insert("num_layers", int(self.num_layers), 0);
-        e.insert("num_row", int(self.num_row), 0);
-        e.insert("net_dropout", Value::Float(self.net_dropout), 0);
-        e.insert("batch_norm", Value::Bool(self.batch_norm), 0);
-        e.insert("self_ensemble", Value::Bool(self.self_ensemble), 0);
-        e.insert("num_heads", int(self.num_heads), 0);
+        self.insert_network_keys(&mut e);
         e.insert("epochs", int(self.epochs), 0);
         e.insert("shuffle", Value::Bool(self.shuffle), 0);
         e.insert("seed", Value::Int(self.seed as i64), 0);
@@ -408,16 +439,79 @@ impl ModelSettings {
         to_document(&root)
     }
 
-    /// `key=value` pairs for the URL, with the short keys of [`PARAMS`].
+    /// The keys of the chosen network, as FuxiCTR's model zoo names them (QNN's from the
+    /// settings; the zoo's MLPs get [`HIDDEN_UNITS`] and ReLU).
+    fn insert_network_keys(&self, e: &mut Mapping) {
+        let int = |v: usize| Value::Int(v as i64);
+        let units = || Value::List(HIDDEN_UNITS.iter().map(|&u| int(u)).collect());
+        let relu = || Value::Str("relu".into());
+        let dropout = Value::Float(self.net_dropout);
+        let batch_norm = Value::Bool(self.batch_norm);
+        let mut put = |k: &str, v: Value| e.insert(k, v, 0);
+        if matches!(self.model.as_str(), "LR" | "FM") {
+            put("regularizer", regularizer(self.embedding_regularizer));
+        } else {
+            put(
+                "embedding_regularizer",
+                regularizer(self.embedding_regularizer),
+            );
+            put("net_regularizer", regularizer(self.net_regularizer));
+        }
+        if self.model != "LR" {
+            put("embedding_dim", int(self.embedding_dim));
+        }
+        match self.model.as_str() {
+            "QNN" => {
+                put("num_layers", int(self.num_layers));
+                put("num_row", int(self.num_row));
+                put("net_dropout", dropout);
+                put("batch_norm", batch_norm);
+                put("self_ensemble", Value::Bool(self.self_ensemble));
+                put("num_heads", int(self.num_heads));
+            }
+            "DNN" | "DeepFM" => {
+                put("hidden_units", units());
+                put("hidden_activations", relu());
+                put("net_dropout", dropout);
+                put("batch_norm", batch_norm);
+            }
+            "DCNv2" => {
+                put("model_structure", Value::Str("parallel".into()));
+                put("num_cross_layers", int(2));
+                put("parallel_dnn_hidden_units", units());
+                put("dnn_activations", relu());
+                put("net_dropout", dropout);
+                put("batch_norm", batch_norm);
+            }
+            "FinalMLP" | "DualMLP" => {
+                for tower in ["mlp1", "mlp2"] {
+                    put(&format!("{tower}_hidden_units"), units());
+                    put(&format!("{tower}_hidden_activations"), relu());
+                    put(&format!("{tower}_dropout"), dropout.clone());
+                    put(&format!("{tower}_batch_norm"), batch_norm.clone());
+                }
+                if self.model == "FinalMLP" {
+                    put("use_fs", Value::Bool(true));
+                    put("fs_hidden_units", Value::List(vec![int(HIDDEN_UNITS[0])]));
+                    put("num_heads", int(1));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `key=value` pairs for the URL: the model (`m`, when it is not QNN) and the short keys of
+    /// [`PARAMS`].
     pub fn to_query(&self) -> Vec<(&'static str, String)> {
-        PARAMS
-            .iter()
-            .map(|p| {
+        let model = (self.model != "QNN").then(|| ("m", self.model.clone()));
+        model
+            .into_iter()
+            .chain(PARAMS.iter().map(|p| {
                 (
                     p.url,
                     self.get(p.key).expect("every PARAMS key has a value"),
                 )
-            })
+            }))
             .collect()
     }
 
@@ -428,6 +522,11 @@ impl ModelSettings {
     ) -> Vec<String> {
         let mut problems = Vec::new();
         for (k, v) in pairs {
+            if k == "m"
+                && let Err(e) = self.set_model(v)
+            {
+                problems.push(e);
+            }
             if let Some(p) = PARAMS.iter().find(|p| p.url == k)
                 && let Err(e) = self.set(p.key, v)
             {
@@ -566,5 +665,55 @@ mod tests {
             ..Default::default()
         };
         assert!(s.check().unwrap_err().contains("num_heads"));
+    }
+
+    /// Every network of the page's list becomes a config `qnn train` reads, with the page's
+    /// settings where the network has the key; the list is QNN and the model zoo.
+    #[test]
+    fn every_model_becomes_a_config_the_cli_reads() {
+        let zoo: Vec<&str> = qnn_zoo::ZOO_MODELS.to_vec();
+        assert_eq!(MODELS[0], "QNN");
+        assert_eq!(&MODELS[1..], &zoo[..]);
+        for model in MODELS {
+            let mut s = Preset::QuickDemo.settings();
+            s.set_model(model).unwrap();
+            s.set("embedding_dim", "6").unwrap();
+            s.set("net_dropout", "0.2").unwrap();
+            let yaml = s.to_yaml("E", "demo");
+            let exp = Experiment::load(
+                &[ConfigFile {
+                    name: "model_config.yaml".into(),
+                    text: yaml.clone(),
+                }],
+                &[ConfigFile {
+                    name: "dataset_config.yaml".into(),
+                    text: "demo:\n    data_root: ./data/\n".into(),
+                }],
+                "E",
+            )
+            .unwrap();
+            let (network, train) = qnn_train::fuxictr::configs(&exp)
+                .unwrap_or_else(|e| panic!("{model}: {e}\n{yaml}"));
+            assert_eq!(network.name(), model, "{yaml}");
+            assert_eq!(train.batch_size, s.batch_size);
+            if model != "LR" {
+                assert!(yaml.contains("embedding_dim: 6"), "{yaml}");
+            }
+            if reads(model, "net_dropout") {
+                assert!(yaml.contains("dropout: 0.2"), "{model}: {yaml}");
+            }
+            // The link carries the model.
+            let mut back = Preset::PaperFrappe.settings();
+            let query = s.to_query();
+            assert!(
+                back.apply_query(query.iter().map(|(k, v)| (*k, v.as_str())))
+                    .is_empty()
+            );
+            assert_eq!(back, s);
+        }
+        let mut s = ModelSettings::default();
+        assert!(s.set_model("xDeepFM").unwrap_err().contains("DeepFM"));
+        assert_eq!(s.apply_query([("m", "nope")]).len(), 1);
+        assert!(!reads("DeepFM", "num_row") && reads("QNN", "num_row"));
     }
 }

@@ -428,6 +428,7 @@ async fn train(
     });
     state.send_with(
         &FromWorker::Finished {
+            network: session.network.name().into(),
             stopped,
             epochs: epochs_run,
             valid: report.valid.clone(),
