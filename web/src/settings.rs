@@ -124,7 +124,7 @@ pub const PARAMS: [ParamInfo; 15] = [
         key: "net_dropout",
         url: "p",
         label: "net_dropout (p)",
-        help: "dropout rate of both dropouts; the Self-Ensemble loss compares two dropout passes",
+        help: "dropout rate: of both of QNN's dropouts (the Self-Ensemble loss compares two dropout passes), or of every hidden layer of a baseline's MLPs",
         kind: ParamKind::Number {
             lo: 0.0,
             hi: 0.95,
