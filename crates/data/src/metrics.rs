@@ -62,6 +62,16 @@ impl Metric {
         matches!(self, Metric::Auc | Metric::GAuc | Metric::AvgAuc)
     }
 
+    /// What evaluating a model file reports (`qnn evaluate`, the page's predictions): the
+    /// task's metrics, and the grouped AUCs when the rows carry groups.
+    pub fn reported(task: Task, grouped: bool) -> Vec<Metric> {
+        let mut metrics = Self::defaults(task);
+        if grouped && task.is_binary() {
+            metrics.extend([Metric::GAuc, Metric::AvgAuc]);
+        }
+        metrics
+    }
+
     /// Whether the metric needs each row's group (`group_id`).
     pub fn is_grouped(self) -> bool {
         matches!(self, Metric::GAuc | Metric::AvgAuc)
@@ -378,6 +388,14 @@ mod tests {
             Metric::GAuc
                 .compute(&labels, &probs, Some(&groups[..9]))
                 .is_err()
+        );
+        assert_eq!(
+            Metric::reported(Task::BinaryClassification, true),
+            [Metric::Logloss, Metric::Auc, Metric::GAuc, Metric::AvgAuc]
+        );
+        assert_eq!(
+            Metric::reported(Task::Regression, true),
+            Metric::defaults(Task::Regression)
         );
         assert_eq!(Metric::parse("gAUC"), Some(Metric::GAuc));
         assert_eq!(Metric::parse("avgAUC"), Some(Metric::AvgAuc));

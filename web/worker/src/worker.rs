@@ -565,11 +565,8 @@ async fn predict_csv(state: &State, name: &str, bytes: &[u8]) -> Result<(), Stri
         .map_err(|e| e.to_string())?;
     let metrics = if has_label {
         // As `qnn evaluate`: the task's metrics, and the grouped AUCs when the rows have groups.
-        let mut m = qnn_data::Metric::defaults(map.task);
-        if data.groups().is_some() && map.task.is_binary() {
-            m.extend([qnn_data::Metric::GAuc, qnn_data::Metric::AvgAuc]);
-        }
-        m.iter()
+        qnn_data::Metric::reported(map.task, data.groups().is_some())
+            .iter()
             .map(|k| Ok((*k, k.compute(data.labels(), &probs, data.groups())?)))
             .collect::<Result<Vec<_>, qnn_data::DataError>>()
             .ok()

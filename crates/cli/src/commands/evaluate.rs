@@ -103,12 +103,8 @@ pub fn run(args: Args) -> Result<()> {
     )?;
     // A model trained with a group_id reads that column too, and reports the grouped AUCs.
     let grouped = loaded.file.feature_map.group_id.is_some() && groups.len() == labels.len();
-    let mut metrics = Metric::defaults(loaded.layout.task);
-    if grouped && loaded.layout.task.is_binary() {
-        metrics.extend([Metric::GAuc, Metric::AvgAuc]);
-    }
     let groups = grouped.then_some(groups.as_slice());
-    let metrics = metrics
+    let metrics = Metric::reported(loaded.layout.task, grouped)
         .into_iter()
         .map(|m| Ok((m, m.compute(&labels, &probs, groups)?)))
         .collect::<Result<Vec<_>>>()
