@@ -551,9 +551,10 @@ mod tests {
     use super::*;
     use qnn_data::{ConfigFile, Experiment};
 
-    /// The configs `qnn train` reads from the page's exported model_config.yaml.
-    fn read_back(s: &ModelSettings) -> (qnn_model::QnnConfig, qnn_train::TrainConfig) {
-        let yaml = s.to_yaml("QNN_demo", "demo");
+    /// The network and training settings `qnn train` reads from the page's exported
+    /// model_config.yaml, and that YAML.
+    fn configs_of(s: &ModelSettings) -> (qnn_zoo::NetworkConfig, qnn_train::TrainConfig, String) {
+        let yaml = s.to_yaml("E", "demo");
         let exp = Experiment::load(
             &[ConfigFile {
                 name: "model_config.yaml".into(),
@@ -563,11 +564,17 @@ mod tests {
                 name: "dataset_config.yaml".into(),
                 text: "demo:\n    data_root: ./data/\n".into(),
             }],
-            "QNN_demo",
+            "E",
         )
         .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
         let (network, train) =
             qnn_train::fuxictr::configs(&exp).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        (network, train, yaml)
+    }
+
+    /// The QNN configs `qnn train` reads from the page's exported model_config.yaml.
+    fn read_back(s: &ModelSettings) -> (qnn_model::QnnConfig, qnn_train::TrainConfig) {
+        let (network, train, _) = configs_of(s);
         let qnn = network.as_qnn().expect("the page trains QNN").clone();
         (qnn, train)
     }
@@ -679,21 +686,7 @@ mod tests {
             s.set_model(model).unwrap();
             s.set("embedding_dim", "6").unwrap();
             s.set("net_dropout", "0.2").unwrap();
-            let yaml = s.to_yaml("E", "demo");
-            let exp = Experiment::load(
-                &[ConfigFile {
-                    name: "model_config.yaml".into(),
-                    text: yaml.clone(),
-                }],
-                &[ConfigFile {
-                    name: "dataset_config.yaml".into(),
-                    text: "demo:\n    data_root: ./data/\n".into(),
-                }],
-                "E",
-            )
-            .unwrap();
-            let (network, train) = qnn_train::fuxictr::configs(&exp)
-                .unwrap_or_else(|e| panic!("{model}: {e}\n{yaml}"));
+            let (network, train, yaml) = configs_of(&s);
             assert_eq!(network.name(), model, "{yaml}");
             assert_eq!(train.batch_size, s.batch_size);
             if model != "LR" {
