@@ -187,33 +187,29 @@ impl TrainConfig {
         if let Some(reason) = self.loss.unfit_for(task) {
             return bad("loss", &reason);
         }
-        let unfit = |m: Metric| {
-            format!(
-                "{} is a metric of {}, and task is {}",
-                m.name(),
-                m.task().name(),
-                task.name()
-            )
-        };
-        if let Some(&m) = self.metrics.iter().find(|m| m.task() != task) {
-            return bad("metrics", &unfit(m));
-        }
-        if let Some(&(m, _)) = self.monitor.terms.iter().find(|(m, _)| m.task() != task) {
-            return bad("monitor", &unfit(m));
-        }
-        let ungrouped = |m: Metric| {
-            format!(
-                "{} needs each row's group: set group_id to a meta (or categorical) column",
-                m.name()
-            )
-        };
-        if !grouped {
-            if let Some(&m) = self.metrics.iter().find(|m| m.is_grouped()) {
-                return bad("metrics", &ungrouped(m));
+        // Why a reported or monitored metric cannot be computed for this run, if it cannot.
+        let problem = |m: Metric| {
+            if m.task() != task {
+                Some(format!(
+                    "{} is a metric of {}, and task is {}",
+                    m.name(),
+                    m.task().name(),
+                    task.name()
+                ))
+            } else if m.is_grouped() && !grouped {
+                Some(format!(
+                    "{} needs each row's group: set group_id to a meta (or categorical) column",
+                    m.name()
+                ))
+            } else {
+                None
             }
-            if let Some(&(m, _)) = self.monitor.terms.iter().find(|(m, _)| m.is_grouped()) {
-                return bad("monitor", &ungrouped(m));
-            }
+        };
+        if let Some(reason) = self.metrics.iter().find_map(|&m| problem(m)) {
+            return bad("metrics", &reason);
+        }
+        if let Some(reason) = self.monitor.terms.iter().find_map(|&(m, _)| problem(m)) {
+            return bad("monitor", &reason);
         }
         // FuxiCTR's default mode is max whatever it monitors; regression is not FuxiCTR's, so
         // a mode that would keep the worst model is refused rather than copied.
