@@ -37,6 +37,14 @@ impl Task {
         *self == Task::BinaryClassification
     }
 
+    /// The name of the column a prediction adds to a CSV (`qnn predict`, the page).
+    pub fn prediction_column(self) -> &'static str {
+        match self {
+            Task::BinaryClassification => "probability",
+            Task::Regression => "prediction",
+        }
+    }
+
     /// `value` as a label of this task, or what it is not (to follow the value in a message).
     pub fn label(self, value: f64) -> Result<f32, &'static str> {
         match self {

@@ -36,13 +36,6 @@ impl Loss {
         }
     }
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Loss::BinaryCrossentropy => "binary_crossentropy",
-            Loss::MseLoss => "mse_loss",
-        }
-    }
-
     /// The loss a task gets when the config names none.
     pub fn for_task(task: Task) -> Self {
         match task {

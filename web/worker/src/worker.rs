@@ -573,11 +573,7 @@ async fn predict_csv(state: &State, name: &str, bytes: &[u8]) -> Result<(), Stri
     } else {
         None
     };
-    let column = if map.task.is_binary() {
-        "probability"
-    } else {
-        "prediction"
-    };
+    let column = map.task.prediction_column();
     let with_probabilities = qnn_data::csv_table::append_column(bytes, name, column, &probs)
         .map_err(|e| e.to_string())?;
     let csv =

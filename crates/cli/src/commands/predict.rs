@@ -10,7 +10,6 @@ use anyhow::{Context, Result};
 
 use crate::commands::evaluate::{Loaded, ModelArgs, load_model, predict_csv};
 use crate::files::write_atomic_with;
-use qnn_data::Task;
 use qnn_data::csv_table::AppendColumn;
 
 #[derive(Debug, clap::Args)]
@@ -33,13 +32,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let loaded = load_model(&args.model.model, args.model.device)?;
-    let column = args.column.clone().unwrap_or_else(|| {
-        match loaded.layout.task {
-            Task::BinaryClassification => "probability",
-            Task::Regression => "prediction",
-        }
-        .to_string()
-    });
+    let column = args
+        .column
+        .clone()
+        .unwrap_or_else(|| loaded.layout.task.prediction_column().to_string());
     if qnn_data::raw_rows::is_parquet_path(&args.data.display().to_string()) {
         return predict_parquet(args, &loaded, &column);
     }
