@@ -1,8 +1,10 @@
-//! The fused quadratic layer against the composed Burn layer (the oracle): forward values, the
-//! batch-norm running statistics and every gradient, on random configurations.
+//! The fused operations against the composed Burn versions (the oracles): the quadratic layer's
+//! forward values, batch-norm running statistics and every gradient on random configurations,
+//! and the zoo's fused `nn.Linear` with the gradients of x, W and b.
 
 use burn::tensor::{Device, Distribution, Tensor};
 use proptest::prelude::*;
+use qnn_model::fused::linear;
 use qnn_model::quadratic::{BatchNorm, LayerCall, QuadraticLayer};
 use qnn_model::{DropoutKey, Mode};
 
@@ -293,5 +295,46 @@ mod wgpu {
     #[test]
     fn wgpu_fused_layer_matches_at_the_frappe_shape() {
         frappe_shape_cases(&device());
+    }
+}
+
+/// The fused Linear against Burn's composed x·W + b: values and the gradients of x, W and b, on
+/// shapes that are not multiples of any kernel's tile, a single row included.
+#[test]
+fn fused_linear_matches_the_composed_one_with_its_gradients() {
+    let device = Device::flex().autodiff();
+    for [rows, input, output] in [[37, 13, 29], [1, 5, 3], [300, 64, 1]] {
+        let x0: Tensor<2> = Tensor::random([rows, input], Distribution::Default, &device);
+        let w0: Tensor<2> = Tensor::random([input, output], Distribution::Default, &device);
+        let b0: Tensor<1> = Tensor::random([output], Distribution::Default, &device);
+        let upstream: Tensor<2> = Tensor::random([rows, output], Distribution::Default, &device);
+        let run = |f: fn(Tensor<2>, Tensor<2>, Tensor<1>) -> Tensor<2>| {
+            let (x, w, b) = (
+                x0.clone().detach().require_grad(),
+                w0.clone().detach().require_grad(),
+                b0.clone().detach().require_grad(),
+            );
+            let y = f(x.clone(), w.clone(), b.clone());
+            let grads = (y.clone() * upstream.clone()).sum().backward();
+            [
+                read(y),
+                read(x.grad(&grads).unwrap()),
+                read(w.grad(&grads).unwrap()),
+                read(b.grad(&grads).unwrap()),
+            ]
+        };
+        let fused = run(linear::linear);
+        let composed = run(linear::composed);
+        for (what, (got, want)) in ["y", "dx", "dW", "db"]
+            .iter()
+            .zip(fused.iter().zip(&composed))
+        {
+            assert_close(
+                &format!("{what} {rows}×{input}·{input}×{output}"),
+                got,
+                want,
+                1e-5,
+            );
+        }
     }
 }
