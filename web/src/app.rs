@@ -17,8 +17,8 @@ use crate::browser::{self, WebGpuInfo};
 use crate::charts::{LineChart, Series};
 use crate::examples::{EXAMPLES, by_id};
 use crate::heatmap::Heatmap;
-use crate::protocol::{Backend, FromWorker, Metrics, ModelFacts, SampleRow, ToWorker};
 use crate::settings::{MODELS, ModelSettings, PARAMS, Preset, reads};
+use qnn_protocol::{Backend, FromWorker, Metrics, ModelFacts, SampleRow, ToWorker};
 
 /// Rows profiled for the schema screen (training always reads every row).
 const PROFILE_ROWS: usize = 200_000;

@@ -1,9 +1,8 @@
 //! QNN Lab's browser trainer. The page ([`app`]) handles data, schema, settings and pictures; the
 //! training worker (crate `qnn-web-worker`, `web/worker`) runs the shared pipeline and training
-//! loop. They talk through [`protocol`]. Natively only the protocol and the settings compile (and
-//! are tested).
+//! loop. They talk through the messages of crate `qnn-protocol` (`web/protocol`). Natively only
+//! the settings and uploads compile (and are tested).
 
-pub mod protocol;
 pub mod settings;
 pub mod uploads;
 

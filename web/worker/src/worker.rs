@@ -21,7 +21,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 use web_time::Instant;
 
 use qnn_maps::InteractionMaps;
-use qnn_web::protocol::{Backend, FromWorker, ModelFacts, SampleRow, ToWorker};
+use qnn_protocol::{Backend, FromWorker, ModelFacts, SampleRow, ToWorker};
 
 /// Rows of the test split shown as sample predictions.
 const SAMPLE_ROWS: usize = 12;

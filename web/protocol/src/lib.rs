@@ -1,6 +1,9 @@
 //! Messages between the page and the training worker. A message is posted as a JavaScript value
 //! (serde-wasm-bindgen: objects and arrays the structured clone copies, no JSON text to print
 //! and parse), followed by the raw bytes of the files it names (transferred, not copied).
+//!
+//! A crate of its own, below both the page (`qnn-web`) and the worker (`qnn-web-worker`), so
+//! that neither depends on the other and Burn stays out of the page.
 
 use qnn_data::Metric;
 use qnn_maps::InteractionMaps;
