@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use crate::yaml::{self, Mapping, Value};
+use qnn_keys::{Effect, Key};
 
 /// One YAML file: its name (for messages) and its text.
 #[derive(Debug, Clone)]
@@ -32,91 +33,6 @@ fn location(file: &str, line: Option<usize>) -> String {
         None => file.to_string(),
     }
 }
-
-/// Keys QNN Lab reads (model, training and dataset keys of spec §B/§C.2).
-pub const HONOURED_KEYS: &[&str] = &[
-    "group_id",
-    "model",
-    "model_id",
-    "dataset_id",
-    "loss",
-    "metrics",
-    "task",
-    "optimizer",
-    "learning_rate",
-    "embedding_regularizer",
-    "net_regularizer",
-    "batch_size",
-    "embedding_dim",
-    "num_layers",
-    "num_row",
-    "net_dropout",
-    "batch_norm",
-    "num_heads",
-    "epochs",
-    "shuffle",
-    "seed",
-    "monitor",
-    "monitor_mode",
-    "model_root",
-    "early_stop_patience",
-    "save_best_only",
-    "eval_steps",
-    "max_gradient_norm",
-    "reduce_lr_on_plateau",
-    // QNN Lab's own: the paper's ablation without the Self-Ensemble loss.
-    "self_ensemble",
-    // The model zoo's networks (FuxiCTR's names; which network takes which is checked where
-    // the model is known, in qnn-train).
-    "regularizer",
-    "hidden_units",
-    "hidden_activations",
-    "model_structure",
-    "use_low_rank_mixture",
-    "low_rank",
-    "num_experts",
-    "stacked_dnn_hidden_units",
-    "parallel_dnn_hidden_units",
-    "dnn_activations",
-    "num_cross_layers",
-    "mlp1_hidden_units",
-    "mlp1_hidden_activations",
-    "mlp1_dropout",
-    "mlp1_batch_norm",
-    "mlp2_hidden_units",
-    "mlp2_hidden_activations",
-    "mlp2_dropout",
-    "mlp2_batch_norm",
-    "use_fs",
-    "fs_hidden_units",
-    "fs1_context",
-    "fs2_context",
-    "data_root",
-    "data_format",
-    "train_data",
-    "valid_data",
-    "test_data",
-    "min_categr_count",
-    "feature_cols",
-    "label_col",
-    "valid_size",
-    "test_size",
-    "split_type",
-    "rebuild_dataset",
-];
-
-/// FuxiCTR `Base` keys about its own runtime (workers, verbosity, pickling): accepted, no effect.
-pub const NO_EFFECT_KEYS: &[&str] = &[
-    "num_workers",
-    "verbose",
-    "pickle_feature_encoder",
-    "debug_mode",
-    "data_block_size",
-    "gpu",
-];
-
-/// FuxiCTR keys for features QNN Lab does not have; accepted only when null.
-pub const NULL_ONLY_KEYS: &[&str] = &["use_features", "feature_specs", "feature_config"];
 
 /// A merged experiment: `Base`, then the experiment block, then the dataset block.
 #[derive(Debug, Clone)]
@@ -229,22 +145,19 @@ impl Experiment {
     fn check_keys(&mut self) -> Result<(), ConfigError> {
         for e in self.params.entries() {
             let key = e.key.as_str();
-            if HONOURED_KEYS.contains(&key) {
-                continue;
-            }
-            if NO_EFFECT_KEYS.contains(&key) {
-                self.notes.push(format!(
+            match qnn_keys::find(key).map(|k| k.effect) {
+                Some(Effect::Read) => {}
+                Some(Effect::NoEffect) => self.notes.push(format!(
                     "`{key}` is a FuxiCTR runtime setting; it has no effect here"
-                ));
-                continue;
-            }
-            if NULL_ONLY_KEYS.contains(&key) {
-                if e.value.is_null() {
-                    continue;
+                )),
+                Some(Effect::NullOnly) if e.value.is_null() => {}
+                Some(Effect::NullOnly) => {
+                    return Err(
+                        self.bad(key, "is not supported by QNN Lab (only null is accepted)")
+                    );
                 }
-                return Err(self.bad(key, "is not supported by QNN Lab (only null is accepted)"));
+                None => return Err(self.bad(key, "is not a key QNN Lab knows")),
             }
-            return Err(self.bad(key, "is not a key QNN Lab knows"));
         }
         Ok(())
     }
@@ -272,25 +185,47 @@ impl Experiment {
         }
     }
 
+    /// The vocabulary's entry for a key a reader asks for; every key a reader reads is in it
+    /// (a misspelt name in the code would skip the range check, so tests catch it here).
+    fn key(key: &str) -> Option<&'static Key> {
+        let found = qnn_keys::find(key);
+        debug_assert!(found.is_some(), "`{key}` is not in qnn_keys::KEYS");
+        found
+    }
+
+    /// A string; for a key with choices, one of them.
     pub fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Str(s)) => Ok(Some(s.clone())),
+            Some(Value::Str(s)) => match Self::key(key).map(|k| k.check_text(s)) {
+                Some(Err(reason)) => Err(self.bad(key, reason)),
+                _ => Ok(Some(s.clone())),
+            },
             Some(other) => Err(self.bad(key, format!("must be a string, not {}", other.kind()))),
         }
     }
 
+    /// A finite number in the key's range.
     pub fn float(&self, key: &str) -> Result<Option<f64>, ConfigError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => number(v).map(Some).map_err(|r| self.bad(key, r)),
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let v = number(v).map_err(|r| self.bad(key, r))?;
+        match Self::key(key) {
+            Some(k) => k.check_number(v).map(Some).map_err(|r| self.bad(key, r)),
+            None => Ok(Some(v)),
         }
     }
 
+    /// A whole number in the key's range.
     pub fn count(&self, key: &str) -> Result<Option<usize>, ConfigError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => count(v).map(Some).map_err(|r| self.bad(key, r)),
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let v = count(v).map_err(|r| self.bad(key, r))?;
+        match Self::key(key) {
+            Some(k) => k.check_count(v).map(Some).map_err(|r| self.bad(key, r)),
+            None => Ok(Some(v)),
         }
     }
 

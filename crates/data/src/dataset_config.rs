@@ -656,7 +656,7 @@ D:
         let err = spec("D:\n  data_format: feather\n").unwrap_err();
         assert!(
             err.to_string()
-                .contains("not csv, parquet, h5, npz or tfrecord"),
+                .contains("not one of csv, parquet, h5, npz, tfrecord"),
             "{err}"
         );
         assert!(spec("D:\n  data_format: csv\n  label_col: {name: y}\n").is_err());

@@ -27,13 +27,14 @@ impl Default for QnnConfig {
     /// The defaults of the seed's model-configuration table (`model_config.yaml`): what a key
     /// left out of a config means.
     fn default() -> Self {
+        use qnn_keys::{BATCH_NORM, EMBEDDING_DIM, NET_DROPOUT, NUM_HEADS, NUM_LAYERS, NUM_ROW};
         Self {
-            embedding_dim: 32,
-            num_layers: 3,
-            num_row: 3,
-            num_heads: 1,
-            batch_norm: false,
-            net_dropout: 0.0,
+            embedding_dim: EMBEDDING_DIM.default.count(),
+            num_layers: NUM_LAYERS.default.count(),
+            num_row: NUM_ROW.default.count(),
+            num_heads: NUM_HEADS.default.count(),
+            batch_norm: BATCH_NORM.default.flag(),
+            net_dropout: NET_DROPOUT.default.number(),
         }
     }
 }

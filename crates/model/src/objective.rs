@@ -19,12 +19,10 @@ pub enum Loss {
 
 impl Loss {
     /// The names a config may use for each loss.
-    pub const NAMES: &'static [&'static str] = &[
-        "binary_crossentropy",
-        "bce",
-        "binary_cross_entropy",
-        "mse_loss",
-    ];
+    pub const NAMES: &'static [&'static str] = match qnn_keys::LOSS.kind {
+        qnn_keys::Kind::Choice(names) => names,
+        _ => panic!("`loss` is a choice"),
+    };
 
     pub fn parse(name: &str) -> Option<Self> {
         match name {

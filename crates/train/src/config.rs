@@ -93,25 +93,36 @@ impl Default for TrainConfig {
     /// FuxiCTR 2.0.1's for the keys the table leaves out (gradient clipping at norm 10, the
     /// learning rate reduced on a plateau): what a key left out of a config means.
     fn default() -> Self {
+        use qnn_keys as k;
+        let metric = |name| Metric::parse(name).expect("the vocabulary's default metrics exist");
         Self {
-            learning_rate: 1e-3,
-            batch_size: 10_000,
-            epochs: 100,
-            shuffle: true,
-            seed: 2021,
-            embedding_regularizer: Regularizer::NONE,
-            net_regularizer: Regularizer::NONE,
-            metrics: vec![Metric::Logloss, Metric::Auc],
-            monitor: Monitor::metric(Metric::Auc),
-            monitor_mode: MonitorMode::Max,
-            early_stop_patience: 2,
-            save_best_only: true,
+            learning_rate: k::LEARNING_RATE.default.number(),
+            batch_size: k::BATCH_SIZE.default.count(),
+            epochs: k::EPOCHS.default.count(),
+            shuffle: k::SHUFFLE.default.flag(),
+            seed: k::SEED.default.count() as u64,
+            embedding_regularizer: Regularizer::l2(k::EMBEDDING_REGULARIZER.default.number()),
+            net_regularizer: Regularizer::l2(k::NET_REGULARIZER.default.number()),
+            metrics: k::METRICS
+                .default
+                .texts()
+                .iter()
+                .map(|m| metric(m))
+                .collect(),
+            monitor: Monitor::metric(metric(k::MONITOR.default.text())),
+            monitor_mode: match k::MONITOR_MODE.default.text() {
+                "min" => MonitorMode::Min,
+                _ => MonitorMode::Max,
+            },
+            early_stop_patience: k::EARLY_STOP_PATIENCE.default.count(),
+            save_best_only: k::SAVE_BEST_ONLY.default.flag(),
             eval_steps: None,
-            max_gradient_norm: 10.0,
-            reduce_lr_on_plateau: true,
+            max_gradient_norm: k::MAX_GRADIENT_NORM.default.number(),
+            reduce_lr_on_plateau: k::REDUCE_LR_ON_PLATEAU.default.flag(),
             loss_read_interval: 10,
-            self_ensemble: true,
-            loss: Loss::BinaryCrossentropy,
+            self_ensemble: k::SELF_ENSEMBLE.default.flag(),
+            loss: Loss::parse(k::LOSS.default.text())
+                .expect("the vocabulary's default loss exists"),
         }
     }
 }

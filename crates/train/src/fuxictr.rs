@@ -3,25 +3,12 @@
 use qnn_data::yaml::Value;
 use qnn_data::{ConfigError, Experiment, Metric};
 use qnn_model::{Loss, MODEL_NAMES, ModelError, QnnConfig, Regularizer};
-use qnn_zoo::{Keys, NetworkConfig, ZOO_MODELS, ZooConfig, model_names, network_keys};
+use qnn_zoo::{Keys, NetworkConfig, ZOO_MODELS, ZooConfig, model_names};
 
 use crate::config::{Monitor, MonitorMode, TrainConfig};
 
 /// The authors' name for QNN_T26 in their Frappe and Criteo configs (spec §B.4, §E.4).
 const MODEL_ALIASES: &[&str] = &["QNN_T26v3"];
-
-/// The keys QNN reads besides the training keys every network shares.
-const QNN_KEYS: &[&str] = &[
-    "embedding_dim",
-    "num_layers",
-    "num_row",
-    "net_dropout",
-    "batch_norm",
-    "num_heads",
-    "self_ensemble",
-    "embedding_regularizer",
-    "net_regularizer",
-];
 
 /// The network and the training settings of `exp`; a missing key takes the default of the
 /// seed's configuration table (`QnnConfig::default`, `TrainConfig::default`) for QNN and
@@ -36,28 +23,19 @@ pub fn configs(exp: &Experiment) -> Result<(NetworkConfig, TrainConfig), ConfigE
         )
     })?;
     let is_qnn = MODEL_NAMES.contains(&model.as_str()) || MODEL_ALIASES.contains(&model.as_str());
-    let own_keys = match (is_qnn, network_keys(&model)) {
-        (true, _) => QNN_KEYS.to_vec(),
-        (false, Some(keys)) => keys,
-        (false, None) => {
-            return Err(exp.bad(
-                "model",
-                format!("'{model}' is not a model QNN Lab has ({names})"),
-            ));
-        }
-    };
+    let network = if is_qnn { "QNN" } else { model.as_str() };
+    if !is_qnn && !ZOO_MODELS.contains(&network) {
+        return Err(exp.bad(
+            "model",
+            format!("'{model}' is not a model QNN Lab has ({names})"),
+        ));
+    }
     // A key of another network was meant for that one: FuxiCTR would ignore it silently.
-    let all_keys: Vec<&str> = QNN_KEYS
-        .iter()
-        .copied()
-        .chain(
-            ZOO_MODELS
-                .iter()
-                .flat_map(|m| network_keys(m).unwrap_or_default()),
-        )
-        .collect();
     for key in exp.params().keys() {
-        if all_keys.contains(&key) && !own_keys.contains(&key) {
+        if let Some(k) = qnn_keys::find(key)
+            && k.is_network_key()
+            && !k.read_by(network)
+        {
             return Err(exp.bad(key, format!("is not a key of {model}")));
         }
     }

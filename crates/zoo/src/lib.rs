@@ -14,9 +14,7 @@ pub mod network;
 pub mod registry;
 pub mod weights;
 
-pub use config::{
-    DcnStructure, DcnV2Config, FinalMlpConfig, Keys, Tower, ZOO_MODELS, ZooConfig, network_keys,
-};
+pub use config::{DcnStructure, DcnV2Config, FinalMlpConfig, Keys, Tower, ZOO_MODELS, ZooConfig};
 pub use mlp::Activation;
 pub use network::ZooNetwork;
 pub use registry::{Network, NetworkConfig, NetworkFile, model_names};
