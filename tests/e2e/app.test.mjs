@@ -286,19 +286,20 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
 
     it('takes a crafted link apart: names what it ignored, refuses absurd sizes, keeps working', async () => {
         const hostile = encodeURIComponent('<img src=x onerror="window.pwned=1">');
-        const page = await newPage(`?ex=${hostile}&E=4000000000&R=4000000000&lr=NaN&H=oops&vf=2&be=quantum&sh=maybe&seed=-1`);
+        const page = await newPage(`?ex=${hostile}&E=4000000000&R=16000000&lr=NaN&H=oops&vf=2&be=quantum&sh=maybe&seed=-1`);
         await page.waitForSelector('#error');
         const ignored = await page.textContent('#error .error-text');
         assert.match(ignored, /some settings in the link were ignored/);
-        for (const key of ['ex: no example `<img src=x onerror="window.pwned=1">`', 'learning_rate', 'num_heads', 'vf:', 'be:', 'shuffle', 'seed']) {
+        for (const key of ['ex: no example `<img src=x onerror="window.pwned=1">`', 'embedding_dim: 4000000000 is more than QNN Lab allows', 'learning_rate', 'num_heads', 'vf:', 'be:', 'shuffle', 'seed']) {
             assert.ok(ignored.includes(key), `${key} missing from: ${ignored}`);
         }
         // Shown as text, never run.
         assert.equal(await page.evaluate(() => window.pwned), undefined);
         await page.click('#error .dismiss');
-        // Sizes that parse are refused by the memory estimate before anything is allocated.
+        // Sizes in range whose product is absurd are refused by the memory estimate before
+        // anything is allocated.
         await pickExample(page, 'planted');
-        assert.equal(await page.inputValue('#param-embedding_dim'), '4000000000');
+        assert.equal(await page.inputValue('#param-num_row'), '16000000');
         await page.click('#start', { noWaitAfter: true });
         await page.waitForSelector('#error', { timeout: 60_000 });
         assert.match(await page.textContent('#error .error-text'), /training needs about .* more than the 4\.0 GiB available|overflow/);

@@ -17,7 +17,7 @@ use crate::browser::{self, WebGpuInfo};
 use crate::charts::{LineChart, Series};
 use crate::examples::{EXAMPLES, by_id};
 use crate::heatmap::Heatmap;
-use crate::settings::{MODELS, ModelSettings, PARAMS, Preset, reads};
+use crate::settings::{MODELS, ModelSettings, Preset, SETTINGS, reads};
 use qnn_protocol::{Backend, FromWorker, Metrics, ModelFacts, SampleRow, ToWorker};
 
 /// Rows profiled for the schema screen (training always reads every row).
@@ -991,11 +991,11 @@ fn ModelSection(ui: Ui) -> impl IntoView {
                 <span class="help">"QNN, or one of FuxiCTR's baselines to compare it with on the same split (their MLPs: 64-32 units, ReLU); settings a network does not read are hidden"</span>
             </div>
             <table class="params">
-                {PARAMS.iter().map(|p| {
-                    let key = p.key;
+                {SETTINGS.iter().map(|p| {
+                    let key = p.name();
                     view! {
                         <tr hidden=move || !reads(&ui.settings.get().model, key)>
-                            <td><label for=format!("param-{key}")>{p.label}</label></td>
+                            <td><label for=format!("param-{key}")>{key}</label></td>
                             <td><input id=format!("param-{key}") class="param" data-key=key
                                 prop:value=move || ui.settings.get().get(key).unwrap_or_default()
                                 on:change=move |ev| {
@@ -1006,7 +1006,7 @@ fn ModelSection(ui: Ui) -> impl IntoView {
                                         Err(e) => { ui.settings_error.set(Some(e)); ui.settings.notify(); }
                                     }
                                 } /></td>
-                            <td class="help">{p.help}</td>
+                            <td class="help">{p.key.help}</td>
                         </tr>
                     }
                 }).collect_view()}

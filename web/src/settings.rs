@@ -1,240 +1,188 @@
 //! Everything a person sets before training — the dataset choice and the model's
 //! hyper-parameters — as one value that lives in the page's URL and becomes FuxiCTR's
-//! `model_config.yaml`.
+//! `model_config.yaml`. Which keys there are, their ranges, help texts, URL names and which
+//! network reads which key come from the vocabulary (`qnn_keys`); this module only ties the
+//! settings the page shows to the fields of [`ModelSettings`].
 
 use qnn_data::yaml::{Mapping, Value, to_document};
+use qnn_keys::{self as keys, Key, Kind};
 
-/// One hyper-parameter as the settings screen shows it.
+/// One setting the page shows: a key of the vocabulary and the field it lives in.
 #[derive(Debug, Clone, Copy)]
-pub struct ParamInfo {
-    /// The key in `model_config.yaml` (and, shortened, in the URL).
-    pub key: &'static str,
-    pub url: &'static str,
-    pub label: &'static str,
-    pub help: &'static str,
-    /// What values it takes, and where it lives in [`ModelSettings`].
-    pub kind: ParamKind,
+pub struct Setting {
+    pub key: &'static Key,
+    /// The keys this setting is written as for networks that read them instead of `key`
+    /// (FinalMLP's towers take the page's dropout as `mlp1_dropout` and `mlp2_dropout`; LR and
+    /// FM take the embedding regularizer as their one `regularizer`).
+    pub written_as: &'static [&'static Key],
+    field: Field,
 }
 
-/// A hyper-parameter's type and valid range, with its field's getter and setter: the one place
-/// that ties a key to a field.
+/// A setting's field in [`ModelSettings`], by type: the one place that ties a key to a field.
 #[derive(Debug, Clone, Copy)]
-pub enum ParamKind {
-    /// A whole number, at least `min`.
-    Count {
-        min: usize,
-        get: fn(&ModelSettings) -> usize,
-        set: fn(&mut ModelSettings, usize),
-    },
-    /// A number in `lo..=hi`.
-    Number {
-        lo: f64,
-        hi: f64,
-        get: fn(&ModelSettings) -> f64,
-        set: fn(&mut ModelSettings, f64),
-    },
-    Flag {
-        get: fn(&ModelSettings) -> bool,
-        set: fn(&mut ModelSettings, bool),
-    },
-    /// Any 64-bit whole number.
-    Seed {
-        get: fn(&ModelSettings) -> u64,
-        set: fn(&mut ModelSettings, u64),
-    },
+enum Field {
+    Count(fn(&ModelSettings) -> usize, fn(&mut ModelSettings, usize)),
+    Number(fn(&ModelSettings) -> f64, fn(&mut ModelSettings, f64)),
+    Flag(fn(&ModelSettings) -> bool, fn(&mut ModelSettings, bool)),
+    Seed(fn(&ModelSettings) -> u64, fn(&mut ModelSettings, u64)),
 }
 
-/// The networks the page trains: QNN and FuxiCTR's model zoo (`qnn_zoo::ZOO_MODELS`).
-pub const MODELS: [&str; 8] = [
-    "QNN", "LR", "FM", "DNN", "DeepFM", "DCNv2", "FinalMLP", "DualMLP",
-];
-
-/// The hidden layers the page gives every MLP of the zoo: small, for data a tab can hold.
-const HIDDEN_UNITS: [usize; 2] = [64, 32];
-
-/// Whether `model` reads the setting `key` (the settings screen hides the others).
-pub fn reads(model: &str, key: &str) -> bool {
-    match key {
-        "num_layers" | "num_row" | "num_heads" | "self_ensemble" => model == "QNN",
-        "embedding_dim" => model != "LR",
-        "net_dropout" | "batch_norm" => !matches!(model, "LR" | "FM"),
-        // LR and FM take one `regularizer` (the embedding one's value).
-        "net_regularizer" => !matches!(model, "LR" | "FM"),
-        _ => true,
+const fn setting(key: &'static Key, field: Field) -> Setting {
+    Setting {
+        key,
+        written_as: &[],
+        field,
     }
 }
 
-/// The QNN hyper-parameters of the spec's model table, each with one line of explanation.
-pub const PARAMS: [ParamInfo; 15] = [
-    ParamInfo {
-        key: "embedding_dim",
-        url: "E",
-        label: "embedding_dim (E)",
-        help: "width of each field's embedding vector; the layers work on F·E numbers",
-        kind: ParamKind::Count {
-            min: 1,
-            get: |s| s.embedding_dim,
-            set: |s, v| s.embedding_dim = v,
-        },
-    },
-    ParamInfo {
-        key: "num_layers",
-        url: "L",
-        label: "num_layers (L)",
-        help: "quadratic layers stacked; each multiplies its input by a learned mix of it",
-        kind: ParamKind::Count {
-            min: 1,
-            get: |s| s.num_layers,
-            set: |s, v| s.num_layers = v,
-        },
-    },
-    ParamInfo {
-        key: "num_row",
-        url: "R",
-        label: "num_row (R, the paper's M)",
-        help: "rank of each Khatri-Rao product: ReLU units summed per output position",
-        kind: ParamKind::Count {
-            min: 1,
-            get: |s| s.num_row,
-            set: |s, v| s.num_row = v,
-        },
-    },
-    ParamInfo {
-        key: "num_heads",
-        url: "H",
-        label: "num_heads (H)",
-        help: "heads split the embedding into H slices that interact separately; must divide E",
-        kind: ParamKind::Count {
-            min: 1,
-            get: |s| s.num_heads,
-            set: |s, v| s.num_heads = v,
-        },
-    },
-    ParamInfo {
-        key: "batch_norm",
-        url: "bn",
-        label: "batch_norm",
-        help: "normalise each layer's linear part over the batch before the ReLU",
-        kind: ParamKind::Flag {
-            get: |s| s.batch_norm,
-            set: |s, v| s.batch_norm = v,
-        },
-    },
-    ParamInfo {
-        key: "net_dropout",
-        url: "p",
-        label: "net_dropout (p)",
-        help: "dropout rate: of both of QNN's dropouts (the Self-Ensemble loss compares two dropout passes), or of every hidden layer of a baseline's MLPs",
-        kind: ParamKind::Number {
-            lo: 0.0,
-            hi: 0.95,
-            get: |s| s.net_dropout,
-            set: |s, v| s.net_dropout = v,
-        },
-    },
-    ParamInfo {
-        key: "self_ensemble",
-        url: "se",
-        label: "self_ensemble",
-        help: "train on two dropout passes that teach each other (QNN's loss); off: one pass and plain cross-entropy, the paper's ablation",
-        kind: ParamKind::Flag {
-            get: |s| s.self_ensemble,
-            set: |s, v| s.self_ensemble = v,
-        },
-    },
-    ParamInfo {
-        key: "learning_rate",
-        url: "lr",
-        label: "learning_rate",
-        help: "Adam's step size; divided by 10 whenever validation stops improving",
-        kind: ParamKind::Number {
-            lo: 1e-6,
-            hi: 1.0,
-            get: |s| s.learning_rate,
-            set: |s, v| s.learning_rate = v,
-        },
-    },
-    ParamInfo {
-        key: "batch_size",
-        url: "bs",
-        label: "batch_size",
-        help: "rows per training step",
-        kind: ParamKind::Count {
-            min: 1,
-            get: |s| s.batch_size,
-            set: |s, v| s.batch_size = v,
-        },
-    },
-    ParamInfo {
-        key: "epochs",
-        url: "ep",
-        label: "epochs",
-        help: "upper bound on passes over the training rows (early stopping may end sooner)",
-        kind: ParamKind::Count {
-            min: 1,
-            get: |s| s.epochs,
-            set: |s, v| s.epochs = v,
-        },
-    },
-    ParamInfo {
-        key: "embedding_regularizer",
-        url: "er",
-        label: "embedding_regularizer",
-        help: "L2 weight on the embedding tables (FuxiCTR's convention, 0 for none)",
-        kind: ParamKind::Number {
-            lo: 0.0,
-            hi: 10.0,
-            get: |s| s.embedding_regularizer,
-            set: |s, v| s.embedding_regularizer = v,
-        },
-    },
-    ParamInfo {
-        key: "net_regularizer",
-        url: "nr",
-        label: "net_regularizer",
-        help: "L2 weight on the layers' weights and biases (0 for none)",
-        kind: ParamKind::Number {
-            lo: 0.0,
-            hi: 10.0,
-            get: |s| s.net_regularizer,
-            set: |s, v| s.net_regularizer = v,
-        },
-    },
-    ParamInfo {
-        key: "early_stop_patience",
-        url: "pat",
-        label: "early_stop_patience",
-        help: "evaluations without improvement before training stops",
-        kind: ParamKind::Count {
-            min: 1,
-            get: |s| s.early_stop_patience,
-            set: |s, v| s.early_stop_patience = v,
-        },
-    },
-    ParamInfo {
-        key: "seed",
-        url: "seed",
-        label: "seed",
-        help: "one seed for the split, initialisation, shuffling and dropout: same seed, same run",
-        kind: ParamKind::Seed {
-            get: |s| s.seed,
-            set: |s, v| s.seed = v,
-        },
-    },
-    ParamInfo {
-        key: "shuffle",
-        url: "sh",
-        label: "shuffle",
-        help: "shuffle the training rows every epoch",
-        kind: ParamKind::Flag {
-            get: |s| s.shuffle,
-            set: |s, v| s.shuffle = v,
-        },
-    },
+impl Setting {
+    /// The key's name (the input's id is `param-<name>`).
+    pub fn name(&self) -> &'static str {
+        self.key.name
+    }
+
+    /// The short name in the shareable link.
+    pub fn url(&self) -> &'static str {
+        self.key.url.unwrap_or(self.key.name)
+    }
+
+    /// Whether `model` reads this setting, as its own key or as one it is written as.
+    pub fn read_by(&self, model: &str) -> bool {
+        std::iter::once(self.key)
+            .chain(self.written_as.iter().copied())
+            .any(|k| k.read_by(model))
+    }
+
+    /// The setting's value in `model_config.yaml`.
+    fn yaml(&self, s: &ModelSettings) -> Value {
+        match self.field {
+            Field::Count(get, _) => Value::Int(get(s) as i64),
+            Field::Number(get, _) if self.key.kind == Kind::Regularizer => regularizer(get(s)),
+            Field::Number(get, _) => Value::Float(get(s)),
+            Field::Flag(get, _) => Value::Bool(get(s)),
+            Field::Seed(get, _) => Value::Int(get(s) as i64),
+        }
+    }
+}
+
+/// The networks the page trains: QNN and FuxiCTR's model zoo.
+pub const MODELS: [&str; 8] = keys::NETWORKS;
+
+/// The hidden layers the page gives every MLP of the zoo: small, for data a tab can hold.
+const HIDDEN_UNITS: &[usize] = &[64, 32];
+
+/// Values the page gives the zoo's keys it does not show, where the network reads them; the
+/// others keep the network's FuxiCTR default.
+const FIXED: [(&Key, Fixed); 12] = [
+    (&keys::HIDDEN_UNITS, Fixed::Units(HIDDEN_UNITS)),
+    (&keys::HIDDEN_ACTIVATIONS, Fixed::Text("relu")),
+    (&keys::MODEL_STRUCTURE, Fixed::Text("parallel")),
+    (&keys::NUM_CROSS_LAYERS, Fixed::Count(2)),
+    (&keys::PARALLEL_DNN_HIDDEN_UNITS, Fixed::Units(HIDDEN_UNITS)),
+    (&keys::DNN_ACTIVATIONS, Fixed::Text("relu")),
+    (&keys::MLP1_HIDDEN_UNITS, Fixed::Units(HIDDEN_UNITS)),
+    (&keys::MLP1_HIDDEN_ACTIVATIONS, Fixed::Text("relu")),
+    (&keys::MLP2_HIDDEN_UNITS, Fixed::Units(HIDDEN_UNITS)),
+    (&keys::MLP2_HIDDEN_ACTIVATIONS, Fixed::Text("relu")),
+    (&keys::USE_FS, Fixed::Flag(true)),
+    (&keys::FS_HIDDEN_UNITS, Fixed::Units(&[64])),
 ];
 
-fn param(key: &str) -> Option<&'static ParamInfo> {
-    PARAMS.iter().find(|p| p.key == key)
+#[derive(Debug, Clone, Copy)]
+enum Fixed {
+    Units(&'static [usize]),
+    Text(&'static str),
+    Count(usize),
+    Flag(bool),
+}
+
+impl Fixed {
+    fn yaml(self) -> Value {
+        match self {
+            Fixed::Units(units) => {
+                Value::List(units.iter().map(|&u| Value::Int(u as i64)).collect())
+            }
+            Fixed::Text(t) => Value::Str(t.into()),
+            Fixed::Count(n) => Value::Int(n as i64),
+            Fixed::Flag(b) => Value::Bool(b),
+        }
+    }
+}
+
+/// The settings the page shows, in the order it shows them.
+pub const SETTINGS: [Setting; 15] = [
+    setting(
+        &keys::EMBEDDING_DIM,
+        Field::Count(|s| s.embedding_dim, |s, v| s.embedding_dim = v),
+    ),
+    setting(
+        &keys::NUM_LAYERS,
+        Field::Count(|s| s.num_layers, |s, v| s.num_layers = v),
+    ),
+    setting(
+        &keys::NUM_ROW,
+        Field::Count(|s| s.num_row, |s, v| s.num_row = v),
+    ),
+    setting(
+        &keys::NUM_HEADS,
+        Field::Count(|s| s.num_heads, |s, v| s.num_heads = v),
+    ),
+    Setting {
+        key: &keys::BATCH_NORM,
+        written_as: &[&keys::MLP1_BATCH_NORM, &keys::MLP2_BATCH_NORM],
+        field: Field::Flag(|s| s.batch_norm, |s, v| s.batch_norm = v),
+    },
+    Setting {
+        key: &keys::NET_DROPOUT,
+        written_as: &[&keys::MLP1_DROPOUT, &keys::MLP2_DROPOUT],
+        field: Field::Number(|s| s.net_dropout, |s, v| s.net_dropout = v),
+    },
+    setting(
+        &keys::SELF_ENSEMBLE,
+        Field::Flag(|s| s.self_ensemble, |s, v| s.self_ensemble = v),
+    ),
+    setting(
+        &keys::LEARNING_RATE,
+        Field::Number(|s| s.learning_rate, |s, v| s.learning_rate = v),
+    ),
+    setting(
+        &keys::BATCH_SIZE,
+        Field::Count(|s| s.batch_size, |s, v| s.batch_size = v),
+    ),
+    setting(
+        &keys::EPOCHS,
+        Field::Count(|s| s.epochs, |s, v| s.epochs = v),
+    ),
+    Setting {
+        key: &keys::EMBEDDING_REGULARIZER,
+        written_as: &[&keys::REGULARIZER],
+        field: Field::Number(
+            |s| s.embedding_regularizer,
+            |s, v| s.embedding_regularizer = v,
+        ),
+    },
+    setting(
+        &keys::NET_REGULARIZER,
+        Field::Number(|s| s.net_regularizer, |s, v| s.net_regularizer = v),
+    ),
+    setting(
+        &keys::EARLY_STOP_PATIENCE,
+        Field::Count(|s| s.early_stop_patience, |s, v| s.early_stop_patience = v),
+    ),
+    setting(&keys::SEED, Field::Seed(|s| s.seed, |s, v| s.seed = v)),
+    setting(
+        &keys::SHUFFLE,
+        Field::Flag(|s| s.shuffle, |s, v| s.shuffle = v),
+    ),
+];
+
+fn setting_of(name: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|p| p.key.name == name)
+}
+
+/// Whether `model` reads the setting `name` (the settings screen hides the others).
+pub fn reads(model: &str, name: &str) -> bool {
+    setting_of(name).is_some_and(|p| p.read_by(model))
 }
 
 /// The model and training settings.
@@ -338,48 +286,45 @@ impl Default for ModelSettings {
 }
 
 impl ModelSettings {
-    /// The value of `key` as text (what an input box shows).
-    pub fn get(&self, key: &str) -> Option<String> {
-        Some(match param(key)?.kind {
-            ParamKind::Count { get, .. } => get(self).to_string(),
-            ParamKind::Number { get, .. } => get(self).to_string(),
-            ParamKind::Flag { get, .. } => get(self).to_string(),
-            ParamKind::Seed { get, .. } => get(self).to_string(),
+    /// The value of the setting `name` as text (what an input box shows).
+    pub fn get(&self, name: &str) -> Option<String> {
+        Some(match setting_of(name)?.field {
+            Field::Count(get, _) => get(self).to_string(),
+            Field::Number(get, _) => get(self).to_string(),
+            Field::Flag(get, _) => get(self).to_string(),
+            Field::Seed(get, _) => get(self).to_string(),
         })
     }
 
-    /// Sets `key` from text; the error says what was expected.
-    pub fn set(&mut self, key: &str, text: &str) -> Result<(), String> {
+    /// Sets the setting `name` from text, in the vocabulary's range; the error says what was
+    /// expected.
+    pub fn set(&mut self, name: &str, text: &str) -> Result<(), String> {
         let text = text.trim();
         fn parse<T: std::str::FromStr>(key: &str, text: &str, what: &str) -> Result<T, String> {
             text.parse()
                 .map_err(|_| format!("{key}: `{text}` is not {what}"))
         }
-        let info = param(key).ok_or_else(|| format!("unknown setting `{key}`"))?;
-        match info.kind {
-            ParamKind::Count { min, set, .. } => {
-                let v: usize = parse(key, text, "a whole number")?;
-                if v < min {
-                    return Err(format!("{key}: must be at least {min}"));
-                }
-                set(self, v);
+        let setting = setting_of(name).ok_or_else(|| format!("unknown setting `{name}`"))?;
+        let key = setting.key;
+        let out_of_range = |reason| format!("{name}: {reason}");
+        match setting.field {
+            Field::Count(_, set) => {
+                let v = parse(name, text, "a whole number")?;
+                set(self, key.check_count(v).map_err(out_of_range)?);
             }
-            ParamKind::Number { lo, hi, set, .. } => {
-                let v: f64 = parse(key, text, "a number")?;
-                if !(v >= lo && v <= hi) {
-                    return Err(format!("{key}: must be between {lo} and {hi}"));
-                }
-                set(self, v);
+            Field::Number(_, set) => {
+                let v = parse(name, text, "a number")?;
+                set(self, key.check_number(v).map_err(out_of_range)?);
             }
-            ParamKind::Flag { set, .. } => set(
+            Field::Flag(_, set) => set(
                 self,
                 match text {
                     "true" | "1" | "True" => true,
                     "false" | "0" | "False" => false,
-                    _ => return Err(format!("{key}: `{text}` is not true or false")),
+                    _ => return Err(format!("{name}: `{text}` is not true or false")),
                 },
             ),
-            ParamKind::Seed { set, .. } => set(self, parse(key, text, "a whole number")?),
+            Field::Seed(_, set) => set(self, parse(name, text, "a whole number")?),
         }
         Ok(())
     }
@@ -409,107 +354,79 @@ impl ModelSettings {
         Ok(())
     }
 
-    /// FuxiCTR's `model_config.yaml` with one experiment, `expid`, on `dataset_id`.
+    /// FuxiCTR's `model_config.yaml` with one experiment, `expid`, on `dataset_id`: the page's
+    /// settings where the network reads them, and the vocabulary's default for the keys the
+    /// page does not set (written out, so that the file says what the run was).
     pub fn to_yaml(&self, expid: &str, dataset_id: &str) -> String {
+        let default = |key: &Key| match key.default {
+            keys::SeedDefault::Text(t) => Value::Str(t.into()),
+            keys::SeedDefault::Texts(t) => {
+                Value::List(t.iter().map(|&m| Value::Str(m.into())).collect())
+            }
+            keys::SeedDefault::Flag(b) => Value::Bool(b),
+            _ => Value::Null,
+        };
         let mut base = Mapping::new();
-        base.insert("model_root", Value::Str("./checkpoints/".into()), 0);
-        base.insert("save_best_only", Value::Bool(true), 0);
-        base.insert("eval_steps", Value::Null, 0);
+        for key in [&keys::MODEL_ROOT, &keys::SAVE_BEST_ONLY, &keys::EVAL_STEPS] {
+            base.insert(key.name, default(key), 0);
+        }
         let mut e = Mapping::new();
-        let s = |v: &str| Value::Str(v.into());
-        let int = |v: usize| Value::Int(v as i64);
-        e.insert("model", s(&self.model), 0);
-        e.insert("dataset_id", s(dataset_id), 0);
-        e.insert("loss", s("binary_crossentropy"), 0);
-        e.insert("metrics", Value::List(vec![s("logloss"), s("AUC")]), 0);
-        e.insert("task", s("binary_classification"), 0);
-        e.insert("optimizer", s("adam"), 0);
-        e.insert("learning_rate", Value::Float(self.learning_rate), 0);
-        e.insert("batch_size", int(self.batch_size), 0);
+        e.insert(keys::MODEL.name, Value::Str(self.model.clone()), 0);
+        e.insert(keys::DATASET_ID.name, Value::Str(dataset_id.into()), 0);
+        for key in [&keys::LOSS, &keys::METRICS, &keys::TASK, &keys::OPTIMIZER] {
+            e.insert(key.name, default(key), 0);
+        }
+        for setting in SETTINGS.iter().filter(|p| !p.key.is_network_key()) {
+            e.insert(setting.key.name, setting.yaml(self), 0);
+        }
         self.insert_network_keys(&mut e);
-        e.insert("epochs", int(self.epochs), 0);
-        e.insert("shuffle", Value::Bool(self.shuffle), 0);
-        e.insert("seed", Value::Int(self.seed as i64), 0);
-        e.insert("early_stop_patience", int(self.early_stop_patience), 0);
-        e.insert("monitor", s("AUC"), 0);
-        e.insert("monitor_mode", s("max"), 0);
+        for key in [&keys::MONITOR, &keys::MONITOR_MODE] {
+            e.insert(key.name, default(key), 0);
+        }
         let mut root = Mapping::new();
         root.insert("Base", Value::Map(base), 0);
         root.insert(expid, Value::Map(e), 0);
         to_document(&root)
     }
 
-    /// The keys of the chosen network, as FuxiCTR's model zoo names them (QNN's from the
-    /// settings; the zoo's MLPs get [`HIDDEN_UNITS`] and ReLU).
+    /// The keys the chosen network reads, in the vocabulary's order: from the page's settings
+    /// (as the key itself or a key it is written as), else the page's [`FIXED`] choice; a key
+    /// with neither keeps the network's default.
     fn insert_network_keys(&self, e: &mut Mapping) {
-        let int = |v: usize| Value::Int(v as i64);
-        let units = || Value::List(HIDDEN_UNITS.iter().map(|&u| int(u)).collect());
-        let relu = || Value::Str("relu".into());
-        let dropout = Value::Float(self.net_dropout);
-        let batch_norm = Value::Bool(self.batch_norm);
-        let mut put = |k: &str, v: Value| e.insert(k, v, 0);
-        if matches!(self.model.as_str(), "LR" | "FM") {
-            put("regularizer", regularizer(self.embedding_regularizer));
-        } else {
-            put(
-                "embedding_regularizer",
-                regularizer(self.embedding_regularizer),
-            );
-            put("net_regularizer", regularizer(self.net_regularizer));
-        }
-        if self.model != "LR" {
-            put("embedding_dim", int(self.embedding_dim));
-        }
-        match self.model.as_str() {
-            "QNN" => {
-                put("num_layers", int(self.num_layers));
-                put("num_row", int(self.num_row));
-                put("net_dropout", dropout);
-                put("batch_norm", batch_norm);
-                put("self_ensemble", Value::Bool(self.self_ensemble));
-                put("num_heads", int(self.num_heads));
-            }
-            "DNN" | "DeepFM" => {
-                put("hidden_units", units());
-                put("hidden_activations", relu());
-                put("net_dropout", dropout);
-                put("batch_norm", batch_norm);
-            }
-            "DCNv2" => {
-                put("model_structure", Value::Str("parallel".into()));
-                put("num_cross_layers", int(2));
-                put("parallel_dnn_hidden_units", units());
-                put("dnn_activations", relu());
-                put("net_dropout", dropout);
-                put("batch_norm", batch_norm);
-            }
-            "FinalMLP" | "DualMLP" => {
-                for tower in ["mlp1", "mlp2"] {
-                    put(&format!("{tower}_hidden_units"), units());
-                    put(&format!("{tower}_hidden_activations"), relu());
-                    put(&format!("{tower}_dropout"), dropout.clone());
-                    put(&format!("{tower}_batch_norm"), batch_norm.clone());
+        for key in keys::network_keys(&self.model) {
+            let shown = SETTINGS.iter().find(|p| {
+                std::iter::once(p.key)
+                    .chain(p.written_as.iter().copied())
+                    .any(|k| k == key)
+            });
+            let value = match shown {
+                Some(setting) if key.kind == Kind::Regularizer => {
+                    regularizer(match setting.field {
+                        Field::Number(get, _) => get(self),
+                        _ => 0.0,
+                    })
                 }
-                if self.model == "FinalMLP" {
-                    put("use_fs", Value::Bool(true));
-                    put("fs_hidden_units", Value::List(vec![int(HIDDEN_UNITS[0])]));
-                    put("num_heads", int(1));
-                }
-            }
-            _ => {}
+                Some(setting) => setting.yaml(self),
+                None => match FIXED.iter().find(|(k, _)| *k == key) {
+                    Some((_, fixed)) => fixed.yaml(),
+                    None => continue,
+                },
+            };
+            e.insert(key.name, value, 0);
         }
     }
 
-    /// `key=value` pairs for the URL: the model (`m`, when it is not QNN) and the short keys of
-    /// [`PARAMS`].
+    /// `key=value` pairs for the URL: the model (when it is not QNN) and each setting, under
+    /// the vocabulary's URL names.
     pub fn to_query(&self) -> Vec<(&'static str, String)> {
-        let model = (self.model != "QNN").then(|| ("m", self.model.clone()));
+        let model =
+            (self.model != "QNN").then(|| (keys::MODEL.url.unwrap_or("m"), self.model.clone()));
         model
             .into_iter()
-            .chain(PARAMS.iter().map(|p| {
+            .chain(SETTINGS.iter().map(|p| {
                 (
-                    p.url,
-                    self.get(p.key).expect("every PARAMS key has a value"),
+                    p.url(),
+                    self.get(p.name()).expect("every setting has a value"),
                 )
             }))
             .collect()
@@ -522,14 +439,12 @@ impl ModelSettings {
     ) -> Vec<String> {
         let mut problems = Vec::new();
         for (k, v) in pairs {
-            if k == "m"
-                && let Err(e) = self.set_model(v)
-            {
-                problems.push(e);
-            }
-            if let Some(p) = PARAMS.iter().find(|p| p.url == k)
-                && let Err(e) = self.set(p.key, v)
-            {
+            let result = match keys::find_url(k) {
+                Some(key) if *key == keys::MODEL => self.set_model(v),
+                Some(key) if setting_of(key.name).is_some() => self.set(key.name, v),
+                _ => Ok(()),
+            };
+            if let Err(e) = result {
                 problems.push(e);
             }
         }
@@ -617,27 +532,27 @@ mod tests {
 
     #[test]
     fn each_setting_reads_and_writes_its_own_field_only() {
-        let keys: std::collections::BTreeSet<_> = PARAMS.iter().map(|p| p.key).collect();
-        let urls: std::collections::BTreeSet<_> = PARAMS.iter().map(|p| p.url).collect();
-        assert_eq!((keys.len(), urls.len()), (PARAMS.len(), PARAMS.len()));
+        let names: std::collections::BTreeSet<_> = SETTINGS.iter().map(|p| p.name()).collect();
+        let urls: std::collections::BTreeSet<_> = SETTINGS.iter().map(|p| p.url()).collect();
+        assert_eq!((names.len(), urls.len()), (SETTINGS.len(), SETTINGS.len()));
         let base = ModelSettings::default();
-        for p in PARAMS {
-            let new = match p.kind {
-                ParamKind::Count { min, .. } => (min + 7).to_string(),
-                ParamKind::Number { lo, hi, .. } => ((lo + hi) / 3.0).to_string(),
-                ParamKind::Flag { get, .. } => (!get(&base)).to_string(),
-                ParamKind::Seed { .. } => "987654321".to_string(),
+        for p in SETTINGS {
+            let new = match p.field {
+                Field::Count(get, _) => (get(&base) + 7).to_string(),
+                Field::Number(get, _) => (get(&base) / 3.0 + 0.125).to_string(),
+                Field::Flag(get, _) => (!get(&base)).to_string(),
+                Field::Seed(..) => "987654321".to_string(),
             };
             let mut s = base.clone();
-            s.set(p.key, &new).unwrap();
-            assert_eq!(s.get(p.key).unwrap(), new, "{}", p.key);
-            for other in PARAMS.iter().filter(|o| o.key != p.key) {
+            s.set(p.name(), &new).unwrap();
+            assert_eq!(s.get(p.name()).unwrap(), new, "{}", p.name());
+            for other in SETTINGS.iter().filter(|o| o.name() != p.name()) {
                 assert_eq!(
-                    s.get(other.key),
-                    base.get(other.key),
+                    s.get(other.name()),
+                    base.get(other.name()),
                     "{} moved {}",
-                    p.key,
-                    other.key
+                    p.name(),
+                    other.name()
                 );
             }
         }
@@ -659,9 +574,15 @@ mod tests {
         let problems = back.apply_query(query.iter().map(|(k, v)| (*k, v.as_str())));
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(back, s);
-        let problems = s.apply_query([("E", "x"), ("p", "2"), ("zz", "1")]);
-        assert_eq!(problems.len(), 2, "{problems:?}");
+        let problems = s.apply_query([("E", "x"), ("p", "2"), ("zz", "1"), ("R", "99999999")]);
+        assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(problems[0].contains("embedding_dim"));
+        // The vocabulary's ranges, with its words.
+        assert_eq!(problems[1], "net_dropout: must be in [0, 1), not 2");
+        assert!(
+            problems[2].contains("more than QNN Lab allows"),
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -708,5 +629,33 @@ mod tests {
         assert!(s.set_model("xDeepFM").unwrap_err().contains("DeepFM"));
         assert_eq!(s.apply_query([("m", "nope")]).len(), 1);
         assert!(!reads("DeepFM", "num_row") && reads("QNN", "num_row"));
+    }
+
+    /// A setting the page shows for a network changes the config `qnn train` reads, and one it
+    /// hides changes nothing: no shown setting is dropped, no hidden one matters.
+    #[test]
+    fn shown_settings_are_exactly_those_the_network_reads() {
+        for model in MODELS {
+            let mut base = Preset::QuickDemo.settings();
+            base.set_model(model).unwrap();
+            let (_, _, yaml) = configs_of(&base);
+            for p in SETTINGS {
+                let mut s = base.clone();
+                let new = match p.field {
+                    Field::Count(get, _) => (get(&s) * 2).to_string(),
+                    Field::Number(get, _) => (get(&s) / 2.0 + 0.125).to_string(),
+                    Field::Flag(get, _) => (!get(&s)).to_string(),
+                    Field::Seed(get, _) => (get(&s) + 1).to_string(),
+                };
+                s.set(p.name(), &new).unwrap();
+                let (_, _, changed) = configs_of(&s);
+                assert_eq!(
+                    changed != yaml,
+                    p.read_by(model),
+                    "{model}, {}: {changed}",
+                    p.name()
+                );
+            }
+        }
     }
 }
