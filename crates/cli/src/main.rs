@@ -37,6 +37,8 @@ enum Command {
     Tune(commands::tune::Args),
     /// Write a synthetic CSV with a real dataset's schema (benchmarks, full-scale trials).
     Generate(commands::generate::Args),
+    /// List the keys a FuxiCTR config may hold: type and range, default, what each does.
+    Keys(commands::keys::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Tune(args) => commands::tune::run(args),
         Command::Generate(args) => commands::generate::run(args),
+        Command::Keys(args) => commands::keys::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

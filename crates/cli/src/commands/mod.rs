@@ -1,6 +1,7 @@
 pub mod evaluate;
 pub mod generate;
 pub mod inspect;
+pub mod keys;
 pub mod predict;
 pub mod train;
 pub mod tune;

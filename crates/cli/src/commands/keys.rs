@@ -1,0 +1,92 @@
+//! `qnn keys [--model NAME]`: the keys a FuxiCTR config may hold, from the vocabulary
+//! (`qnn_keys`): type and range, the seed table's default, what each does.
+
+use anyhow::{Result, bail};
+use qnn_keys::{Effect, KEYS, Key, NETWORKS, Readers};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only the keys this network reads (QNN, or a model-zoo name such as DeepFM), with the
+    /// training and dataset keys every run reads.
+    #[arg(long)]
+    pub model: Option<String>,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    print!("{}", listing(args.model.as_deref())?);
+    Ok(())
+}
+
+/// The listing, one section per kind of key.
+pub fn listing(model: Option<&str>) -> Result<String> {
+    if let Some(model) = model
+        && !NETWORKS.contains(&model)
+    {
+        bail!(
+            "--model: '{model}' is not a network QNN Lab has ({})",
+            NETWORKS.join(", ")
+        );
+    }
+    let network = |k: &Key| match (k.readers, model) {
+        (Readers::Networks(_), Some(m)) => k.read_by(m),
+        (Readers::Networks(_), None) => true,
+        _ => false,
+    };
+    let sections: [(String, Box<dyn Fn(&Key) -> bool>); 5] = [
+        (
+            "Training (model_config.yaml, every network)".into(),
+            Box::new(|k| k.readers == Readers::Training && k.effect == Effect::Read),
+        ),
+        (
+            match model {
+                Some(m) => format!("{m}'s own (model_config.yaml)"),
+                None => "Networks' own (model_config.yaml)".into(),
+            },
+            Box::new(network),
+        ),
+        (
+            "Dataset (dataset_config.yaml)".into(),
+            Box::new(|k| k.readers == Readers::Dataset),
+        ),
+        (
+            "FuxiCTR runtime settings (accepted, no effect)".into(),
+            Box::new(|k| k.effect == Effect::NoEffect),
+        ),
+        (
+            "Not supported (accepted only as null)".into(),
+            Box::new(|k| k.effect == Effect::NullOnly),
+        ),
+    ];
+    let mut out = String::new();
+    for (title, wanted) in sections {
+        let keys: Vec<&Key> = KEYS.iter().filter(|k| wanted(k)).collect();
+        if keys.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{title}\n"));
+        for k in keys {
+            out.push_str(&format!("  {}\n", k.name));
+            if k.effect == Effect::Read {
+                let default = match model {
+                    Some(m) => k.default_for(m).to_string(),
+                    None if matches!(k.readers, Readers::Networks(names)
+                        if names.iter().any(|n| k.default_for(n) != k.default)) =>
+                    {
+                        format!("{} for QNN, the network's own for the others", k.default)
+                    }
+                    None => k.default.to_string(),
+                };
+                out.push_str(&format!("      {}; default {default}", k.kind));
+                if let Readers::Networks(names) = k.readers
+                    && model.is_none()
+                {
+                    out.push_str(&format!("; read by {}", names.join(", ")));
+                }
+                out.push('\n');
+            }
+            out.push_str(&format!("      {}\n", k.help));
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
