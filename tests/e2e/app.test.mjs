@@ -499,10 +499,47 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.context().close();
     });
 
+    it('trains a regression on the MovieLens ratings: MSE, values not probabilities, as qnn train', async () => {
+        const page = await newPage();
+        await pickExample(page, 'ratings');
+        assert.equal(await page.inputValue('#task'), 'regression');
+        const roles = Object.fromEntries(await page.$$eval('#schema tr[data-column]', rows =>
+            rows.map(r => [r.dataset.column, r.querySelector('select.role').value])));
+        assert.equal(roles.rating, 'label');
+        assert.equal(roles.clicked, 'ignore');
+        assert.match(page.url(), /[?&]task=regression/);
+        await setParam(page, 'epochs', 6);
+        await train(page);
+        const mse = Number(await page.getAttribute('#final-test', 'data-mse'));
+        // A model of probabilities would be off by about 2.7 stars (MSE ≈ 8); the ratings'
+        // variance is 1.25.
+        assert.ok(mse > 0 && mse < 2.5, `test MSE ${mse}`);
+        assert.match(await page.textContent('#final-test'), /MSE [0-9.]+, RMSE [0-9.]+, MAE [0-9.]+/);
+        assert.ok(await page.locator('#metrics-chart polyline[data-series="valid MSE"]').count() === 1);
+        const served = await page.$$eval('#samples tbody tr', rows => rows.map(r => Number(r.children[2].textContent)));
+        assert.ok(served.length >= 5 && served.every(p => p > 1.5 && p < 6), `served ${served}`);
+        await shot(page, 'regression-train', '#train');
+        // The exported configs train the same run with qnn train.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qnn-ratings-'));
+        const downloads = [];
+        page.on('download', d => downloads.push(d));
+        await page.click('#export-configs');
+        while (downloads.length < 2) await page.waitForTimeout(100);
+        for (const d of downloads) await d.saveAs(path.join(dir, d.suggestedFilename()));
+        assert.match(fs.readFileSync(path.join(dir, 'model_config.yaml'), 'utf8'), /task: regression/);
+        fs.copyFileSync(path.join(repo, 'static/examples/movielens/movielens_sample.csv'), path.join(dir, 'movielens_sample.csv'));
+        const expid = fs.readFileSync(path.join(dir, 'model_config.yaml'), 'utf8').match(/^(QNN_\w+):/m)[1];
+        const stdout = execFileSync(qnnBin, ['train', '--config', dir, '--expid', expid], { cwd: dir, encoding: 'utf8' });
+        const cliMse = Number(stdout.match(/test:\s+MSE: ([0-9.]+)/)[1]);
+        measurements.regression = { browser_test_mse: mse, cli_test_mse: cliMse };
+        assert.ok(Math.abs(mse - cliMse) <= 1e-4 * cliMse, `browser ${mse} vs qnn train ${cliMse}`);
+        await page.context().close();
+    });
+
     it('trains every bundled example for an epoch on the chosen backend', async () => {
         // Timings are a benchmark (tests/e2e/measure.mjs), not asserted here.
         const backend = webgpu ? 'webgpu' : 'cpu';
-        for (const ex of ['planted', 'tiny', 'criteo', 'avazu', 'movielens']) {
+        for (const ex of ['planted', 'tiny', 'criteo', 'avazu', 'movielens', 'ratings']) {
             const page = await newPage(`?ex=${ex}&be=${backend}&ep=1`);
             await page.waitForSelector('#schema tr[data-column]');
             await page.click('#start', { noWaitAfter: true });

@@ -6,8 +6,8 @@ use std::cell::RefCell;
 use js_sys::{Array, Uint8Array};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use qnn_data::Metric;
 use qnn_data::schema::{ColumnRole, DatasetChoice, Profile, SplitChoice, profile_csv};
+use qnn_data::{Metric, Task};
 use qnn_maps::InteractionMaps;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -57,6 +57,9 @@ struct PredictionView {
 }
 
 /// Everything the page shows, as signals (all `Copy`).
+/// (x, y) points of one line of a chart.
+type Curve = Vec<(f64, f64)>;
+
 #[derive(Clone, Copy)]
 struct Ui {
     error: RwSignal<Option<String>>,
@@ -83,8 +86,10 @@ struct Ui {
     progress: RwSignal<Option<EpochProgress>>,
     loss: RwSignal<Vec<(f64, f64)>>,
     gap: RwSignal<Vec<(f64, f64)>>,
-    valid_auc: RwSignal<Vec<(f64, f64)>>,
-    valid_logloss: RwSignal<Vec<(f64, f64)>>,
+    /// Why the task is what it is, when the data chose it.
+    task_reason: RwSignal<Option<String>>,
+    /// Each validation metric's value per epoch, in the order the worker reports them.
+    valid: RwSignal<Vec<(Metric, Curve)>>,
     events: RwSignal<Vec<String>>,
     first_epoch: RwSignal<Option<(f64, f64)>>,
     /// The worker's idle-time warm-up: steps and seconds.
@@ -127,8 +132,8 @@ impl Ui {
             progress: RwSignal::new(None),
             loss: RwSignal::new(Vec::new()),
             gap: RwSignal::new(Vec::new()),
-            valid_auc: RwSignal::new(Vec::new()),
-            valid_logloss: RwSignal::new(Vec::new()),
+            valid: RwSignal::new(Vec::new()),
+            task_reason: RwSignal::new(None),
             events: RwSignal::new(Vec::new()),
             first_epoch: RwSignal::new(None),
             warmed_up: RwSignal::new(None),
@@ -229,8 +234,7 @@ impl Ui {
     fn reset_training(&self) {
         self.loss.set(Vec::new());
         self.gap.set(Vec::new());
-        self.valid_auc.set(Vec::new());
-        self.valid_logloss.set(Vec::new());
+        self.valid.set(Vec::new());
         self.events.set(Vec::new());
         self.progress.set(None);
         self.first_epoch.set(None);
@@ -397,15 +401,14 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             ..
         } => {
             let x = epoch as f64;
-            for (k, v) in &metrics {
-                match k {
-                    Metric::Auc => ui.valid_auc.update(|s| s.push((x, *v))),
-                    Metric::Logloss => ui.valid_logloss.update(|s| s.push((x, *v))),
-                    // The page's runs are binary (its label inference asks for 0/1 labels) and
-                    // have no group_id.
-                    Metric::Mse | Metric::Rmse | Metric::Mae | Metric::GAuc | Metric::AvgAuc => {}
+            ui.valid.update(|series| {
+                for &(metric, v) in &metrics {
+                    match series.iter_mut().find(|(m, _)| *m == metric) {
+                        Some((_, points)) => points.push((x, v)),
+                        None => series.push((metric, vec![(x, v)])),
+                    }
                 }
-            }
+            });
             ui.events.update(|e| {
                 e.push(format!(
                     "epoch {epoch}: train loss {train_loss:.4}, valid {}{}",
@@ -558,8 +561,8 @@ fn take_files(ui: Ui, files: Vec<(String, Vec<u8>)>, overrides: &[(&str, ColumnR
     }
     if !roles.contains(&ColumnRole::Label) {
         ui.fail(format!(
-            "{name}: no column looks like a 0/1 click label. Mark the label column below (its \
-             values must be 0 or 1)."
+            "{name}: no column looks like a 0/1 click label. Mark the label column below: 0/1 \
+             values for clicks, or any numbers with the task set to regression."
         ));
     }
     ui.file_names
@@ -570,7 +573,41 @@ fn take_files(ui: Ui, files: Vec<(String, Vec<u8>)>, overrides: &[(&str, ColumnR
     ui.maps.set(None);
     ui.no_maps.set(None);
     ui.reset_training();
+    follow_label(ui);
     ui.sync_url();
+}
+
+/// Sets the task the label column's values call for (regression for numbers other than 0 and
+/// 1), and says why when that changes it.
+fn follow_label(ui: Ui) {
+    let Some(profile) = ui.profile.get_untracked() else {
+        return;
+    };
+    let roles = ui.roles.get_untracked();
+    let Some(label) = roles
+        .iter()
+        .position(|r| *r == ColumnRole::Label)
+        .and_then(|i| profile.columns.get(i))
+    else {
+        return;
+    };
+    let Some(task) = profile.task_of(&label.name) else {
+        return;
+    };
+    if task != ui.settings.get_untracked().task {
+        ui.settings.update(|s| s.task = task);
+        let values = if task.is_binary() {
+            "0/1 values"
+        } else {
+            "numbers other than 0 and 1"
+        };
+        ui.task_reason.set(Some(format!(
+            "set to {} because the label `{}` holds {values}",
+            task.name(),
+            label.name
+        )));
+        ui.sync_url();
+    }
 }
 
 fn load_example(ui: Ui, id: &'static str, keep_split: bool) {
@@ -868,7 +905,11 @@ fn SchemaSection(ui: Ui) -> impl IntoView {
                         "sequence" => ColumnRole::Sequence { splitter: splitter.clone() },
                         _ => ColumnRole::Ignore,
                     };
+                    let is_label = role == ColumnRole::Label;
                     ui.roles.update(|r| r[i] = role);
+                    if is_label {
+                        follow_label(ui);
+                    }
                 };
                 view! {
                     <tr data-column=c.name.clone()>
@@ -972,7 +1013,13 @@ fn ModelSection(ui: Ui) -> impl IntoView {
             <div class="presets">"Presets: "
                 {Preset::ALL.iter().map(|p| {
                     let p = *p;
-                    view! { <button class="preset" data-preset=p.label() on:click=move |_| { ui.settings.set(p.settings()); ui.settings_error.set(None); ui.sync_url(); }>{p.label()}</button> }
+                    view! { <button class="preset" data-preset=p.label() on:click=move |_| {
+                        // A preset is hyper-parameters; what the label is stays.
+                        let task = ui.settings.get_untracked().task;
+                        ui.settings.set(ModelSettings { task, ..p.settings() });
+                        ui.settings_error.set(None);
+                        ui.sync_url();
+                    }>{p.label()}</button> }
                 }).collect_view()}
             </div>
             <div class="row">
@@ -989,6 +1036,22 @@ fn ModelSection(ui: Ui) -> impl IntoView {
                     </select>
                 </label>
                 <span class="help">"QNN, or one of FuxiCTR's baselines to compare it with on the same split (their MLPs: 64-32 units, ReLU); settings a network does not read are hidden"</span>
+            </div>
+            <div class="row">
+                <label>"Task "
+                    <select id="task" prop:value=move || ui.settings.get().task.name()
+                        on:change=move |ev| {
+                            let mut s = ui.settings.get_untracked();
+                            match s.set_task(&event_target_value(&ev)) {
+                                Ok(()) => { ui.settings.set(s); ui.task_reason.set(None); ui.sync_url(); }
+                                Err(e) => ui.fail(e),
+                            }
+                        }>
+                        {Task::NAMES.iter().map(|t| view! { <option value=*t>{*t}</option> }).collect_view()}
+                    </select>
+                </label>
+                <span class="help">{qnn_keys::TASK.help}</span>
+                <span id="task-reason" class="help">{move || ui.task_reason.get().unwrap_or_default()}</span>
             </div>
             <table class="params">
                 {SETTINGS.iter().map(|p| {
@@ -1032,28 +1095,27 @@ fn ModelSection(ui: Ui) -> impl IntoView {
 fn TrainSection(ui: Ui) -> impl IntoView {
     let loss = Signal::derive(move || {
         vec![Series {
-            name: "train loss",
+            name: "train loss".into(),
             color: "#c0392b",
             points: ui.loss.get(),
         }]
     });
+    const COLORS: [&str; 3] = ["#7d3c98", "#2471a3", "#b9770e"];
     let metrics = Signal::derive(move || {
-        vec![
-            Series {
-                name: "valid AUC",
-                color: "#2471a3",
-                points: ui.valid_auc.get(),
-            },
-            Series {
-                name: "valid logloss",
-                color: "#7d3c98",
-                points: ui.valid_logloss.get(),
-            },
-        ]
+        ui.valid
+            .get()
+            .into_iter()
+            .zip(COLORS.iter().cycle())
+            .map(|((metric, points), color)| Series {
+                name: format!("valid {}", metric.name()),
+                color,
+                points,
+            })
+            .collect()
     });
     let gap = Signal::derive(move || {
         vec![Series {
-            name: "|p1 − p2|",
+            name: "|p1 − p2|".into(),
             color: "#117a65",
             points: ui.gap.get(),
         }]
@@ -1094,7 +1156,8 @@ fn TrainSection(ui: Ui) -> impl IntoView {
             <Show when=move || ui.final_valid.get().is_some()>
                 <div id="final-metrics" class="final">
                     <p>"Validation: " <span id="final-valid">{move || ui.final_valid.get().map(|m| fmt_metrics(&m)).unwrap_or_default()}</span></p>
-                    <p>"Test: " <span id="final-test" data-auc=move || ui.final_test.get().and_then(|m| m.iter().find(|(k, _)| *k == Metric::Auc).map(|(_, v)| format!("{v:.8}"))).unwrap_or_default()>
+                    <p>"Test: " <span id="final-test" data-auc=move || ui.final_test.get().and_then(|m| m.iter().find(|(k, _)| *k == Metric::Auc).map(|(_, v)| format!("{v:.8}"))).unwrap_or_default()
+                        data-mse=move || ui.final_test.get().and_then(|m| m.iter().find(|(k, _)| *k == Metric::Mse).map(|(_, v)| format!("{v:.8}"))).unwrap_or_default()>
                         {move || ui.final_test.get().map(|m| fmt_metrics(&m)).unwrap_or_else(|| "no test split".into())}</span></p>
                 </div>
             </Show>

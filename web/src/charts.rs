@@ -5,7 +5,7 @@ use leptos::prelude::*;
 /// One line: a name, a CSS colour and (x, y) points.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    pub name: &'static str,
+    pub name: String,
     pub color: &'static str,
     pub points: Vec<(f64, f64)>,
 }
@@ -80,7 +80,7 @@ pub fn LineChart(
                     .unwrap_or_default();
                 view! {
                     <polyline points=d fill="none" stroke=s.color stroke-width="2"
-                        data-series=s.name data-last=last />
+                        data-series=s.name.clone() data-last=last />
                 }
             })
             .collect_view();

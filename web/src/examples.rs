@@ -21,17 +21,19 @@ pub struct Example {
 #[derive(Debug, Clone, Copy)]
 pub enum Role {
     Ignore,
+    Label,
 }
 
 impl Role {
     pub fn to_role(self) -> ColumnRole {
         match self {
             Role::Ignore => ColumnRole::Ignore,
+            Role::Label => ColumnRole::Label,
         }
     }
 }
 
-pub const EXAMPLES: [Example; 5] = [
+pub const EXAMPLES: [Example; 6] = [
     Example {
         id: "planted",
         title: "Planted interaction (synthetic)",
@@ -74,6 +76,14 @@ pub const EXAMPLES: [Example; 5] = [
         blurb: "200 ratings; clicked = rating ≥ 4, genres is a |-separated sequence.",
         files: &["examples/movielens/movielens_sample.csv"],
         roles: &[("rating", Role::Ignore)],
+        split: (0.25, 0.25),
+    },
+    Example {
+        id: "ratings",
+        title: "MovieLens ratings (regression)",
+        blurb: "The same 200 rows with the 1-5 star rating as the label, so the task is regression: MSE loss, the output a rating, not a probability.",
+        files: &["examples/movielens/movielens_sample.csv"],
+        roles: &[("rating", Role::Label), ("clicked", Role::Ignore)],
         split: (0.25, 0.25),
     },
 ];

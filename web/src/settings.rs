@@ -5,6 +5,7 @@
 //! settings the page shows to the fields of [`ModelSettings`].
 
 use qnn_data::yaml::{Mapping, Value, to_document};
+use qnn_data::{Metric, Task};
 use qnn_keys::{self as keys, Key, Kind};
 
 /// One setting the page shows: a key of the vocabulary and the field it lives in.
@@ -191,6 +192,9 @@ pub struct ModelSettings {
     /// One of [`MODELS`]; links and stored settings from before the key existed mean QNN.
     #[serde(default = "qnn")]
     pub model: String,
+    /// What the label is; links and stored settings from before the key existed are binary.
+    #[serde(default)]
+    pub task: Task,
     pub embedding_dim: usize,
     pub num_layers: usize,
     pub num_row: usize,
@@ -233,6 +237,7 @@ impl Preset {
         match self {
             Preset::QuickDemo => ModelSettings {
                 model: qnn(),
+                task: Task::BinaryClassification,
                 embedding_dim: 8,
                 num_layers: 2,
                 num_row: 4,
@@ -251,6 +256,7 @@ impl Preset {
             },
             Preset::PaperFrappe => ModelSettings {
                 model: qnn(),
+                task: Task::BinaryClassification,
                 embedding_dim: 16,
                 num_layers: 2,
                 num_row: 13,
@@ -343,6 +349,13 @@ impl ModelSettings {
         }
     }
 
+    /// Chooses the task by its FuxiCTR name; the error lists the ones there are.
+    pub fn set_task(&mut self, task: &str) -> Result<(), String> {
+        self.task = Task::parse(task)
+            .ok_or_else(|| format!("task: `{task}` is not one of {}", Task::NAMES.join(", ")))?;
+        Ok(())
+    }
+
     /// Problems that would stop training, in words, before anything runs.
     pub fn check(&self) -> Result<(), String> {
         if self.model == "QNN" && !self.embedding_dim.is_multiple_of(self.num_heads) {
@@ -370,19 +383,33 @@ impl ModelSettings {
         for key in [&keys::MODEL_ROOT, &keys::SAVE_BEST_ONLY, &keys::EVAL_STEPS] {
             base.insert(key.name, default(key), 0);
         }
+        // The task decides the loss, the metrics and what early stopping watches (as
+        // `qnn train` decides them when the keys are left out).
+        let task = self.task;
+        let text = |t: &str| Value::Str(t.into());
+        let monitored = Metric::monitored(task);
         let mut e = Mapping::new();
-        e.insert(keys::MODEL.name, Value::Str(self.model.clone()), 0);
-        e.insert(keys::DATASET_ID.name, Value::Str(dataset_id.into()), 0);
-        for key in [&keys::LOSS, &keys::METRICS, &keys::TASK, &keys::OPTIMIZER] {
-            e.insert(key.name, default(key), 0);
-        }
+        e.insert(keys::MODEL.name, text(&self.model), 0);
+        e.insert(keys::DATASET_ID.name, text(dataset_id), 0);
+        e.insert(keys::LOSS.name, text(task.default_loss()), 0);
+        let metrics = Metric::defaults(task)
+            .iter()
+            .map(|m| text(m.name()))
+            .collect();
+        e.insert(keys::METRICS.name, Value::List(metrics), 0);
+        e.insert(keys::TASK.name, text(task.name()), 0);
+        e.insert(keys::OPTIMIZER.name, default(&keys::OPTIMIZER), 0);
         for setting in SETTINGS.iter().filter(|p| !p.key.is_network_key()) {
             e.insert(setting.key.name, setting.yaml(self), 0);
         }
         self.insert_network_keys(&mut e);
-        for key in [&keys::MONITOR, &keys::MONITOR_MODE] {
-            e.insert(key.name, default(key), 0);
-        }
+        e.insert(keys::MONITOR.name, text(monitored.name()), 0);
+        let mode = if monitored.higher_is_better() {
+            "max"
+        } else {
+            "min"
+        };
+        e.insert(keys::MONITOR_MODE.name, text(mode), 0);
         let mut root = Mapping::new();
         root.insert("Base", Value::Map(base), 0);
         root.insert(expid, Value::Map(e), 0);
@@ -421,8 +448,15 @@ impl ModelSettings {
     pub fn to_query(&self) -> Vec<(&'static str, String)> {
         let model =
             (self.model != "QNN").then(|| (keys::MODEL.url.unwrap_or("m"), self.model.clone()));
+        let task = (!self.task.is_binary()).then(|| {
+            (
+                keys::TASK.url.unwrap_or("task"),
+                self.task.name().to_string(),
+            )
+        });
         model
             .into_iter()
+            .chain(task)
             .chain(SETTINGS.iter().map(|p| {
                 (
                     p.url(),
@@ -441,6 +475,7 @@ impl ModelSettings {
         for (k, v) in pairs {
             let result = match keys::find_url(k) {
                 Some(key) if *key == keys::MODEL => self.set_model(v),
+                Some(key) if *key == keys::TASK => self.set_task(v),
                 Some(key) if setting_of(key.name).is_some() => self.set(key.name, v),
                 _ => Ok(()),
             };
@@ -657,5 +692,48 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A regression run exports the loss, metrics and monitor `qnn train` would choose for it,
+    /// for every network, and the link carries the task.
+    #[test]
+    fn the_task_chooses_loss_metrics_and_monitor() {
+        for model in MODELS {
+            let mut s = Preset::QuickDemo.settings();
+            s.set_model(model).unwrap();
+            s.set_task("regression").unwrap();
+            let (_, train, yaml) = configs_of(&s);
+            assert_eq!(
+                train,
+                qnn_train::TrainConfig {
+                    learning_rate: s.learning_rate,
+                    batch_size: s.batch_size,
+                    epochs: s.epochs,
+                    seed: s.seed,
+                    embedding_regularizer: train.embedding_regularizer,
+                    net_regularizer: train.net_regularizer,
+                    self_ensemble: train.self_ensemble,
+                    ..qnn_train::TrainConfig::for_task(Task::Regression)
+                },
+                "{yaml}"
+            );
+            assert!(yaml.contains("task: regression"), "{yaml}");
+            let query = s.to_query();
+            assert!(query.contains(&("task", "regression".to_string())));
+            let mut back = Preset::PaperFrappe.settings();
+            assert!(
+                back.apply_query(query.iter().map(|(k, v)| (*k, v.as_str())))
+                    .is_empty()
+            );
+            assert_eq!(back, s);
+        }
+        let mut s = ModelSettings::default();
+        assert!(!s.to_query().iter().any(|(k, _)| *k == "task"));
+        let problems = s.apply_query([("task", "ranking")]);
+        assert_eq!(
+            problems,
+            ["task: `ranking` is not one of binary_classification, regression"]
+        );
+        assert_eq!(s.task, Task::BinaryClassification);
     }
 }

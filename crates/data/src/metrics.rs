@@ -85,6 +85,15 @@ impl Metric {
         }
     }
 
+    /// What a run of `task` watches for early stopping when the config names no monitor
+    /// (higher is better for AUC, lower for MSE).
+    pub fn monitored(task: Task) -> Metric {
+        match task {
+            Task::BinaryClassification => Metric::Auc,
+            Task::Regression => Metric::Mse,
+        }
+    }
+
     /// Parses FuxiCTR's spelling (case-insensitive, as users type it both ways).
     pub fn parse(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::io::Read;
 
+use crate::Task;
 use crate::csv_table::CsvError;
 use crate::yaml::{Mapping, Value, to_document};
 
@@ -25,6 +26,9 @@ const LABEL_NAMES: [&str; 8] = [
     "conversion",
     "clk",
 ];
+
+/// Names a real-valued label usually has, beside [`LABEL_NAMES`] (compared in lower case).
+const VALUE_LABEL_NAMES: [&str; 3] = ["rating", "score", "value"];
 
 /// What a column is used as.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -228,11 +232,21 @@ impl Profile {
     /// A role for every column: the label by name (or the first 0/1 column), then per column a
     /// guess from what its values look like.
     pub fn guess_roles(&self) -> Vec<ColumnRole> {
-        let by_name = self.columns.iter().position(|c| {
-            c.binary && c.missing == 0 && LABEL_NAMES.contains(&c.name.to_lowercase().as_str())
-        });
-        let label =
-            by_name.or_else(|| self.columns.iter().position(|c| c.binary && c.missing == 0));
+        let named = |c: &ColumnProfile, names: &[&str]| {
+            c.missing == 0 && names.contains(&c.name.to_lowercase().as_str())
+        };
+        let by_name = self
+            .columns
+            .iter()
+            .position(|c| c.binary && named(c, &LABEL_NAMES));
+        // Without a 0/1 column, a numeric column named like a label is one for regression.
+        let label = by_name
+            .or_else(|| self.columns.iter().position(|c| c.binary && c.missing == 0))
+            .or_else(|| {
+                self.columns.iter().position(|c| {
+                    c.numeric && (named(c, &LABEL_NAMES) || named(c, &VALUE_LABEL_NAMES))
+                })
+            });
         self.columns
             .iter()
             .enumerate()
@@ -244,6 +258,19 @@ impl Profile {
                 }
             })
             .collect()
+    }
+}
+
+impl Profile {
+    /// The task the values of the label column `label` call for: binary classification for
+    /// 0/1 values, regression for other numbers; `None` for text or an unknown column.
+    pub fn task_of(&self, label: &str) -> Option<Task> {
+        let c = self.columns.iter().find(|c| c.name == label)?;
+        match (c.binary, c.numeric) {
+            (true, _) => Some(Task::BinaryClassification),
+            (false, true) => Some(Task::Regression),
+            (false, false) => None,
+        }
     }
 }
 
@@ -445,6 +472,26 @@ mod tests {
                 ColumnRole::Ignore,
             ]
         );
+    }
+
+    #[test]
+    fn a_numeric_label_without_a_click_column_calls_for_regression() {
+        let csv = "user,rating,city\nu1,4,paris\nu2,3.5,rome\nu3,5,paris\nu1,1,rome\n";
+        let p = profile_csv(csv.as_bytes(), "r.csv", None).unwrap();
+        let roles = p.guess_roles();
+        assert_eq!(roles[1], ColumnRole::Label);
+        assert_eq!(p.task_of("rating"), Some(Task::Regression));
+        assert_eq!(p.task_of("city"), None);
+        assert_eq!(p.task_of("nope"), None);
+        // A 0/1 column wins over a rating, and is a binary task.
+        let csv = "rating,clicked\n4,1\n2,0\n5,1\n";
+        let p = profile_csv(csv.as_bytes(), "c.csv", None).unwrap();
+        assert_eq!(p.guess_roles()[1], ColumnRole::Label);
+        assert_eq!(p.task_of("clicked"), Some(Task::BinaryClassification));
+        // A rating with gaps is not a label (every row needs one).
+        let csv = "rating,city\n4,a\n,b\n5,c\n";
+        let p = profile_csv(csv.as_bytes(), "g.csv", None).unwrap();
+        assert!(!p.guess_roles().contains(&ColumnRole::Label));
     }
 
     #[test]

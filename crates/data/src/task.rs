@@ -37,6 +37,14 @@ impl Task {
         *self == Task::BinaryClassification
     }
 
+    /// FuxiCTR's name of the loss a run of this task trains with when `loss` is left out.
+    pub fn default_loss(self) -> &'static str {
+        match self {
+            Task::BinaryClassification => "binary_crossentropy",
+            Task::Regression => "mse_loss",
+        }
+    }
+
     /// The name of the column a prediction adds to a CSV (`qnn predict`, the page).
     pub fn prediction_column(self) -> &'static str {
         match self {
@@ -49,7 +57,7 @@ impl Task {
     pub fn label(self, value: f64) -> Result<f32, &'static str> {
         match self {
             Task::BinaryClassification if value == 0.0 || value == 1.0 => Ok(value as f32),
-            Task::BinaryClassification => Err("is not 0 or 1"),
+            Task::BinaryClassification => Err("is not 0 or 1 (task: regression takes any number)"),
             // f32 is what the model sees: a finite f64 beyond its range would become ±inf.
             Task::Regression if value.is_finite() && value.abs() <= f64::from(f32::MAX) => {
                 Ok(value as f32)
@@ -79,14 +87,20 @@ mod tests {
     fn binary_labels_are_zero_or_one_and_regression_labels_any_finite_f32() {
         let b = Task::BinaryClassification;
         assert_eq!(b.label(1.0), Ok(1.0));
-        assert_eq!(b.label(0.5), Err("is not 0 or 1"));
+        assert_eq!(
+            b.label(0.5),
+            Err("is not 0 or 1 (task: regression takes any number)")
+        );
         let r = Task::Regression;
         assert_eq!(r.label(-3.25), Ok(-3.25));
         assert!(r.label(f64::NAN).is_err());
         assert!(r.label(1e39).is_err(), "beyond f32 it would become inf");
         assert_eq!(
             b.check_labels(&[0.0, 1.0, 2.0]),
-            Err((2, "2 is not 0 or 1".to_string()))
+            Err((
+                2,
+                "2 is not 0 or 1 (task: regression takes any number)".to_string()
+            ))
         );
         assert!(r.check_labels(&[0.0, 1.0, 2.0]).is_ok());
     }

@@ -121,12 +121,15 @@ pub const METRICS: Key = read(
     Training,
     "metrics reported at each evaluation (logloss, AUC, gAUC, avgAUC; MSE, RMSE, MAE)",
 );
-pub const TASK: Key = read(
+pub const TASK: Key = shown(
+    read(
+        "task",
+        Kind::Choice(&["binary_classification", "regression"]),
+        D::Text("binary_classification"),
+        Training,
+        "binary_classification (0/1 labels, a sigmoid output) or regression (any number, the output as it is)",
+    ),
     "task",
-    Kind::Choice(&["binary_classification", "regression"]),
-    D::Text("binary_classification"),
-    Training,
-    "binary_classification (a sigmoid output) or regression (the output as it is)",
 );
 pub const OPTIMIZER: Key = read(
     "optimizer",

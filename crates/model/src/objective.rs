@@ -36,10 +36,7 @@ impl Loss {
 
     /// The loss a task gets when the config names none.
     pub fn for_task(task: Task) -> Self {
-        match task {
-            Task::BinaryClassification => Loss::BinaryCrossentropy,
-            Task::Regression => Loss::MseLoss,
-        }
+        Loss::parse(task.default_loss()).expect("each task's default loss is a loss")
     }
 
     /// Why this loss cannot train `task`, if it cannot: cross-entropy needs outputs in [0, 1],

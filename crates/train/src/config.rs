@@ -155,9 +155,12 @@ impl TrainConfig {
     /// regression), the rest as [`TrainConfig::default`].
     pub fn for_task(task: Task) -> Self {
         let t = Self::default();
-        let (monitor, monitor_mode) = match task {
-            Task::BinaryClassification => (t.monitor.clone(), t.monitor_mode),
-            Task::Regression => (Monitor::metric(Metric::Mse), MonitorMode::Min),
+        let watched = Metric::monitored(task);
+        let monitor = Monitor::metric(watched);
+        let monitor_mode = if watched.higher_is_better() {
+            MonitorMode::Max
+        } else {
+            MonitorMode::Min
         };
         Self {
             loss: Loss::for_task(task),
@@ -297,6 +300,11 @@ mod tests {
 
     #[test]
     fn a_regression_run_takes_its_loss_and_metrics_and_refuses_classification_ones() {
+        // A binary run is the seed table's defaults (the vocabulary's).
+        assert_eq!(
+            TrainConfig::for_task(Task::BinaryClassification),
+            TrainConfig::default()
+        );
         let r = TrainConfig::for_task(Task::Regression);
         assert_eq!(r.loss, Loss::MseLoss);
         assert_eq!(r.monitor_mode, MonitorMode::Min);

@@ -17,6 +17,9 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// A title and which keys it lists.
+type Section<'a> = (String, Box<dyn Fn(&Key) -> bool + 'a>);
+
 /// The listing, one section per kind of key.
 pub fn listing(model: Option<&str>) -> Result<String> {
     if let Some(model) = model
@@ -32,7 +35,7 @@ pub fn listing(model: Option<&str>) -> Result<String> {
         (Readers::Networks(_), None) => true,
         _ => false,
     };
-    let sections: [(String, Box<dyn Fn(&Key) -> bool>); 5] = [
+    let sections: [Section<'_>; 5] = [
         (
             "Training (model_config.yaml, every network)".into(),
             Box::new(|k| k.readers == Readers::Training && k.effect == Effect::Read),
