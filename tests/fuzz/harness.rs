@@ -6,6 +6,8 @@
 use burn::tensor::Device;
 use qnn_data::schema::{ColumnRole, DatasetChoice, SplitChoice, profile_csv};
 use qnn_data::{ConfigFile, DatasetSpec, Experiment, MemoryFiles, MemoryStore};
+use qnn_maps::{InteractionMaps, MapView};
+use qnn_protocol::{FromWorker, ToWorker};
 use qnn_zoo::{Network, NetworkFile};
 
 /// A model file as `qnn evaluate/predict/inspect` and the page read it (any network's): parse
@@ -24,6 +26,11 @@ pub fn config(data: &[u8]) -> bool {
     let mut parts = data.splitn(3, |&b| b == 0);
     let mut next = || String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
     let (expid, model, dataset) = (next(), next(), next());
+    config_texts(&expid, model, dataset)
+}
+
+/// [`config`] on the three texts.
+fn config_texts(expid: &str, model: String, dataset: String) -> bool {
     let model = [ConfigFile {
         name: "model_config.yaml".into(),
         text: model,
@@ -32,7 +39,7 @@ pub fn config(data: &[u8]) -> bool {
         name: "dataset_config.yaml".into(),
         text: dataset,
     }];
-    let Ok(exp) = Experiment::load(&model, &dataset, &expid) else {
+    let Ok(exp) = Experiment::load(&model, &dataset, expid) else {
         return false;
     };
     let dataset_ok = DatasetSpec::from_experiment(&exp).is_ok();
@@ -40,7 +47,8 @@ pub fn config(data: &[u8]) -> bool {
 }
 
 /// A CSV file as the page takes it, through to the encoded splits `qnn train` makes of it: profile
-/// the file and guess each column's role (the first column is the label when none is guessed),
+/// the file and guess each column's role (the first column is the label when none is guessed)
+/// and the task from the label's values,
 /// export the schema as `dataset_config.yaml`, read that back — it must read, with the chosen
 /// columns, since the page offers it for download and trains from it — then fit and encode the
 /// data (vocabularies, scalers, sequences, the seeded random split). The input's length picks
@@ -77,10 +85,17 @@ pub fn csv(data: &[u8]) -> bool {
     let Ok(yaml) = choice.to_yaml() else {
         return false;
     };
+    // The page sets the task the label's values call for (regression for numbers other than
+    // 0 and 1), and so the labels are read as that task's.
+    let task = choice
+        .label()
+        .ok()
+        .and_then(|label| profile.task_of(label))
+        .unwrap_or_default();
     let read_back = Experiment::load(
         &[ConfigFile {
             name: "model_config.yaml".into(),
-            text: "E:\n    dataset_id: fuzz\n".into(),
+            text: format!("E:\n    dataset_id: fuzz\n    task: {}\n", task.name()),
         }],
         &[ConfigFile {
             name: "dataset_config.yaml".into(),
@@ -106,8 +121,60 @@ pub fn csv(data: &[u8]) -> bool {
         "the exported columns read back differently:\n{yaml}"
     );
     assert_eq!(Ok(spec.label.as_str()), choice.label(), "{yaml}");
+    assert_eq!(spec.task, task);
     let files = MemoryFiles {
         files: vec![("fuzz.csv".into(), data.to_vec())],
     };
     qnn_data::prepare_dataset(&spec, 2024, &mut &files, &mut MemoryStore).is_ok()
+}
+
+/// A message between the page and the worker as the receiver reads it (JSON here stands in for
+/// the JavaScript value the page posts: serde-wasm-bindgen and serde_json drive the same
+/// `Deserialize`). A message from the worker must be drawable: its interaction maps in every view,
+/// layer and head the page offers, normalised or not. A `Train` message from the page goes
+/// through the config readers the worker runs first.
+pub fn message(data: &[u8]) -> bool {
+    if let Ok(msg) = serde_json::from_slice::<FromWorker>(data) {
+        if let FromWorker::Finished { maps: Some(m), .. }
+        | FromWorker::ModelLoaded { maps: Some(m), .. } = &msg
+        {
+            draw(m);
+        }
+        return true;
+    }
+    match serde_json::from_slice::<ToWorker>(data) {
+        Ok(ToWorker::Train {
+            dataset_yaml,
+            model_yaml,
+            expid,
+            ..
+        }) => config_texts(&expid, model_yaml, dataset_yaml),
+        Ok(_) => true,
+        Err(_) => false,
+    }
+}
+
+/// What the page's heatmap computes from maps: each view, layer (or all) and head (or all),
+/// normalised or not, every cell with its two field names, and the hottest pair.
+fn draw(m: &InteractionMaps) {
+    let heads = m.layers.first().map_or(0, |l| l.heads.len());
+    for view in [MapView::Weight, MapView::Activation] {
+        for layer in std::iter::once(None).chain((0..=m.layers.len()).map(Some)) {
+            for head in std::iter::once(None).chain((0..=heads).map(Some)) {
+                let Some(matrix) = m.select(view, layer, head) else {
+                    continue;
+                };
+                for matrix in [matrix.row_normalized(), matrix] {
+                    if let Some((a, b, _)) = matrix.top_off_diagonal() {
+                        let _ = (&m.field_names[a], &m.field_names[b]);
+                    }
+                    for a in 0..matrix.size {
+                        for b in 0..matrix.size {
+                            let _ = (matrix.get(a, b), &m.field_names[a], &m.field_names[b]);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -83,13 +83,66 @@ pub enum MapView {
     Activation,
 }
 
+/// Every map is F × F for the F field names, every layer has the same number of heads, and there
+/// is at least one: what drawing them relies on. Reading maps (from JSON, or a message the worker
+/// posted) checks it, so a page never holds maps it cannot draw.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedMaps")]
 pub struct InteractionMaps {
     pub field_names: Vec<String>,
     pub layers: Vec<LayerMaps>,
 }
 
+/// Maps as read, before [`InteractionMaps::check`].
+#[derive(Deserialize)]
+struct UncheckedMaps {
+    field_names: Vec<String>,
+    layers: Vec<LayerMaps>,
+}
+
+impl TryFrom<UncheckedMaps> for InteractionMaps {
+    type Error = String;
+
+    fn try_from(m: UncheckedMaps) -> Result<Self, String> {
+        let maps = InteractionMaps {
+            field_names: m.field_names,
+            layers: m.layers,
+        };
+        maps.check()?;
+        Ok(maps)
+    }
+}
+
 impl InteractionMaps {
+    /// Whether the maps are well formed (see the type); the error says what is not.
+    pub fn check(&self) -> Result<(), String> {
+        let fields = self.field_names.len();
+        let heads = self.layers.first().map_or(0, |l| l.heads.len());
+        if heads == 0 {
+            return Err("interaction maps need at least one layer with a head".into());
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            if layer.heads.len() != heads {
+                return Err(format!(
+                    "layer {i} has {} heads, layer 0 has {heads}",
+                    layer.heads.len()
+                ));
+            }
+            for (h, head) in layer.heads.iter().enumerate() {
+                for m in std::iter::once(&head.weight).chain(&head.activation) {
+                    if m.size != fields || Some(m.values.len()) != fields.checked_mul(fields) {
+                        return Err(format!(
+                            "layer {i}, head {h}: a {}-value map of size {} for {fields} fields",
+                            m.values.len(),
+                            m.size
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// One view summed over the chosen layer and head (`None`: over all of them). `None` when
     /// nothing matches, or when activation maps are asked for and were not computed.
     pub fn select(
@@ -192,5 +245,41 @@ mod tests {
         let m = maps(true);
         let json = serde_json::to_string(&m).unwrap();
         assert_eq!(serde_json::from_str::<InteractionMaps>(&json).unwrap(), m);
+    }
+
+    /// Maps the page could not draw are refused when they are read, with what is wrong.
+    #[test]
+    fn maps_that_do_not_fit_their_fields_do_not_read() {
+        let read = |m: &InteractionMaps| {
+            serde_json::from_str::<InteractionMaps>(&serde_json::to_string(m).unwrap())
+        };
+        let mut m = maps(true);
+        m.field_names.push("z".into());
+        assert!(read(&m).unwrap_err().to_string().contains("for 3 fields"));
+        let mut m = maps(true);
+        m.layers[1].heads[0]
+            .activation
+            .as_mut()
+            .unwrap()
+            .values
+            .pop();
+        assert!(
+            read(&m)
+                .unwrap_err()
+                .to_string()
+                .contains("layer 1, head 0")
+        );
+        let mut m = maps(false);
+        m.layers[1].heads.pop();
+        assert!(
+            read(&m)
+                .unwrap_err()
+                .to_string()
+                .contains("layer 1 has 1 heads")
+        );
+        let mut m = maps(false);
+        m.layers.clear();
+        assert!(read(&m).unwrap_err().to_string().contains("at least one"));
+        assert_eq!(maps(true).check(), Ok(()));
     }
 }

@@ -58,3 +58,28 @@ fn config_corpus_gives_configs_or_errors() {
 fn csv_corpus_gives_splits_or_errors() {
     replay("csv", harness::csv);
 }
+
+#[test]
+fn message_corpus_gives_messages_or_errors() {
+    replay("messages", harness::message);
+}
+
+/// The seeds are real messages: the page's `Train` on each shipped config's texts, the worker's
+/// results with interaction maps; maps the page could not draw are refused when read.
+#[test]
+fn the_message_seeds_read_and_bad_maps_do_not() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fuzz/corpus/messages");
+    for seed in [
+        "seed_train_tiny.json",
+        "seed_finished.json",
+        "seed_model_loaded.json",
+    ] {
+        let bytes = std::fs::read(corpus.join(seed)).expect("a message seed");
+        assert!(harness::message(&bytes), "{seed} is refused");
+    }
+    let finished = std::fs::read_to_string(corpus.join("seed_finished.json")).unwrap();
+    // One value short in one map: not a message the page can draw.
+    let short = finished.replace("[1, 0, 0, 0, 1, 0, 0, 0, 1]", "[1, 0, 0, 0, 1, 0, 0, 0]");
+    assert_ne!(short, finished);
+    assert!(serde_json::from_str::<qnn_protocol::FromWorker>(&short).is_err());
+}
