@@ -62,6 +62,22 @@ fn absurd_sizes_are_one_error_before_anything_is_allocated() {
         );
         assert!(started.elapsed().as_secs() < 30, "{key}: {value}");
     }
+    // A zoo network's wide hidden layers: a step's activations (about 33 GB at batch 32) are
+    // refused before anything is allocated; on a machine with more memory, its parameters.
+    s.write(
+        "config/model_config.yaml",
+        "E:\n  model: DeepFM\n  dataset_id: D\n  batch_size: 32\n  epochs: 1\n  \
+         embedding_dim: 4\n  hidden_units: [16000000, 16000000]\n",
+    );
+    let started = std::time::Instant::now();
+    let o = s.train();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("error: the run is too large: ") && out.contains("the hidden units"),
+        "{out}"
+    );
+    assert!(started.elapsed().as_secs() < 30);
 }
 
 #[test]

@@ -110,18 +110,35 @@ fn zoo_config_mistakes_name_the_key() {
     );
     let s = zoo_run("zoo-absurd", "DNN", "  hidden_units: [1000000000000]\n");
     assert_fails(&s.train(), &["hidden_units", "is more than QNN Lab allows"]);
-    // Allowed sizes that do not fit in memory: refused before the tensor is allocated.
+    // Allowed sizes whose parameters do not fit in memory (one row a step, so the step is
+    // small): refused before the tensor is allocated.
     let s = zoo_run(
         "zoo-too-large",
         "DNN",
-        "  embedding_dim: 1000\n  hidden_units: [16000000, 16000000]\n",
+        "  embedding_dim: 1000\n  hidden_units: [4000000, 4000000]\n",
     );
+    let config = s.path("config/model_config.yaml");
+    let yaml = fs::read_to_string(&config).unwrap();
+    fs::write(&config, yaml.replace("batch_size: 32", "batch_size: 1")).unwrap();
     assert_fails(
         &s.train(),
         &[
             "needs more memory to train than this machine has",
             "mlp.mlp.0.weight",
         ],
+    );
+    // Wide layers at batch 32: a step's activations (30.5 GiB) are refused before anything is
+    // built (on a machine with that much free, the parameters are).
+    let s = zoo_run(
+        "zoo-step-too-large",
+        "DNN",
+        "  embedding_dim: 1000\n  hidden_units: [16000000, 16000000]\n",
+    );
+    let out = text(&s.train());
+    assert!(
+        out.contains("error: the run is too large: one training step of this DNN at batch_size 32")
+            || out.contains("needs more memory to train than this machine has"),
+        "{out}"
     );
     let s = zoo_run("zoo-bad-model", "xDeepFM", "");
     assert_fails(

@@ -26,6 +26,27 @@ pub struct MemoryEstimate {
     pub step_bytes: u64,
 }
 
+/// What a training step's sequence fields hold at `batch_size` rows of `embedding_dim`-wide
+/// embeddings: each gathers max_len embeddings per row (with their gradient) before pooling
+/// them, beside its ids. `None` when a size overflows 64 bits.
+pub fn sequence_bytes(
+    layout: &InputLayout,
+    embedding_dim: usize,
+    batch_size: usize,
+) -> Option<u64> {
+    let n = |v: usize| u64::try_from(v).ok();
+    let per_id = n(embedding_dim)?.checked_mul(8)?.checked_add(4)?;
+    layout
+        .slots
+        .iter()
+        .try_fold(0u64, |total, slot| match slot {
+            FieldSlot::Sequence { max_len, .. } => {
+                total.checked_add(n(batch_size)?.checked_mul(n(*max_len)?.checked_mul(per_id)?)?)
+            }
+            _ => Some(total),
+        })
+}
+
 impl MemoryEstimate {
     /// `None` when a size overflows 64 bits.
     pub fn training(config: &QnnConfig, layout: &InputLayout, batch_size: usize) -> Option<Self> {
@@ -49,15 +70,7 @@ impl MemoryEstimate {
             l => l.checked_mul(2)? - 1,
         };
         let batch = n(batch_size)?;
-        // A sequence field gathers max_len embeddings per row (with their gradient) before
-        // pooling them, beside its ids.
-        let mut sequence_bytes = 0u64;
-        for slot in &layout.slots {
-            if let FieldSlot::Sequence { max_len, .. } = slot {
-                let per_row = n(*max_len)?.checked_mul(e.checked_mul(8)?.checked_add(4)?)?;
-                sequence_bytes = sequence_bytes.checked_add(batch.checked_mul(per_row)?)?;
-            }
-        }
+        let sequence_bytes = sequence_bytes(layout, config.embedding_dim, batch_size)?;
         let step_bytes = batch
             .checked_mul(dr)?
             .checked_mul(4 * GATE_TENSORS_PER_PASS)?

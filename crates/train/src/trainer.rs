@@ -152,13 +152,15 @@ impl Trainer {
         }
         let layout = InputLayout::new(feature_map)?;
         // Before anything of the model's size is allocated (batches never exceed the split).
-        if let Some(qnn) = model_config.as_qnn() {
-            qnn_model::budget::check_training_fits(
-                qnn,
-                &layout,
-                config.batch_size.min(train.len()),
-                qnn_model::budget::available_memory(),
-            )?;
+        let batch_size = config.batch_size.min(train.len());
+        let available = qnn_model::budget::available_memory();
+        match &model_config {
+            NetworkConfig::Qnn(qnn) => {
+                qnn_model::budget::check_training_fits(qnn, &layout, batch_size, available)?;
+            }
+            NetworkConfig::Zoo(zoo) => {
+                qnn_zoo::budget::check_step_fits(zoo, &layout, batch_size, available)?;
+            }
         }
         let model = Network::init(&model_config, &layout, config.seed, &device)?;
         // FuxiCTR starts every bias at 0, so a regression's first outputs are 0 however far

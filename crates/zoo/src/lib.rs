@@ -6,6 +6,7 @@
 //! batch norm, dropout masks and regularizers; their weights are named and laid out as in
 //! FuxiCTR's PyTorch `state_dict` ([`weights`]).
 
+pub mod budget;
 pub mod config;
 pub mod embedding;
 pub mod layers;
