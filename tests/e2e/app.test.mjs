@@ -191,6 +191,41 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await again.context().close();
     });
 
+    it('races QNN, DeepFM and LR on one split: curves, results, the planted pair', async () => {
+        const page = await newPage();
+        await pickExample(page, 'planted');
+        await setParam(page, 'epochs', 4);
+        // QNN, DeepFM and LR are ticked to start with.
+        const ticked = await page.$$eval('input.race-runner', boxes => boxes.filter(b => b.checked).map(b => b.dataset.runner));
+        assert.deepEqual(ticked, ['QNN', 'LR', 'DeepFM']);
+        const started = Date.now();
+        await page.click('#race-start');
+        await page.waitForFunction(() => {
+            const s = document.querySelector('#race-status');
+            return s.dataset.on === 'false' && s.dataset.done === '3';
+        }, null, { timeout: 300_000, polling: 200 });
+        const seconds = (Date.now() - started) / 1000;
+        const rows = await page.$$eval('#race-results tbody tr', trs => trs.map(t => ({
+            runner: t.dataset.runner, score: Number(t.dataset.score), pair: t.dataset.pair,
+            rate: Number(t.querySelector('[data-rate]').dataset.rate),
+        })));
+        assert.deepEqual(rows.map(r => r.runner), ['QNN', 'LR', 'DeepFM']);
+        const by = Object.fromEntries(rows.map(r => [r.runner, r]));
+        // Only a network that multiplies fields finds a label that depends on a pair alone.
+        assert.ok(by.QNN.score > 0.8 && by.DeepFM.score > 0.8, JSON.stringify(rows));
+        assert.ok(by.LR.score < 0.7, `LR test AUC ${by.LR.score}`);
+        assert.equal(by.QNN.pair, 'f2,f5');
+        assert.equal(by.LR.pair, '');
+        // One validation curve per network, a point per evaluation (early stopping may end one
+        // before the fourth epoch).
+        const curves = await page.$$eval('#race-chart polyline', ps => ps.map(p => p.getAttribute('points').split(' ').length));
+        assert.equal(curves.length, 3);
+        assert.ok(curves.every(n => n >= 2 && n <= 4), `${curves}`);
+        measurements.race = { seconds, rows };
+        await shot(page, 'race', '#race');
+        await page.context().close();
+    });
+
     it('stops within one second of a click mid-epoch, and pauses and resumes', async () => {
         const page = await newPage();
         await pickExample(page, 'planted');

@@ -17,6 +17,7 @@ use crate::browser::{self, WebGpuInfo};
 use crate::charts::{LineChart, Series};
 use crate::examples::{EXAMPLES, by_id};
 use crate::heatmap::Heatmap;
+use crate::race::{DEFAULT_RUNNERS, RUNNERS, Race, Runner};
 use crate::settings::{MODELS, ModelSettings, Preset, SETTINGS, reads};
 use qnn_protocol::{Backend, FromWorker, Metrics, ModelFacts, SampleRow, ToWorker};
 
@@ -56,10 +57,10 @@ struct PredictionView {
     head: Vec<String>,
 }
 
-/// Everything the page shows, as signals (all `Copy`).
 /// (x, y) points of one line of a chart.
 type Curve = Vec<(f64, f64)>;
 
+/// Everything the page shows, as signals (all `Copy`).
 #[derive(Clone, Copy)]
 struct Ui {
     error: RwSignal<Option<String>>,
@@ -104,6 +105,10 @@ struct Ui {
     model_name: RwSignal<Option<String>>,
     loaded_info: RwSignal<Option<String>>,
     predictions: RwSignal<Option<PredictionView>>,
+    // A race of several networks on the same split.
+    race: RwSignal<Race>,
+    /// The runners ticked for the next race, by label.
+    race_chosen: RwSignal<Vec<&'static str>>,
 }
 
 impl Ui {
@@ -146,6 +151,8 @@ impl Ui {
             model_name: RwSignal::new(None),
             loaded_info: RwSignal::new(None),
             predictions: RwSignal::new(None),
+            race: RwSignal::new(Race::default()),
+            race_chosen: RwSignal::new(DEFAULT_RUNNERS.to_vec()),
         }
     }
 
@@ -197,11 +204,15 @@ impl Ui {
         })
     }
 
-    /// `(dataset_config.yaml, model_config.yaml, expid)`.
+    /// `(dataset_config.yaml, model_config.yaml, expid)` of the page's settings.
     fn configs(&self) -> Result<(String, String, String), String> {
+        self.configs_of(&self.settings.get())
+    }
+
+    /// `(dataset_config.yaml, model_config.yaml, expid)` of `settings` on the page's data.
+    fn configs_of(&self, settings: &ModelSettings) -> Result<(String, String, String), String> {
         let choice = self.choice()?;
         let dataset_yaml = choice.to_yaml().map_err(|e| e.to_string())?;
-        let settings = self.settings.get();
         settings.check()?;
         let expid = format!("{}_{}", settings.model, choice.dataset_id);
         let model_yaml = settings.to_yaml(&expid, &choice.dataset_id);
@@ -360,6 +371,8 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             notes,
         } => {
             ui.backend_in_use.set(backend.clone());
+            ui.race
+                .update(|race| race.started(parameters, js_sys::Date::now()));
             ui.status.set("training".into());
             ui.started_info.set(Some(format!(
                 "{train_rows} train / {valid_rows} valid / {test_rows} test rows, \
@@ -401,6 +414,7 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             ..
         } => {
             let x = epoch as f64;
+            ui.race.update(|race| race.evaluated(epoch, &metrics));
             ui.valid.update(|series| {
                 for &(metric, v) in &metrics {
                     match series.iter_mut().find(|(m, _)| *m == metric) {
@@ -432,6 +446,7 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             if epoch == 1 {
                 ui.first_epoch.set(Some((since_start, samples_per_sec)));
             }
+            ui.race.update(|race| race.epoch_ended(samples_per_sec));
             ui.events.update(|e| {
                 e.push(format!(
                     "epoch {epoch} done in {seconds:.1} s ({samples_per_sec:.0} samples/s)"
@@ -470,13 +485,23 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
                 format!("finished after {epochs} epoch(s)")
             });
             ui.final_valid.set(Some(valid));
-            ui.final_test.set(test);
+            ui.final_test.set(test.clone());
             ui.samples.set(samples);
+            let mut next = None;
+            ui.race.update(|race| {
+                next = race.finished(test.clone(), maps.as_ref(), stopped, js_sys::Date::now())
+            });
             ui.no_maps.set(maps.is_none().then_some(network));
             ui.maps.set(maps);
             if let Some(b) = bytes {
                 MODEL_BYTES.with(|m| *m.borrow_mut() = Some((model_name.clone(), b)));
                 ui.model_name.set(Some(model_name));
+            }
+            // The next runner of a race starts once this one's results are shown.
+            if let Some(settings) = next
+                && !start_run(ui, &settings)
+            {
+                ui.race.update(Race::abandon);
             }
         }
         FromWorker::ModelLoaded {
@@ -507,6 +532,7 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             ui.status.set(format!("predicted {rows} rows"));
         }
         FromWorker::Error { text } => {
+            ui.race.update(Race::abandon);
             ui.running.set(false);
             ui.paused.set(false);
             ui.status.set("error".into());
@@ -691,12 +717,18 @@ fn load_user_files(ui: Ui, list: web_sys::FileList) {
 }
 
 fn start_training(ui: Ui) {
+    ui.race.update(Race::abandon);
+    start_run(ui, &ui.settings.get_untracked());
+}
+
+/// Starts training `settings` on the page's data; false when the settings or data are refused.
+fn start_run(ui: Ui, settings: &ModelSettings) -> bool {
     ui.error.set(None);
-    let (dataset_yaml, model_yaml, expid) = match ui.configs() {
+    let (dataset_yaml, model_yaml, expid) = match ui.configs_of(settings) {
         Ok(c) => c,
         Err(e) => {
             ui.fail(e);
-            return;
+            return false;
         }
     };
     ui.reset_training();
@@ -717,6 +749,28 @@ fn start_training(ui: Ui) {
         },
         bytes,
     );
+    true
+}
+
+/// Races the ticked runners, one after another, on the page's data and settings.
+fn start_race(ui: Ui) {
+    let runners: Vec<Runner> = RUNNERS
+        .iter()
+        .copied()
+        .filter(|r| ui.race_chosen.get_untracked().contains(&r.label))
+        .collect();
+    if runners.is_empty() {
+        ui.fail("tick at least one network to race");
+        return;
+    }
+    let base = ui.settings.get_untracked();
+    let mut first = None;
+    ui.race.update(|race| first = race.start(&base, &runners));
+    if let Some(settings) = first
+        && !start_run(ui, &settings)
+    {
+        ui.race.update(Race::abandon);
+    }
 }
 
 fn export_configs(ui: Ui) {
@@ -808,6 +862,7 @@ fn App() -> impl IntoView {
         <SchemaSection ui />
         <ModelSection ui />
         <TrainSection ui />
+        <RaceSection ui />
         <InsideSection ui />
         <FilesSection ui />
     }
@@ -1168,6 +1223,123 @@ fn TrainSection(ui: Ui) -> impl IntoView {
                 {move || ui.first_epoch.get().map(|(s, r)| format!("first epoch finished {s:.1} s after the data reached the worker ({r:.0} samples/s)"))}
             </p>
             <ul id="events" class="events">{move || ui.events.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+        </section>
+    }
+}
+
+#[component]
+fn RaceSection(ui: Ui) -> impl IntoView {
+    const COLORS: [&str; 9] = [
+        "#2471a3", "#c0392b", "#117a65", "#7d3c98", "#b9770e", "#2e4053", "#d35400", "#1abc9c",
+        "#7f8c8d",
+    ];
+    let curves = Signal::derive(move || {
+        let race = ui.race.get();
+        let metric = race.metric();
+        race.done
+            .iter()
+            .chain(race.running.as_ref())
+            .map(|lap| {
+                let i = RUNNERS.iter().position(|r| *r == lap.runner).unwrap_or(0);
+                Series {
+                    name: format!("{} ({})", lap.runner.label, metric.name()),
+                    color: COLORS[i % COLORS.len()],
+                    points: lap.curve.clone(),
+                }
+            })
+            .collect()
+    });
+    let status = move || {
+        let race = ui.race.get();
+        match &race.running {
+            Some(lap) => format!(
+                "racing: {} ({} done, {} to go)",
+                lap.runner.label,
+                race.done.len(),
+                race.waiting.len()
+            ),
+            None if race.done.is_empty() => String::new(),
+            None => format!("{} finished", race.done.len()),
+        }
+    };
+    let rows = move || {
+        let race = ui.race.get();
+        let metric = race.metric();
+        let second = if metric == Metric::Auc {
+            Metric::Logloss
+        } else {
+            Metric::Rmse
+        };
+        let score = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_else(|| "—".into());
+        race.done
+            .iter()
+            .map(|lap| {
+                let pair = match (&lap.top_pair, lap.runner.model) {
+                    (Some((a, b)), _) => format!("{a} × {b}"),
+                    (None, "QNN") => "—".into(),
+                    (None, _) => "no maps".into(),
+                };
+                view! {
+                    <tr data-runner=lap.runner.label data-score=lap.test_score(metric).map(|v| format!("{v:.8}")).unwrap_or_default()
+                        data-pair=lap.top_pair.as_ref().map(|(a, b)| format!("{a},{b}")).unwrap_or_default()>
+                        <td>{lap.runner.label}</td>
+                        <td class="num">{score(lap.test_score(metric))}</td>
+                        <td class="num">{score(lap.test_score(second))}</td>
+                        <td class="num">{lap.parameters.map(|p| p.to_string()).unwrap_or_default()}</td>
+                        <td class="num">{lap.seconds.map(|s| format!("{s:.1}")).unwrap_or_default()}</td>
+                        <td class="num" data-rate=lap.samples_per_sec.map(|r| format!("{r:.1}")).unwrap_or_default()>{lap.samples_per_sec.map(|r| format!("{r:.0}")).unwrap_or_default()}</td>
+                        <td>{pair}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+    let header = move || {
+        let metric = ui.race.get().metric();
+        let second = if metric == Metric::Auc {
+            "logloss"
+        } else {
+            "RMSE"
+        };
+        view! {
+            <tr><th>"network"</th><th>{format!("test {}", metric.name())}</th><th>{format!("test {second}")}</th>
+                <th>"parameters"</th><th>"seconds"</th><th>"samples/s"</th><th>"hottest pair"</th></tr>
+        }
+    };
+    view! {
+        <section id="race">
+            <h2>"4b · Race networks on the same split"</h2>
+            <p class="help">"Train several networks one after another with the settings above (same seed, same split) and compare them: the validation curves side by side, then test scores, size and speed. For QNN, the hottest pair of its interaction map — on the planted example it should be f2 × f5."</p>
+            <div class="row runners">
+                {RUNNERS.iter().map(|r| {
+                    let label = r.label;
+                    view! {
+                        <label class="runner">
+                            <input type="checkbox" class="race-runner" data-runner=label
+                                prop:checked=move || ui.race_chosen.get().contains(&label)
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    ui.race_chosen.update(|c| {
+                                        c.retain(|l| *l != label);
+                                        if on { c.push(label); }
+                                    });
+                                } />
+                            {label}
+                        </label>
+                    }
+                }).collect_view()}
+            </div>
+            <div class="row">
+                <button id="race-start" disabled=move || ui.running.get() || ui.profile.get().is_none()
+                    on:click=move |_| start_race(ui)>"Race"</button>
+                <span id="race-status" class="status" data-on=move || ui.race.get().is_on().to_string()
+                    data-done=move || ui.race.get().done.len().to_string()>{status}</span>
+            </div>
+            <LineChart id="race-chart" title="Validation at each evaluation, per network" x_label="epochs" series=curves />
+            <table id="race-results" class="samples">
+                <thead>{header}</thead>
+                <tbody>{rows}</tbody>
+            </table>
         </section>
     }
 }

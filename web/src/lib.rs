@@ -3,6 +3,7 @@
 //! loop. They talk through the messages of crate `qnn-protocol` (`web/protocol`). Natively only
 //! the settings and uploads compile (and are tested).
 
+pub mod race;
 pub mod settings;
 pub mod uploads;
 
