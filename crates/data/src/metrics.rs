@@ -267,6 +267,40 @@ pub fn auc(labels: &[f32], probs: &[f32]) -> Result<f64, DataError> {
     Ok((positive_rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64))
 }
 
+/// How a score spreads over runs that differ only in their seed: one run is a draw.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    pub runs: usize,
+    pub mean: f64,
+    /// The sample standard deviation (n − 1; 0 for one run).
+    pub std: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `values`; `None` for none.
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        if values.is_empty() {
+            return None;
+        }
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let std = if values.len() > 1 {
+            (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        Some(Spread {
+            runs: values.len(),
+            mean,
+            std,
+            min: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,5 +442,18 @@ mod tests {
         );
         assert_eq!(Metric::parse("gAUC"), Some(Metric::GAuc));
         assert_eq!(Metric::parse("avgAUC"), Some(Metric::AvgAuc));
+    }
+
+    #[test]
+    fn a_spread_by_hand() {
+        // Mean 0.8; squared deviations 0.01, 0, 0.01 over n − 1 = 2: variance 0.01.
+        let s = Spread::of(&[0.7, 0.8, 0.9]).unwrap();
+        assert_eq!((s.runs, s.min, s.max), (3, 0.7, 0.9));
+        assert!(
+            (s.mean - 0.8).abs() < 1e-12 && (s.std - 0.1).abs() < 1e-12,
+            "{s:?}"
+        );
+        assert_eq!(Spread::of(&[0.5]).unwrap().std, 0.0);
+        assert_eq!(Spread::of(&[]), None);
     }
 }

@@ -341,19 +341,19 @@ fn seed_sweep_summary(outcomes: &[Outcome]) -> Vec<String> {
                     .map(|(_, v)| *v)
             })
             .collect();
-        let n = values.len() as f64;
-        let mean = values.iter().sum::<f64>() / n;
-        let std = if values.len() > 1 {
-            (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-        } else {
-            0.0
-        };
-        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        lines.push(format!(
-            "  {}: {mean:.6} ± {std:.6} ({min:.6} … {max:.6})",
-            metric.name()
-        ));
+        if let Some(qnn_data::Spread {
+            mean,
+            std,
+            min,
+            max,
+            ..
+        }) = qnn_data::Spread::of(&values)
+        {
+            lines.push(format!(
+                "  {}: {mean:.6} ± {std:.6} ({min:.6} … {max:.6})",
+                metric.name()
+            ));
+        }
     }
     lines
 }
