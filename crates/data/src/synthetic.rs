@@ -1,9 +1,11 @@
-//! Synthetic CTR data with one planted pairwise interaction.
+//! Synthetic CTR data with one planted interaction (a pair of fields, or more).
 //!
 //! Every field is uniform over its vocabulary. Each token carries a hidden sign; the click
-//! probability depends only on the product of the signs of the two planted fields, so no single
-//! field predicts the label and only the planted pair does. That makes it the teaching example
-//! (the interaction map must light up that pair) and a test of the interaction analysis.
+//! probability depends only on the product of the signs of the planted fields, so no single
+//! field predicts the label and only the planted fields together do. That makes it the teaching
+//! example (the interaction map must light up that pair) and a test of the interaction analysis.
+//! An optional cross column (the planted fields' tokens joined) is the feature cross an engineer
+//! would add by hand: with it, a linear model finds the signal too.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -21,13 +23,16 @@ pub const FRAPPE_VOCAB_SIZES: [usize; 10] = [954, 4084, 9, 9, 4, 5, 4, 11, 80, 2
 pub struct SyntheticSpec {
     /// Table rows per field, padding and OOV included (so at least 3).
     pub vocab_sizes: Vec<usize>,
-    /// The two fields whose interaction decides the label; `None` for labels independent of
-    /// the features (for speed benchmarks).
-    pub planted_pair: Option<(usize, usize)>,
+    /// The fields whose interaction decides the label (a pair, a triple…); empty for labels
+    /// independent of the features (for speed benchmarks).
+    pub planted: Vec<usize>,
     /// Click probability when the planted signs agree; `1 - strength` when they differ.
     pub strength: f64,
     pub rows: usize,
     pub seed: u64,
+    /// Adds a categorical column `f<a>_x_f<b>…` whose token is the planted fields' tokens
+    /// together.
+    pub cross_column: bool,
 }
 
 impl SyntheticSpec {
@@ -35,10 +40,11 @@ impl SyntheticSpec {
     pub fn planted(rows: usize, seed: u64) -> Self {
         Self {
             vocab_sizes: vec![10; 6],
-            planted_pair: Some((2, 5)),
+            planted: vec![2, 5],
             strength: 0.9,
             rows,
             seed,
+            cross_column: false,
         }
     }
 
@@ -46,28 +52,60 @@ impl SyntheticSpec {
     pub fn frappe_shaped(rows: usize, seed: u64) -> Self {
         Self {
             vocab_sizes: FRAPPE_VOCAB_SIZES.to_vec(),
-            planted_pair: None,
+            planted: Vec::new(),
             strength: 0.5,
             rows,
             seed,
+            cross_column: false,
         }
     }
 
+    /// Tokens of field `f` (its table rows less padding and OOV; at least one).
+    fn tokens(&self, f: usize) -> usize {
+        self.vocab_sizes
+            .get(f)
+            .map_or(1, |v| v.saturating_sub(2).max(1))
+    }
+
+    /// The planted fields that exist (a field index past the last is ignored).
+    fn planted_fields(&self) -> impl Iterator<Item = usize> + '_ {
+        self.planted
+            .iter()
+            .copied()
+            .filter(|&f| f < self.vocab_sizes.len())
+    }
+
+    /// The cross column's name and number of tokens, when there is one.
+    pub fn cross(&self) -> Option<(String, usize)> {
+        if !self.cross_column || self.planted_fields().next().is_none() {
+            return None;
+        }
+        let name = self
+            .planted_fields()
+            .map(|f| format!("f{f}"))
+            .collect::<Vec<_>>()
+            .join("_x_");
+        let tokens = self
+            .planted_fields()
+            .map(|f| self.tokens(f))
+            .fold(1usize, usize::saturating_mul);
+        Some((name, tokens))
+    }
+
     pub fn feature_map(&self) -> FeatureMap {
+        let categorical = |name: String, tokens: usize| {
+            Feature::new(
+                name,
+                FeatureKind::Categorical {
+                    vocab: Vocabulary::anonymous(tokens),
+                },
+            )
+        };
         FeatureMap {
             dataset_id: "synthetic".into(),
-            features: self
-                .vocab_sizes
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| {
-                    Feature::new(
-                        format!("f{i}"),
-                        FeatureKind::Categorical {
-                            vocab: Vocabulary::anonymous(v.saturating_sub(2)),
-                        },
-                    )
-                })
+            features: (0..self.vocab_sizes.len())
+                .map(|i| categorical(format!("f{i}"), self.tokens(i)))
+                .chain(self.cross().map(|(name, tokens)| categorical(name, tokens)))
                 .collect(),
             labels: vec!["label".into()],
             task: Default::default(),
@@ -101,19 +139,31 @@ impl SyntheticSpec {
             for (col, &v) in columns.iter_mut().zip(&self.vocab_sizes) {
                 col.push(rng.random_range(1..=(v.saturating_sub(2).max(1)) as u32));
             }
-            let p = match self.planted_pair {
-                Some((a, b)) => {
-                    let agree = signs[a][columns[a].last().copied().unwrap_or(0) as usize]
-                        * signs[b][columns[b].last().copied().unwrap_or(0) as usize];
-                    if agree > 0.0 {
-                        self.strength
-                    } else {
-                        1.0 - self.strength
-                    }
+            let p = if self.planted_fields().next().is_none() {
+                0.5
+            } else {
+                let agree: f64 = self
+                    .planted_fields()
+                    .map(|f| signs[f][columns[f].last().copied().unwrap_or(0) as usize])
+                    .product();
+                if agree > 0.0 {
+                    self.strength
+                } else {
+                    1.0 - self.strength
                 }
-                None => 0.5,
             };
             labels.push(if rng.random_bool(p) { 1.0 } else { 0.0 });
+        }
+        if self.cross().is_some() {
+            // Mixed radix over the planted fields' token ids (1-based), then 1-based itself.
+            let cross = (0..self.rows)
+                .map(|row| {
+                    self.planted_fields().fold(0u32, |acc, f| {
+                        acc * self.tokens(f) as u32 + (columns[f][row] - 1)
+                    }) + 1
+                })
+                .collect();
+            columns.push(cross);
         }
         let columns = columns.into_iter().map(|c| Column::Ids(c.into())).collect();
         let data = EncodedDataset::new(&map, columns, labels)
@@ -126,8 +176,9 @@ impl SyntheticSpec {
 pub const BUNDLED_PLANTED: (usize, u64) = (5000, 42);
 
 impl SyntheticSpec {
-    /// The data as CSV text: a column per field (`f0`, `f1`, ...) with tokens `f<field>_t<id>`,
-    /// then `label`. Reads back through the same pipeline as any user's file.
+    /// The data as CSV text: a column per field (`f0`, `f1`, ..., then the cross column) with
+    /// tokens `<field>_t<id>`, then `label`. Reads back through the same pipeline as any user's
+    /// file.
     pub fn to_csv(&self) -> String {
         let (map, data) = self.generate();
         let names: Vec<&str> = map.features.iter().map(|f| f.name.as_str()).collect();
@@ -141,8 +192,8 @@ impl SyntheticSpec {
             })
             .collect();
         for (row, label) in data.labels().iter().enumerate() {
-            for (f, col) in ids.iter().enumerate() {
-                out.push_str(&format!("f{f}_t{},", col[row]));
+            for (name, col) in names.iter().zip(&ids) {
+                out.push_str(&format!("{name}_t{},", col[row]));
             }
             out.push_str(if *label > 0.5 { "1\n" } else { "0\n" });
         }
@@ -208,6 +259,78 @@ mod tests {
             SyntheticSpec::planted(rows, seed).to_csv() == bundled,
             "static/examples/planted/planted.csv is stale: regenerate it with \
              `cargo run -p qnn-data --example planted_csv > static/examples/planted/planted.csv`"
+        );
+    }
+
+    /// AUC of the per-token click rate of a column (the best a model of that column alone does).
+    fn rate_auc(ids: &[u32], labels: &[f32]) -> f64 {
+        let n = ids.iter().max().map_or(0, |&m| m as usize + 1);
+        let (mut clicks, mut counts) = (vec![0.0f32; n], vec![0.0f32; n]);
+        for (&id, &y) in ids.iter().zip(labels) {
+            clicks[id as usize] += y;
+            counts[id as usize] += 1.0;
+        }
+        let score: Vec<f32> = ids
+            .iter()
+            .map(|&id| clicks[id as usize] / counts[id as usize])
+            .collect();
+        auc(labels, &score).unwrap()
+    }
+
+    fn ids(data: &EncodedDataset, f: usize) -> Vec<u32> {
+        match &data.columns()[f] {
+            Column::Ids(v) => v.to_vec(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_planted_triple_hides_from_every_pair() {
+        let spec = SyntheticSpec {
+            vocab_sizes: vec![6; 5],
+            planted: vec![0, 2, 4],
+            ..SyntheticSpec::planted(30_000, 5)
+        };
+        let (_, data) = spec.generate();
+        let columns: Vec<Vec<u32>> = (0..5).map(|f| ids(&data, f)).collect();
+        let joint = |fields: &[usize]| -> Vec<u32> {
+            (0..data.len())
+                .map(|r| fields.iter().fold(0, |acc, &f| acc * 8 + columns[f][r]))
+                .collect()
+        };
+        for pair in [[0, 2], [0, 4], [2, 4]] {
+            let a = rate_auc(&joint(&pair), data.labels());
+            assert!(a < 0.56, "pair {pair:?} alone gives AUC {a}");
+        }
+        assert!(rate_auc(&joint(&[0, 2, 4]), data.labels()) > 0.85);
+    }
+
+    #[test]
+    fn the_cross_column_carries_the_pair_and_changes_nothing_else() {
+        let plain = SyntheticSpec::planted(20_000, 3);
+        let crossed = SyntheticSpec {
+            cross_column: true,
+            ..plain.clone()
+        };
+        assert_eq!(crossed.cross(), Some(("f2_x_f5".into(), 64)));
+        let (map, data) = crossed.generate();
+        let (_, before) = plain.generate();
+        assert_eq!(map.features.len(), 7);
+        assert_eq!(data.labels(), before.labels());
+        for f in 0..6 {
+            assert_eq!(ids(&data, f), ids(&before, f));
+        }
+        // One column a linear model can read: its tokens are the pair's.
+        let (cross, a, b) = (ids(&data, 6), ids(&data, 2), ids(&data, 5));
+        for r in 0..data.len() {
+            assert_eq!(cross[r], (a[r] - 1) * 8 + b[r]);
+        }
+        assert!(rate_auc(&cross, data.labels()) > 0.85);
+        let text = crossed.to_csv();
+        assert!(
+            text.starts_with("f0,f1,f2,f3,f4,f5,f2_x_f5,label\n"),
+            "{}",
+            &text[..60]
         );
     }
 

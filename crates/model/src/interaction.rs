@@ -201,7 +201,7 @@ mod tests {
             ..SyntheticSpec::planted(16, 1)
         };
         let spec = SyntheticSpec {
-            planted_pair: Some((0, 2)),
+            planted: vec![0, 2],
             ..spec
         };
         let (map, data) = spec.generate();
