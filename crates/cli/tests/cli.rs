@@ -272,6 +272,70 @@ fn train_evaluate_predict_inspect_on_the_bundled_sample() {
     let json: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(s.path("maps.json")).unwrap()).unwrap();
     assert_eq!(json["field_names"][6], "price");
+
+    // --row explains one row: its maps are those of a file holding that row alone, and the
+    // prediction is qnn predict's for that row.
+    let lines: Vec<&str> = original.lines().collect();
+    s.write("row3.csv", &format!("{}\n{}\n", lines[0], lines[3]));
+    let maps_json = |data: &str, row: Option<&str>, out: &str| {
+        let mut args = vec![
+            "inspect", "--model", model, "--data", data, "--format", "json", "--out", out,
+        ];
+        args.extend(row.map(|r| ["--row", r]).into_iter().flatten());
+        let o = s.qnn(&args);
+        assert!(o.status.success(), "{}", text(&o));
+        fs::read_to_string(s.path(out)).unwrap()
+    };
+    let explained = maps_json(&tiny("test_sample.csv"), Some("3"), "row.json");
+    assert_eq!(explained, maps_json("row3.csv", None, "alone.json"));
+    assert_ne!(
+        explained,
+        maps_json(&tiny("test_sample.csv"), Some("4"), "row4.json")
+    );
+    let o = s.qnn(&[
+        "inspect",
+        "--model",
+        model,
+        "--data",
+        &tiny("test_sample.csv"),
+        "--row",
+        "3",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let predicted: f64 = rows[2][19].parse().unwrap();
+    let shown: f64 = out
+        .lines()
+        .next()
+        .and_then(|l| {
+            l.strip_prefix(&format!(
+                "row 3 of {}: probability ",
+                tiny("test_sample.csv")
+            ))
+        })
+        .unwrap_or_else(|| panic!("{out}"))
+        .parse()
+        .unwrap();
+    assert!((shown - predicted).abs() < 1e-5, "{shown} vs {predicted}");
+    assert!(out.contains("activation maps of this row alone"), "{out}");
+    // Rows that are not there, and --row without data, are refused.
+    for (args, message) in [
+        (
+            vec!["--data", &tiny("test_sample.csv"), "--row", "101"],
+            "has only 100 data rows",
+        ),
+        (
+            vec!["--data", &tiny("test_sample.csv"), "--row", "0"],
+            "counts data rows from 1",
+        ),
+        (vec!["--row", "3"], "--data"),
+    ] {
+        let o = s.qnn(&[&["inspect", "--model", model][..], &args].concat());
+        assert!(
+            !o.status.success() && text(&o).contains(message),
+            "{}",
+            text(&o)
+        );
+    }
 }
 
 #[test]

@@ -1,11 +1,13 @@
-//! `qnn inspect --model FILE [--data CSV]`: interaction maps (design.md) as a table, CSV, JSON or
-//! an SVG heatmap.
+//! `qnn inspect --model FILE [--data CSV [--row N]]`: interaction maps (design.md) as a table,
+//! CSV, JSON or an SVG heatmap; with `--row`, the activation map's decomposition applied to one
+//! row: what each field pair contributes to that row's product terms.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
+use qnn_data::{CHUNK_ROWS, EncodedDataset};
 use qnn_model::{FieldMatrix, InteractionMaps, ModelInput, interaction_maps};
 
 use crate::commands::evaluate::load_model;
@@ -33,6 +35,10 @@ pub struct Args {
     /// Rows of --data to use (the first ones).
     #[arg(long, default_value_t = 10_000)]
     pub rows: usize,
+    /// Explain one row of --data (1 = the first data row): the activation maps of that row
+    /// alone, and its prediction.
+    #[arg(long, requires = "data", conflicts_with = "rows")]
+    pub row: Option<usize>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the table/CSV/JSON here instead of standard output.
@@ -47,8 +53,29 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let loaded = load_model(&args.model, args.device)?;
-    let input = match &args.data {
-        Some(path) => {
+    let mut explained = None;
+    let input = match (&args.data, args.row) {
+        (Some(path), Some(row)) => {
+            let data = one_row(&loaded.file.feature_map, path, row)?;
+            let prediction = pollster::block_on(qnn_train::predict(
+                &loaded.model,
+                &loaded.layout,
+                &data,
+                1,
+                &loaded.device,
+            ))?[0];
+            explained = Some(format!(
+                "row {row} of {}: {} {prediction:.6}",
+                path.display(),
+                loaded.layout.task.prediction_column()
+            ));
+            Some(ModelInput::new(
+                &data.range(0, 1),
+                &loaded.layout,
+                &loaded.device,
+            )?)
+        }
+        (Some(path), None) => {
             // The first --rows rows: the first chunk of that size.
             let mut chunks =
                 data::EncodedChunks::open(&loaded.file.feature_map, path, false, args.rows)?;
@@ -59,7 +86,7 @@ pub fn run(args: Args) -> Result<()> {
                 &loaded.device,
             )?)
         }
-        None => None,
+        (None, _) => None,
     };
     let Some(qnn) = loaded.model.as_qnn() else {
         bail!(
@@ -70,7 +97,13 @@ pub fn run(args: Args) -> Result<()> {
     };
     let maps = pollster::block_on(interaction_maps(qnn, input.as_ref()))?;
     let text = match args.format {
-        Format::Table => table(&maps),
+        Format::Table => match &explained {
+            Some(row) => format!(
+                "{row}\nactivation maps of this row alone: |product piece| of each field pair\n\n{}",
+                table(&maps)
+            ),
+            None => table(&maps),
+        },
         Format::Csv => csv(&maps),
         Format::Json => serde_json::to_string_pretty(&maps)? + "\n",
     };
@@ -83,6 +116,23 @@ pub fn run(args: Args) -> Result<()> {
             .with_context(|| format!("cannot write the heatmap {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Data row `row` (1-based) of `path`, encoded, read a chunk at a time.
+fn one_row(map: &qnn_data::FeatureMap, path: &Path, row: usize) -> Result<EncodedDataset> {
+    if row == 0 {
+        bail!("--row counts data rows from 1 (the first row after the header)");
+    }
+    let mut seen = 0;
+    for chunk in data::EncodedChunks::open(map, path, false, row.min(CHUNK_ROWS))? {
+        let chunk = chunk?;
+        if row <= seen + chunk.len() {
+            let i = row - seen - 1;
+            return Ok(chunk.slice(i, i + 1));
+        }
+        seen += chunk.len();
+    }
+    bail!("--row {row}: {} has only {seen} data rows", path.display())
 }
 
 /// Every map of the model: (layer, head, view, matrix), 1-based layer and head.
