@@ -215,40 +215,15 @@ mod tests {
     fn only_the_planted_pair_predicts_the_label() {
         let spec = SyntheticSpec::planted(20_000, 3);
         let (_, data) = spec.generate();
-        let ids = |f: usize| match &data.columns()[f] {
-            Column::Ids(v) => v.to_vec(),
-            _ => unreachable!(),
-        };
         // Best single-field predictor: the per-token click rate. It stays near chance.
         for f in 0..6 {
-            let col = ids(f);
-            let mut clicks = [0.0f32; 10];
-            let mut counts = [0.0f32; 10];
-            for (&id, &y) in col.iter().zip(data.labels()) {
-                clicks[id as usize] += y;
-                counts[id as usize] += 1.0;
-            }
-            let score: Vec<f32> = col
-                .iter()
-                .map(|&id| clicks[id as usize] / counts[id as usize])
-                .collect();
-            let a = auc(data.labels(), &score).unwrap();
+            let a = rate_auc(&ids(&data, f), data.labels());
             assert!(a < 0.56, "field {f} alone gives AUC {a}");
         }
         // The pair's joint click rate is strongly predictive.
-        let (a, b) = (ids(2), ids(5));
-        let mut clicks = vec![0.0f32; 100];
-        let mut counts = vec![0.0f32; 100];
-        for ((&x, &y), &l) in a.iter().zip(&b).zip(data.labels()) {
-            clicks[(x * 10 + y) as usize] += l;
-            counts[(x * 10 + y) as usize] += 1.0;
-        }
-        let score: Vec<f32> = a
-            .iter()
-            .zip(&b)
-            .map(|(&x, &y)| clicks[(x * 10 + y) as usize] / counts[(x * 10 + y) as usize])
-            .collect();
-        assert!(auc(data.labels(), &score).unwrap() > 0.85);
+        let (a, b) = (ids(&data, 2), ids(&data, 5));
+        let joint: Vec<u32> = a.iter().zip(&b).map(|(&x, &y)| x * 10 + y).collect();
+        assert!(rate_auc(&joint, data.labels()) > 0.85);
     }
 
     #[test]
