@@ -30,6 +30,8 @@ fs.mkdirSync(shots, { recursive: true });
 
 let browser, server, origin;
 const measurements = { mode };
+const chromiumArgs = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', ...(webgpu ? ['--enable-unsafe-webgpu'] : [])];
 const offOrigin = [];
 // Every Content-Security-Policy violation any page reports (Chromium logs each as an error).
 const cspViolations = [];
@@ -46,7 +48,8 @@ async function newPage(query = '') {
         if (m.type() === 'error' && /Content Security Policy/.test(m.text())) cspViolations.push(m.text());
     });
     await page.goto(`${origin}/${query}`);
-    await page.waitForSelector('#data');
+    // Attached, not visible: a lesson link may hide the data section.
+    await page.waitForSelector('#data', { state: 'attached' });
     return page;
 }
 
@@ -79,10 +82,7 @@ before(async () => {
     assert.ok(fs.existsSync(path.join(dist, 'index.html')), `no built site at ${dist}: run trunk build first`);
     server = await serve(dist);
     origin = `http://127.0.0.1:${server.address().port}`;
-    const args = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'];
-    if (webgpu) args.push('--enable-unsafe-webgpu');
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs });
 });
 
 after(async () => {
@@ -145,6 +145,78 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.selectOption('#map .map-layer', 'all');
         await shot(page, 'inside', '#inside');
         assert.ok(await page.locator('#samples tbody tr').count() >= 10);
+        await page.context().close();
+    });
+
+    it('redraws the interaction map at each evaluation while training, and scrubs back over the run', async () => {
+        const page = await newPage();
+        await pickExample(page, 'planted');
+        await setParam(page, 'epochs', 5);
+        // Every map drawn while the run is still going, by the frame it came from.
+        await page.evaluate(() => {
+            window.liveFrames = new Set();
+            new MutationObserver(() => {
+                const frame = document.querySelector('#map-frame');
+                if (document.querySelector('#map td.cell') && !document.querySelector('#final-metrics') && frame) {
+                    window.liveFrames.add(frame.textContent);
+                }
+            }).observe(document.body, { subtree: true, childList: true, characterData: true });
+        });
+        await train(page);
+        const live = await page.evaluate(() => [...window.liveFrames]);
+        assert.ok(live.some(l => /^epoch \d+ \(valid /.test(l)), `maps drawn while training: ${live}`);
+        // One frame per evaluation (early stopping may end the run before the fifth epoch) and
+        // the weights kept, shown last.
+        const epochs = await page.locator('#metrics-chart polyline[data-series="valid AUC"]').getAttribute('points');
+        const evaluations = epochs.split(' ').length;
+        assert.equal(Number(await page.getAttribute('#map-scrubber', 'max')), evaluations);
+        assert.equal(await page.getAttribute('#map-frame', 'data-index'), String(evaluations));
+        assert.match(await page.textContent('#map-frame'), /after training: the weights kept/);
+        const cellsNow = () => page.$$eval('#map td.cell', rs => rs.map(r => Number(r.dataset.value)));
+        const kept = await cellsNow();
+        const hottest = await page.$eval('#map-hottest', e => [e.dataset.a, e.dataset.b]);
+        assert.deepEqual(new Set(hottest), new Set(['f2', 'f5']));
+        // Every position of the slider: the first evaluation, the next ones, the weights kept.
+        const scrub = i => page.$eval('#map-scrubber', (el, i) => {
+            el.value = String(i);
+            el.dispatchEvent(new Event('input', { bubbles: true }));
+        }, i);
+        const frames = [];
+        for (let i = 0; i <= evaluations; i++) {
+            await scrub(i);
+            assert.equal(await page.getAttribute('#map-frame', 'data-index'), String(i));
+            frames.push({ label: (await page.textContent('#map-frame')).trim(), cells: await cellsNow() });
+        }
+        assert.match(frames[0].label, /^epoch 1 \(valid AUC /);
+        assert.ok(evaluations >= 2, `${evaluations} evaluations`);
+        // The map moves as the model trains, and the weights kept are one evaluation's (the
+        // best): the last position draws that evaluation's map.
+        const same = (a, b) => a.every((v, i) => v === b[i]);
+        assert.ok(frames.slice(1, -1).some(f => !same(f.cells, frames[0].cells)), 'every evaluation drew the same map');
+        assert.ok(frames.slice(0, -1).some(f => same(f.cells, kept)), "the kept weights' map is no evaluation's");
+        const pairShare = cells => {
+            const pair = cells.filter((_, i) => [2 * 6 + 5, 5 * 6 + 2].includes(i)).reduce((a, b) => a + b, 0);
+            const off = cells.filter((_, i) => Math.floor(i / 6) !== i % 6).reduce((a, b) => a + b, 0);
+            return pair / off;
+        };
+        measurements.live_maps = { evaluations, labels: frames.map(f => f.label), planted_share: frames.map(f => pairShare(f.cells)) };
+        await scrub(0);
+        await shot(page, 'live-map', '#inside');
+        await scrub(evaluations);
+        assert.deepEqual(await cellsNow(), kept);
+        // One test row explained: its own map, said to be that row's, and back.
+        await page.click('#samples tbody tr:nth-child(3) button.explain');
+        assert.equal(await page.getAttribute('#map-row', 'data-row'), '3');
+        const served = Number(await page.textContent('#samples tbody tr:nth-child(3) td:nth-child(3)'));
+        assert.match(await page.textContent('#map-row'), new RegExp(`test row 3 alone \\(label [01], prediction ${served.toFixed(4)}\\)`));
+        const row = await cellsNow();
+        assert.equal(row.length, kept.length);
+        assert.ok(row.some((v, i) => v !== kept[i]), "row 3's map is the whole split's");
+        assert.equal(await page.locator('#samples tr.explained').count(), 1);
+        await shot(page, 'explain-row', '#inside');
+        await page.click('#map-row-back');
+        assert.equal(await page.locator('#map-row').count(), 0);
+        assert.deepEqual(await cellsNow(), kept);
         await page.context().close();
     });
 
@@ -226,6 +298,92 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.context().close();
     });
 
+    it('generates the planted example from parameters: a cross column LR can read, a triple from a link', async () => {
+        const page = await newPage();
+        await pickExample(page, 'planted');
+        // The defaults are the bundled file's, and the link does not repeat them.
+        assert.doesNotMatch(page.url(), /[?&]p[fintrx]=/);
+        await page.check('#planted-px');
+        await page.click('#planted-generate');
+        await page.waitForSelector('#schema tr[data-column="f2_x_f5"]');
+        assert.match(page.url(), /[?&]px=1/);
+        assert.match(await page.textContent('#planted-summary'), /a column f2_x_f5 crosses them/);
+        // LR alone: with the cross column it finds the pair it cannot multiply.
+        await setParam(page, 'epochs', 4);
+        for (const r of ['QNN', 'DeepFM']) await page.uncheck(`input.race-runner[data-runner="${r}"]`);
+        await page.click('#race-start');
+        await page.waitForFunction(() => {
+            const s = document.querySelector('#race-status');
+            return s.dataset.on === 'false' && s.dataset.done === '1';
+        }, null, { timeout: 120_000, polling: 200 });
+        const lr = Number(await page.getAttribute('#race-results tr[data-runner="LR"]', 'data-score'));
+        assert.ok(lr > 0.8, `LR with the cross column: test AUC ${lr}`);
+        await shot(page, 'planted-params', '#data');
+        await page.context().close();
+        // A triple, from a link: QNN learns it and its hottest pair lies inside it.
+        const triple = await newPage('?ex=planted&pi=1,3,4&pt=4&pn=0.05&ep=8');
+        await triple.waitForSelector('#schema tr[data-column]');
+        assert.match(await triple.textContent('#planted-summary'), /f1 × f3 × f4 together \(5% noise\)/);
+        assert.equal(await triple.locator('#schema tr[data-column]').count(), 7);
+        await train(triple);
+        const auc = await finalTestAuc(triple);
+        const hottest = await triple.$eval('#map-hottest', e => [e.dataset.a, e.dataset.b]);
+        measurements.planted_triple = { test_auc: auc, hottest };
+        assert.ok(auc > 0.75, `triple: test AUC ${auc}`);
+        assert.ok(hottest.every(f => ['f1', 'f3', 'f4'].includes(f)), `hottest ${hottest}`);
+        await triple.context().close();
+        // A parameter out of range is named, and the bundled file loads instead.
+        const wrong = await newPage('?ex=planted&pi=2,9');
+        await wrong.waitForSelector('#schema tr[data-column]');
+        assert.match(await wrong.textContent('#error'), /pi: interacting field f9 is not one of the 6 fields/);
+        assert.match(await wrong.textContent('#planted-summary'), /f2 × f5 together/);
+        await wrong.context().close();
+    });
+
+    it('sweeps QNN over three seeds: a row per seed, their mean ± sd, each the run its seed gives alone', async () => {
+        const page = await newPage();
+        await pickExample(page, 'planted');
+        await setParam(page, 'epochs', 4);
+        const seed = Number(await page.inputValue('#param-seed'));
+        await page.fill('#sweep-runs', '3');
+        await page.dispatchEvent('#sweep-runs', 'change');
+        await page.click('#sweep-start');
+        await page.waitForFunction(() => {
+            const s = document.querySelector('#race-status');
+            return s.dataset.on === 'false' && s.dataset.done === '3';
+        }, null, { timeout: 300_000, polling: 200 });
+        const rows = await page.$$eval('#race-results tbody tr', trs => trs.map(t => ({
+            run: t.dataset.runner, score: Number(t.dataset.score),
+        })));
+        assert.deepEqual(rows.map(r => r.run), [0, 1, 2].map(i => `QNN seed ${seed + i}`));
+        const scores = rows.map(r => r.score);
+        // Each seed draws its own split, initialisation and dropout.
+        assert.equal(new Set(scores).size, 3, `${scores}`);
+        assert.ok(scores.every(s => s > 0.8), `${scores}`);
+        const summary = await page.$eval('#race-summary', p => ({ ...p.dataset, text: p.textContent }));
+        const mean = scores.reduce((a, b) => a + b, 0) / 3;
+        const sd = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / 2);
+        assert.equal(summary.runs, '3');
+        assert.ok(Math.abs(Number(summary.mean) - mean) < 1e-7, `${summary.mean} vs ${mean}`);
+        assert.ok(Math.abs(Number(summary.std) - sd) < 1e-7, `${summary.std} vs ${sd}`);
+        assert.equal(Number(summary.min), Math.min(...scores));
+        assert.equal(Number(summary.max), Math.max(...scores));
+        assert.match(summary.text, /test AUC over 3 seeds: 0\.\d{4} ± 0\.\d{4}/);
+        assert.equal(await page.locator('#race-chart polyline').count(), 3);
+        measurements.sweep = { scores, mean, sd };
+        await shot(page, 'sweep', '#race');
+        // A sweep's run is the ordinary run of its seed: the second seed trained alone scores the same.
+        await setParam(page, 'seed', seed + 1);
+        await train(page);
+        const alone = await finalTestAuc(page);
+        assert.ok(Math.abs(alone - scores[1]) < 1e-6, `alone ${alone} vs in the sweep ${scores[1]}`);
+        // A number of seeds outside 2..=20 is refused with the range.
+        await page.fill('#sweep-runs', '1');
+        await page.dispatchEvent('#sweep-runs', 'change');
+        assert.match(await page.textContent('#error'), /from 2 to 20/);
+        await page.context().close();
+    });
+
     it('stops within one second of a click mid-epoch, and pauses and resumes', async () => {
         const page = await newPage();
         await pickExample(page, 'planted');
@@ -251,6 +409,168 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         assert.ok(ms < 1000, `stopped after ${ms} ms`);
         await page.waitForSelector('#final-metrics', { timeout: 60_000 });
         await page.context().close();
+    });
+
+    it('steps one batch at a time, from an idle page and while paused, then resumes to the end', async () => {
+        const page = await newPage();
+        await pickExample(page, 'planted');
+        await setParam(page, 'batch_size', 64);
+        await setParam(page, 'epochs', 2);
+        const batch = async () => Number((await page.textContent('#progress')).match(/batch (\d+)/)?.[1] ?? 0);
+        const stepTo = async n => {
+            await page.click('#step');
+            await page.waitForFunction(n => /batch (\d+)/.test(document.querySelector('#progress').textContent)
+                && Number(document.querySelector('#progress').textContent.match(/batch (\d+)/)[1]) === n, n, { timeout: 60_000 });
+        };
+        // From idle: the run starts, takes one step and waits.
+        await stepTo(1);
+        await page.waitForFunction(() => document.querySelector('#status').textContent === 'paused');
+        await stepTo(2);
+        await stepTo(3);
+        await page.waitForTimeout(500);
+        assert.equal(await batch(), 3, 'no steps between clicks');
+        // Each step read its loss, and drew the map of the weights it left.
+        const lossPoints = await page.getAttribute('#loss-chart polyline', 'points');
+        assert.equal(lossPoints.split(' ').length, 3, lossPoints);
+        assert.equal((await page.textContent('#map-frame')).trim(), 'epoch 1, batch 3');
+        assert.equal(await page.getAttribute('#map-scrubber', 'max'), '2');
+        assert.equal(await page.locator('#map td.cell').count(), 36);
+        await shot(page, 'step', '#train');
+        // Resume runs the rest.
+        await page.click('#pause');
+        await page.waitForSelector('#final-metrics', { timeout: 120_000 });
+        assert.ok(await finalTestAuc(page) > 0.5);
+        await page.context().close();
+    });
+
+    it('opens a lesson link: the parts it hides are gone and fixed, the run works, the way back shows all', async () => {
+        const page = await newPage();
+        await pickExample(page, 'planted');
+        await setParam(page, 'epochs', 4);
+        // The teacher ticks what to hide.
+        for (const name of ['data', 'schema', 'network']) await page.check(`input.lesson-hide[data-name="${name}"]`);
+        const lesson = await page.getAttribute('#lesson-link', 'href');
+        assert.match(lesson, /[?&]hide=data%2Cschema%2Cnetwork(&|$)/);
+        assert.match(lesson, /[?&]ex=planted/);
+        await page.context().close();
+        // A setting alone can be hidden too, by its name.
+        const student = await newPage(lesson.slice(lesson.indexOf('?')).replace('network', 'network%2Cepochs'));
+        await student.waitForSelector('#schema tr[data-column]', { state: 'attached' });
+        for (const hidden of ['#data', '#schema', '#network', '#param-epochs']) {
+            assert.ok(await student.isHidden(hidden), `${hidden} shows`);
+        }
+        for (const shown of ['#model', '#train', '#inside', '#param-embedding_dim', '#task']) {
+            assert.ok(await student.isVisible(shown), `${shown} is hidden`);
+        }
+        assert.match(await student.textContent('#lesson-banner'), /hides part of the page \(data, schema, network, epochs\)/);
+        // The link keeps the lesson on reload, and the fixed setting is the teacher's.
+        await student.waitForFunction(() => /[?&]hide=/.test(location.search));
+        assert.equal(await student.inputValue('#param-epochs'), '4');
+        await train(student);
+        assert.ok(await finalTestAuc(student) > 0.8);
+        await shot(student, 'lesson');
+        await student.click('#unhide');
+        await student.waitForFunction(() => !/[?&]hide=/.test(location.search));
+        await student.waitForSelector('#data', { state: 'visible' });
+        assert.equal(await student.locator('#lesson-banner').count(), 0);
+        await student.context().close();
+        // An unknown name is reported, and nothing is hidden for it.
+        const wrong = await newPage('?hide=nope');
+        assert.match(await wrong.textContent('#error'), /hide: no part of the page is called `nope`/);
+        assert.ok(await wrong.isVisible('#data'));
+        await wrong.context().close();
+    });
+
+    it('keeps finished runs in the browser: listed after a reload, reopened, compared, deleted', async () => {
+        const page = await newPage();
+        await pickExample(page, 'planted');
+        await setParam(page, 'epochs', 2);
+        const rows = () => page.$$eval('#saved-runs tbody tr', trs => trs.map(t => ({ key: t.dataset.runKey, score: t.dataset.score })));
+        const waitForRuns = n => page.waitForFunction(n => document.querySelectorAll('#saved-runs tbody tr').length === n, n, { timeout: 30_000 });
+        await train(page);
+        const first = await page.getAttribute('#final-test', 'data-auc');
+        await waitForRuns(1);
+        await setParam(page, 'seed', 7);
+        await train(page);
+        await waitForRuns(2);
+        const bytes = Number(await page.getAttribute('#runs-usage', 'data-bytes'));
+        measurements.saved_run_bytes = bytes / 2;
+        assert.ok(bytes > 1000, `stored ${bytes} bytes`);
+        // Kept across a reload (IndexedDB), newest first.
+        await page.reload();
+        await waitForRuns(2);
+        const listed = await rows();
+        const oldest = listed[1];
+        assert.equal(oldest.score, first);
+        // Reopened: its scores, curves and model (maps) come back.
+        await page.click(`#saved-runs tr[data-run-key="${oldest.key}"] button.run-open`);
+        await page.waitForFunction(() => /^loaded /.test(document.querySelector('#status').textContent), null, { timeout: 30_000 });
+        assert.equal(await page.getAttribute('#final-test', 'data-auc'), first);
+        assert.ok(await page.locator('#loss-chart polyline').count() >= 1);
+        assert.ok(await page.locator('#map td.cell').count() > 0);
+        // Compared: a validation curve per ticked run.
+        for (const box of await page.$$('#saved-runs input.run-compare')) await box.check();
+        assert.equal(await page.locator('#runs-chart polyline').count(), 2);
+        await shot(page, 'runs', '#runs');
+        // Deleted, for good.
+        await page.click(`#saved-runs tr[data-run-key="${oldest.key}"] button.run-delete`);
+        await waitForRuns(1);
+        await page.reload();
+        await waitForRuns(1);
+        assert.notEqual((await rows())[0].key, oldest.key);
+        await page.context().close();
+    });
+
+    it('says so when the browser storage is full, and the run stays on the page', async () => {
+        const page = await newPage();
+        const cdp = await page.context().newCDPSession(page);
+        await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1000 });
+        await pickExample(page, 'planted');
+        await setParam(page, 'epochs', 1);
+        await train(page);
+        await page.waitForSelector('#error', { timeout: 30_000 });
+        assert.match(await page.textContent('#error'), /this run was not saved in the browser .*it stays on this page/);
+        assert.ok(await finalTestAuc(page) > 0);
+        assert.equal(await page.locator('#saved-runs tbody tr').count(), 0);
+        await page.context().close();
+    });
+
+    it('works offline after the first visit, and can be installed as an app', async () => {
+        // Its own server, closed halfway: afterwards only the service worker's copy can answer.
+        const own = await serve(dist);
+        const ownOrigin = `http://127.0.0.1:${own.address().port}`;
+        // A profile on disk: an incognito context is never installable.
+        const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'qnn-profile-'));
+        const context = await chromium.launchPersistentContext(profile, {
+            executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs, viewport: { width: 1200, height: 900 },
+        });
+        const page = context.pages()[0] ?? await context.newPage();
+        try {
+            await page.goto(`${ownOrigin}/?ex=planted`);
+            await page.waitForFunction(() => document.documentElement.dataset.offline === 'ready', null, { timeout: 60_000 });
+            // The service worker caches files that exist, every bundled example among them.
+            const sw = fs.readFileSync(path.join(dist, 'sw.js'), 'utf8');
+            const shell = [...sw.matchAll(/'\.\/([^']*)'/g)].map(m => m[1]).filter(f => f !== '');
+            for (const f of shell) assert.ok(fs.existsSync(path.join(dist, f)), `sw.js caches ${f}, which the build lacks`);
+            const examples = fs.readdirSync(path.join(dist, 'examples'), { recursive: true })
+                .filter(f => f.endsWith('.csv')).map(f => `examples/${f}`);
+            for (const f of examples) assert.ok(shell.includes(f), `sw.js does not cache ${f}`);
+            const cdp = await context.newCDPSession(page);
+            const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+            assert.deepEqual(installabilityErrors, []);
+            await new Promise(resolve => { own.close(resolve); own.closeAllConnections(); });
+            const started = Date.now();
+            await page.reload();
+            await page.waitForSelector('#schema tr[data-column]');
+            measurements.offline_reload_ms = Date.now() - started;
+            await setParam(page, 'epochs', 1);
+            await train(page);
+            assert.ok(await finalTestAuc(page) > 0.5);
+            await shot(page, 'offline', '#train');
+        } finally {
+            await context.close();
+            if (own.listening) { own.close(); own.closeAllConnections(); }
+        }
     });
 
     it('takes a dropped CSV, read in slices with a progress bar', async () => {
@@ -389,12 +709,15 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         assert.match(await errorText(), /empty/);
         await upload('nolabel.csv', 'a,b\nx,1.5\ny,2.5\n');
         assert.match(await errorText(), /no column looks like a 0\/1 click label/);
+        // A label of numbers other than 0 and 1 is a regression's, and the page says why.
         await upload('labels.csv', 'a,label\nx,0\ny,2\nz,1\nw,0\n');
-        assert.match(await errorText(), /no column looks like a 0\/1 click label/);
-        // Force the 2s column to be the label: training refuses it with the row.
-        await page.selectOption('#schema tr[data-column="label"] select.role', 'label');
+        await page.waitForFunction(() => document.querySelector('#task').value === 'regression');
+        assert.equal(await page.inputValue('#schema tr[data-column="label"] select.role'), 'label');
+        assert.match(await page.textContent('#task-reason'), /set to regression because the label `label` holds/);
+        // Forced back to clicks, training refuses the 2 with its row.
+        await page.selectOption('#task', 'binary_classification');
         await page.click('#start', { noWaitAfter: true });
-        assert.match(await errorText(), /label/);
+        assert.match(await errorText(), /labels\.csv:3: .*'2' is not 0 or 1 \(task: regression takes any number\)/);
         await upload('damaged.qnn', 'this is not a model', '#model-input');
         await page.waitForSelector('#error');
         await shot(page, 'error', '#error');
@@ -531,6 +854,40 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         const cliAuc = Number(stdout.match(/test:.*AUC: ([0-9.]+)/)[1]);
         measurements.parity = { browser_test_auc: browserAuc, cli_test_auc: cliAuc };
         assert.ok(Math.abs(browserAuc - cliAuc) < 1e-4, `browser ${browserAuc} vs qnn train ${cliAuc}`);
+        await page.context().close();
+    });
+
+    it('opens FuxiCTR configs: each key explained, trained on the page data as qnn train trains them', async () => {
+        const page = await newPage();
+        await pickExample(page, 'tiny');
+        const configs = path.join(repo, 'crates/cli/configs/tiny_csv');
+        await page.setInputFiles('#config-files', ['model_config.yaml', 'dataset_config.yaml'].map(f => path.join(configs, f)));
+        await page.waitForSelector('#config-keys tr[data-key="embedding_dim"]');
+        assert.deepEqual(await page.$$eval('#config-expid option', os => os.map(o => o.value)), ['QNN_tiny', 'DeepFM_tiny']);
+        const row = await page.$$eval('#config-keys tr[data-key="embedding_dim"] td', tds => tds.map(t => t.textContent));
+        assert.equal(row[1], '8');
+        assert.equal(row[2], 'model_config.yaml');
+        assert.ok(row[3].length > 10, `help: ${row[3]}`);
+        assert.equal(await page.textContent('#config-keys tr[data-key="min_categr_count"] td:nth-child(3)'), 'dataset_config.yaml');
+        assert.match(await page.textContent('#config-command'), /^qnn train --config DIR --expid QNN_tiny/);
+        assert.equal((await page.textContent('#config-missing')).trim(), '');
+        await shot(page, 'configs', '#configs');
+        await page.click('#config-start');
+        await page.waitForSelector('#final-metrics', { timeout: 240_000 });
+        const browserAuc = await finalTestAuc(page);
+        // qnn train on the same files, from a folder where the configs' data paths lead.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qnn-configs-'));
+        fs.symlinkSync(path.join(repo, 'static'), path.join(dir, 'static'));
+        const stdout = execFileSync(qnnBin, ['train', '--config', configs, '--expid', 'QNN_tiny'], { cwd: dir, encoding: 'utf8' });
+        const cliAuc = Number(stdout.match(/test:.*AUC: ([0-9.]+)/)[1]);
+        measurements.configs = { browser_test_auc: browserAuc, cli_test_auc: cliAuc };
+        assert.ok(Math.abs(browserAuc - cliAuc) < 1e-4, `browser ${browserAuc} vs qnn train ${cliAuc}`);
+        // A misspelt key is named with its file.
+        const bad = path.join(dir, 'model_config.yaml');
+        fs.writeFileSync(bad, fs.readFileSync(path.join(configs, 'model_config.yaml'), 'utf8').replace('embedding_dim: 8', 'embeding_dim: 8'));
+        await page.setInputFiles('#config-files', [bad, path.join(configs, 'dataset_config.yaml')]);
+        await page.waitForSelector('#error');
+        assert.match(await page.textContent('#error'), /model_config\.yaml:\d+: key `embeding_dim`/);
         await page.context().close();
     });
 

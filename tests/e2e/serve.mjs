@@ -7,7 +7,7 @@ import path from 'node:path';
 const MIME = {
     '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm',
     '.css': 'text/css', '.csv': 'text/csv', '.md': 'text/markdown', '.png': 'image/png',
-    '.svg': 'image/svg+xml',
+    '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json',
 };
 
 // Serves the files under `root` on a free port of 127.0.0.1 (a folder: its index.html); resolves

@@ -136,9 +136,17 @@ pub fn csv(data: &[u8]) -> bool {
 pub fn message(data: &[u8]) -> bool {
     if let Ok(msg) = serde_json::from_slice::<FromWorker>(data) {
         if let FromWorker::Finished { maps: Some(m), .. }
+        | FromWorker::Evaluated { maps: Some(m), .. }
+        | FromWorker::Progress { maps: Some(m), .. }
         | FromWorker::ModelLoaded { maps: Some(m), .. } = &msg
         {
             draw(m);
+        }
+        if let FromWorker::Finished { samples, .. } = &msg {
+            samples
+                .iter()
+                .filter_map(|s| s.maps.as_ref())
+                .for_each(draw);
         }
         return true;
     }

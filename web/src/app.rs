@@ -15,10 +15,16 @@ use web_sys::{HtmlInputElement, MessageEvent, Worker};
 
 use crate::browser::{self, WebGpuInfo};
 use crate::charts::{LineChart, Series};
+use crate::configs::{Explained, OpenedConfigs};
 use crate::examples::{EXAMPLES, by_id};
+use crate::frames::MapFrames;
 use crate::heatmap::Heatmap;
-use crate::race::{DEFAULT_RUNNERS, RUNNERS, Race, Runner};
+use crate::lesson::{self, Hidden};
+use crate::planted::Planted;
+use crate::race::{DEFAULT_RUNNERS, Entry, Kind, RUNNERS, Race, SWEEP_RUNS};
+use crate::runs::SavedRun;
 use crate::settings::{MODELS, ModelSettings, Preset, SETTINGS, reads};
+use crate::store;
 use qnn_protocol::{Backend, FromWorker, Metrics, ModelFacts, SampleRow, ToWorker};
 
 /// Rows profiled for the schema screen (training always reads every row).
@@ -100,6 +106,26 @@ struct Ui {
     final_test: RwSignal<Option<Metrics>>,
     samples: RwSignal<Vec<SampleRow>>,
     maps: RwSignal<Option<InteractionMaps>>,
+    /// The maps at each evaluation of the run shown, for the scrubber.
+    map_frames: RwSignal<MapFrames>,
+    /// The sample row whose own maps the heatmap shows, instead of those of many rows.
+    explained: RwSignal<Option<usize>>,
+    /// What this page's link hides (a lesson), and what the lesson link being built hides.
+    hidden: RwSignal<Hidden>,
+    lesson_draft: RwSignal<Hidden>,
+    /// The planted example's parameters (the bundled file's unless changed).
+    planted: RwSignal<Planted>,
+    /// What the link asked for that was ignored, until the link's example has loaded.
+    link_problems: RwSignal<Option<String>>,
+    /// FuxiCTR configs opened in the page, and the experiment of them shown.
+    config_files: RwSignal<Option<OpenedConfigs>>,
+    config_experiment: RwSignal<Option<Explained>>,
+    /// Runs kept in the browser's storage (by their storage key), the ones ticked to compare,
+    /// the one opened, and the storage used and allowed (bytes).
+    saved_runs: RwSignal<Vec<(f64, SavedRun)>>,
+    runs_compared: RwSignal<Vec<f64>>,
+    opened_run: RwSignal<Option<f64>>,
+    storage_use: RwSignal<Option<(f64, f64)>>,
     /// The network of the model shown, when it has no interaction maps (not QNN).
     no_maps: RwSignal<Option<String>>,
     model_name: RwSignal<Option<String>>,
@@ -109,6 +135,8 @@ struct Ui {
     race: RwSignal<Race>,
     /// The runners ticked for the next race, by label.
     race_chosen: RwSignal<Vec<&'static str>>,
+    /// How many seeds the next sweep runs.
+    sweep_runs: RwSignal<usize>,
 }
 
 impl Ui {
@@ -147,12 +175,25 @@ impl Ui {
             final_test: RwSignal::new(None),
             samples: RwSignal::new(Vec::new()),
             maps: RwSignal::new(None),
+            map_frames: RwSignal::new(MapFrames::default()),
+            explained: RwSignal::new(None),
+            hidden: RwSignal::new(Hidden::default()),
+            lesson_draft: RwSignal::new(Hidden::default()),
+            planted: RwSignal::new(Planted::default()),
+            link_problems: RwSignal::new(None),
+            config_files: RwSignal::new(None),
+            config_experiment: RwSignal::new(None),
+            saved_runs: RwSignal::new(Vec::new()),
+            runs_compared: RwSignal::new(Vec::new()),
+            opened_run: RwSignal::new(None),
+            storage_use: RwSignal::new(None),
             no_maps: RwSignal::new(None),
             model_name: RwSignal::new(None),
             loaded_info: RwSignal::new(None),
             predictions: RwSignal::new(None),
             race: RwSignal::new(Race::default()),
             race_chosen: RwSignal::new(DEFAULT_RUNNERS.to_vec()),
+            sweep_runs: RwSignal::new(5),
         }
     }
 
@@ -224,6 +265,11 @@ impl Ui {
         let mut pairs: Vec<(String, String)> = Vec::new();
         if let Some(ex) = self.example.get_untracked() {
             pairs.push(("ex".into(), ex.into()));
+            if ex == PLANTED {
+                for (k, v) in self.planted.get_untracked().to_query() {
+                    pairs.push((k.into(), v));
+                }
+            }
         }
         for (k, v) in self.settings.get_untracked().to_query() {
             pairs.push((k.into(), v));
@@ -239,7 +285,16 @@ impl Ui {
             Backend::WebGpu => "webgpu",
         };
         pairs.push(("be".into(), be.into()));
+        // A lesson stays a lesson when the page is reloaded.
+        if let Some(hide) = self.hidden.get_untracked().to_query() {
+            pairs.push(("hide".into(), hide));
+        }
         self.link.set(browser::set_query(&pairs));
+    }
+
+    /// Whether this page's link hides the section, control or setting `name`.
+    fn hides(&self, name: &str) -> bool {
+        self.hidden.with(|h| h.hides(name))
     }
 
     fn reset_training(&self) {
@@ -254,8 +309,13 @@ impl Ui {
         self.final_test.set(None);
         self.samples.set(Vec::new());
         self.started_info.set(None);
+        self.map_frames.set(MapFrames::default());
+        self.explained.set(None);
     }
 }
+
+/// The example whose data the page can generate from parameters.
+const PLANTED: &str = "planted";
 
 fn dataset_id_from(file: &str) -> String {
     let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
@@ -391,7 +451,16 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             epoch_seconds_left,
             loss,
             ensemble_gap,
+            maps,
         } => {
+            if let Some(maps) = maps {
+                ui.map_frames.update(|f| {
+                    if let Some(now) = f.push(format!("epoch {epoch}, batch {batch}"), maps) {
+                        ui.maps.set(Some(now.clone()));
+                    }
+                });
+                ui.no_maps.set(None);
+            }
             ui.progress.set(Some(EpochProgress {
                 epoch,
                 batch,
@@ -411,8 +480,24 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             train_loss,
             metrics,
             improved,
-            ..
+            maps,
         } => {
+            if let Some(maps) = maps {
+                let label = format!(
+                    "epoch {epoch} (valid {})",
+                    metrics
+                        .iter()
+                        .map(|(m, v)| format!("{} {v:.4}", m.name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                ui.map_frames.update(|f| {
+                    if let Some(now) = f.push(label, maps) {
+                        ui.maps.set(Some(now.clone()));
+                    }
+                });
+                ui.no_maps.set(None);
+            }
             let x = epoch as f64;
             ui.race.update(|race| race.evaluated(epoch, &metrics));
             ui.valid.update(|series| {
@@ -484,22 +569,50 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             } else {
                 format!("finished after {epochs} epoch(s)")
             });
+            // A race's runs are compared in the race; a run of its own is kept in the browser.
+            let saved = (!ui.race.with_untracked(Race::is_on)).then(|| SavedRun {
+                saved_at: String::from(js_sys::Date::new_0().to_iso_string()),
+                title: model_name
+                    .rsplit_once('.')
+                    .map_or(model_name.as_str(), |(stem, _)| stem)
+                    .to_string(),
+                link: ui.link.get_untracked(),
+                network: network.clone(),
+                monitor: Metric::monitored(ui.settings.with_untracked(|s| s.task)),
+                loss: ui.loss.get_untracked(),
+                valid: ui.valid.get_untracked(),
+                final_valid: valid.clone(),
+                final_test: test.clone(),
+                model_name: model_name.clone(),
+                model_bytes: bytes.as_ref().map_or(0, Vec::len),
+            });
             ui.final_valid.set(Some(valid));
             ui.final_test.set(test.clone());
             ui.samples.set(samples);
+            ui.explained.set(None);
             let mut next = None;
             ui.race.update(|race| {
                 next = race.finished(test.clone(), maps.as_ref(), stopped, js_sys::Date::now())
             });
             ui.no_maps.set(maps.is_none().then_some(network));
+            if let Some(m) = &maps {
+                // The run ends on the weights it kept (the best evaluation's), shown last.
+                ui.map_frames.update(|f| {
+                    f.push("after training: the weights kept".into(), m.clone());
+                    f.choose(usize::MAX);
+                });
+            }
             ui.maps.set(maps);
             if let Some(b) = bytes {
+                if let Some(run) = saved {
+                    save_run(ui, run, b.clone());
+                }
                 MODEL_BYTES.with(|m| *m.borrow_mut() = Some((model_name.clone(), b)));
                 ui.model_name.set(Some(model_name));
             }
             // The next runner of a race starts once this one's results are shown.
             if let Some(settings) = next
-                && !start_run(ui, &settings)
+                && !start_run(ui, &settings, false)
             {
                 ui.race.update(Race::abandon);
             }
@@ -515,8 +628,10 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             ui.loaded_info
                 .set(Some(describe_model(&name, &network, &facts, &fields)));
             ui.no_maps.set(maps.is_none().then_some(network));
-            // The sample rows shown were the previous model's.
+            // The sample rows and maps shown were the previous model's.
             ui.samples.set(Vec::new());
+            ui.explained.set(None);
+            ui.map_frames.set(MapFrames::default());
             ui.maps.set(maps);
             ui.status.set(format!("loaded {name}"));
         }
@@ -568,7 +683,9 @@ fn describe_model(name: &str, network: &str, facts: &ModelFacts, fields: &[Strin
 
 /// New data: profile the first file and guess every column's role.
 fn take_files(ui: Ui, files: Vec<(String, Vec<u8>)>, overrides: &[(&str, ColumnRole)]) {
-    ui.error.set(None);
+    // The previous file's problems go; the link's, once, stay.
+    ui.error.set(ui.link_problems.get_untracked());
+    ui.link_problems.set(None);
     let Some((name, bytes)) = files.first() else {
         return;
     };
@@ -648,6 +765,22 @@ fn load_example(ui: Ui, id: &'static str, keep_split: bool) {
         ui.test_fraction.set(example.split.1);
     }
     ui.notice.set(Some(format!("loading {}…", example.title)));
+    let planted = ui.planted.get_untracked();
+    if example.id == PLANTED && !planted.is_bundled() {
+        // Generated here from the parameters: the same generator made the bundled file.
+        match planted.csv() {
+            Ok(csv) => {
+                ui.notice.set(Some(format!(
+                    "{} (generated in this tab): {}",
+                    example.title,
+                    planted.describe()
+                )));
+                take_files(ui, vec![("planted.csv".into(), csv.into_bytes())], &[]);
+            }
+            Err(e) => ui.fail(format!("planted example: {e}")),
+        }
+        return;
+    }
     spawn_local(async move {
         let mut files = Vec::new();
         for path in example.files {
@@ -718,11 +851,121 @@ fn load_user_files(ui: Ui, list: web_sys::FileList) {
 
 fn start_training(ui: Ui) {
     ui.race.update(Race::abandon);
-    start_run(ui, &ui.settings.get_untracked());
+    start_run(ui, &ui.settings.get_untracked(), false);
 }
 
-/// Starts training `settings` on the page's data; false when the settings or data are refused.
-fn start_run(ui: Ui, settings: &ModelSettings) -> bool {
+/// Keeps a finished run in the browser's storage; a storage error (the quota) is a message, and
+/// the run stays on the page.
+fn save_run(ui: Ui, run: SavedRun, model: Vec<u8>) {
+    spawn_local(async move {
+        match store::save(&run, &model).await {
+            Ok(_) => refresh_runs(ui).await,
+            Err(e) => ui.fail(format!(
+                "this run was not saved in the browser ({e}); it stays on this page — delete saved runs below to make room"
+            )),
+        }
+    });
+}
+
+/// Reads the list of saved runs and the storage used.
+async fn refresh_runs(ui: Ui) {
+    match store::list().await {
+        Ok((runs, unreadable)) => {
+            ui.saved_runs.set(runs);
+            if unreadable > 0 {
+                ui.fail(format!(
+                    "{unreadable} saved run(s) from another version could not be read"
+                ));
+            }
+        }
+        Err(e) => ui.fail(e),
+    }
+    ui.storage_use.set(store::estimate().await);
+}
+
+/// Shows a saved run again: its curves and scores, and its model (maps, predictions, download).
+fn open_run(ui: Ui, key: f64) {
+    let Some(run) = ui
+        .saved_runs
+        .with_untracked(|r| r.iter().find(|(k, _)| *k == key).map(|(_, r)| r.clone()))
+    else {
+        return;
+    };
+    spawn_local(async move {
+        let model = match store::model(key).await {
+            Ok(m) => m,
+            Err(e) => return ui.fail(e),
+        };
+        ui.reset_training();
+        ui.loss.set(run.loss.clone());
+        ui.valid.set(run.valid.clone());
+        ui.final_valid.set(Some(run.final_valid.clone()));
+        ui.final_test.set(run.final_test.clone());
+        ui.opened_run.set(Some(key));
+        MODEL_BYTES.with(|m| *m.borrow_mut() = Some((run.model_name.clone(), model.clone())));
+        ui.model_name.set(Some(run.model_name.clone()));
+        ui.running.set(true);
+        ui.status
+            .set(format!("opening the saved run {}…", run.title));
+        let backend = ui.backend.get_untracked();
+        post(
+            ui,
+            &ToWorker::LoadModel {
+                name: run.model_name,
+                backend,
+            },
+            vec![model],
+        );
+    });
+}
+
+fn delete_run(ui: Ui, key: f64) {
+    spawn_local(async move {
+        match store::delete(key).await {
+            Ok(()) => {
+                ui.runs_compared.update(|c| c.retain(|k| *k != key));
+                refresh_runs(ui).await;
+            }
+            Err(e) => ui.fail(e),
+        }
+    });
+}
+
+/// Trains the opened FuxiCTR experiment on the page's files, as `qnn train` would.
+fn start_configs(ui: Ui) {
+    let (Some(files), Some(experiment)) = (
+        ui.config_files.get_untracked(),
+        ui.config_experiment.get_untracked(),
+    ) else {
+        return;
+    };
+    ui.race.update(Race::abandon);
+    send_train(
+        ui,
+        ToWorker::Train {
+            dataset_yaml: files.dataset.text,
+            model_yaml: files.model.text,
+            expid: experiment.expid,
+            backend: ui.backend.get_untracked(),
+            files: Vec::new(),
+            start_paused: false,
+        },
+    );
+}
+
+/// One training step: of the paused run, or of a new run that then waits, paused.
+fn step(ui: Ui) {
+    if ui.running.get_untracked() {
+        post(ui, &ToWorker::Step, Vec::new());
+    } else {
+        ui.race.update(Race::abandon);
+        start_run(ui, &ui.settings.get_untracked(), true);
+    }
+}
+
+/// Starts training `settings` on the page's data (paused after one step when `start_paused`);
+/// false when the settings or data are refused.
+fn start_run(ui: Ui, settings: &ModelSettings, start_paused: bool) -> bool {
     ui.error.set(None);
     let (dataset_yaml, model_yaml, expid) = match ui.configs_of(settings) {
         Ok(c) => c,
@@ -731,6 +974,22 @@ fn start_run(ui: Ui, settings: &ModelSettings) -> bool {
             return false;
         }
     };
+    send_train(
+        ui,
+        ToWorker::Train {
+            dataset_yaml,
+            model_yaml,
+            expid,
+            backend: ui.backend.get_untracked(),
+            files: Vec::new(),
+            start_paused,
+        },
+    );
+    true
+}
+
+/// Posts a `Train` message with the page's files attached (their names filled in).
+fn send_train(ui: Ui, mut msg: ToWorker) {
     ui.reset_training();
     ui.running.set(true);
     ui.status.set("starting…".into());
@@ -738,36 +997,42 @@ fn start_run(ui: Ui, settings: &ModelSettings) -> bool {
         .set(ui.backend.get_untracked().label().into());
     let (names, bytes): (Vec<String>, Vec<Vec<u8>>) =
         FILES.with(|f| f.borrow().iter().cloned().unzip());
-    post(
-        ui,
-        &ToWorker::Train {
-            dataset_yaml,
-            model_yaml,
-            expid,
-            backend: ui.backend.get_untracked(),
-            files: names,
-        },
-        bytes,
-    );
-    true
+    if let ToWorker::Train { files, .. } = &mut msg {
+        *files = names;
+    }
+    post(ui, &msg, bytes);
 }
 
 /// Races the ticked runners, one after another, on the page's data and settings.
 fn start_race(ui: Ui) {
-    let runners: Vec<Runner> = RUNNERS
+    let base = ui.settings.get_untracked();
+    let entries: Vec<Entry> = RUNNERS
         .iter()
-        .copied()
         .filter(|r| ui.race_chosen.get_untracked().contains(&r.label))
+        .map(|r| r.entry(&base))
         .collect();
-    if runners.is_empty() {
+    if entries.is_empty() {
         ui.fail("tick at least one network to race");
         return;
     }
+    run_race(ui, Kind::Networks, entries);
+}
+
+/// Trains the page's settings once per seed, from the page's seed on.
+fn start_sweep(ui: Ui) {
     let base = ui.settings.get_untracked();
+    run_race(
+        ui,
+        Kind::Seeds,
+        Entry::seeds(&base, ui.sweep_runs.get_untracked()),
+    );
+}
+
+fn run_race(ui: Ui, kind: Kind, entries: Vec<Entry>) {
     let mut first = None;
-    ui.race.update(|race| first = race.start(&base, &runners));
+    ui.race.update(|race| first = race.start(kind, entries));
     if let Some(settings) = first
-        && !start_run(ui, &settings)
+        && !start_run(ui, &settings, false)
     {
         ui.race.update(Race::abandon);
     }
@@ -788,6 +1053,9 @@ fn restore_from_url(ui: Ui, pairs: &[(String, String)]) -> Option<&'static str> 
     let mut settings = ui.settings.get_untracked();
     let mut problems = settings.apply_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     ui.settings.set(settings);
+    ui.planted.update(|p| {
+        problems.extend(p.apply_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+    });
     let mut example = None;
     for (k, v) in pairs {
         match k.as_str() {
@@ -812,14 +1080,25 @@ fn restore_from_url(ui: Ui, pairs: &[(String, String)]) -> Option<&'static str> 
                 "webgpu" => ui.backend.set(Backend::WebGpu),
                 _ => problems.push(format!("be: `{v}` is not cpu or webgpu")),
             },
+            "hide" => {
+                let (hidden, unknown) = Hidden::parse(v);
+                problems.extend(unknown);
+                ui.lesson_draft.set(hidden.clone());
+                ui.hidden.set(hidden);
+            }
             _ => {}
         }
     }
     if !problems.is_empty() {
-        ui.fail(format!(
+        let text = format!(
             "some settings in the link were ignored: {}",
             problems.join("; ")
-        ));
+        );
+        // Loading the link's example clears old errors: this one must outlive it.
+        if example.is_some() {
+            ui.link_problems.set(Some(text.clone()));
+        }
+        ui.fail(text);
     }
     example
 }
@@ -852,19 +1131,37 @@ fn App() -> impl IntoView {
     if let Some(ex) = from_url {
         load_example(ui, ex, in_link(&["vf", "tf"]));
     }
+    spawn_local(refresh_runs(ui));
     view! {
         <header>
             <h1>"QNN Lab"</h1>
             <p class="tagline">"Train a quadratic neural network for click-through-rate prediction in your browser, and look inside it. Your data never leaves this tab."</p>
         </header>
         <ErrorBox ui />
+        <LessonBanner ui />
         <DataSection ui />
         <SchemaSection ui />
         <ModelSection ui />
+        <ConfigsSection ui />
         <TrainSection ui />
         <RaceSection ui />
         <InsideSection ui />
         <FilesSection ui />
+        <RunsSection ui />
+    }
+}
+
+/// Says that a lesson link hides part of the page, with the way back to all of it.
+#[component]
+fn LessonBanner(ui: Ui) -> impl IntoView {
+    let everything = move || browser::with_param(&ui.link.get(), "hide", None);
+    view! {
+        <Show when=move || !ui.hidden.with(Hidden::is_empty)>
+            <p id="lesson-banner" class="notice">
+                {move || format!("This lesson's link hides part of the page ({}). ", ui.hidden.with(|h| h.names().join(", ")))}
+                <a id="unhide" href=everything>"Show everything"</a>
+            </p>
+        </Show>
     }
 }
 
@@ -897,7 +1194,7 @@ fn DataSection(ui: Ui) -> impl IntoView {
         }
     };
     view! {
-        <section id="data">
+        <section id="data" hidden=move || ui.hides("data")>
             <h2>"1 · Data"</h2>
             <p>"Pick a bundled example, or use your own CSV with a header line and a 0/1 label column. Give one file (split at random) or train, validation and test files together."</p>
             <div class="examples">
@@ -910,6 +1207,9 @@ fn DataSection(ui: Ui) -> impl IntoView {
                     }
                 }).collect_view()}
             </div>
+            <Show when=move || ui.example.get() == Some(PLANTED)>
+                <PlantedParams ui />
+            </Show>
             <div class="dropzone" id="dropzone"
                 on:dragover=move |ev: web_sys::DragEvent| ev.prevent_default()
                 on:drop=on_drop>
@@ -999,7 +1299,7 @@ fn SchemaSection(ui: Ui) -> impl IntoView {
         })
     };
     view! {
-        <section id="schema">
+        <section id="schema" hidden=move || ui.hides("schema")>
             <h2>"2 · Schema"</h2>
             <p class="muted" id="profile-note">{rows_note}</p>
             <table class="schema">
@@ -1063,9 +1363,9 @@ fn ModelSection(ui: Ui) -> impl IntoView {
         }
     };
     view! {
-        <section id="model">
+        <section id="model" hidden=move || ui.hides("model")>
             <h2>"3 · Model"</h2>
-            <div class="presets">"Presets: "
+            <div class="presets" hidden=move || ui.hides("presets")>"Presets: "
                 {Preset::ALL.iter().map(|p| {
                     let p = *p;
                     view! { <button class="preset" data-preset=p.label() on:click=move |_| {
@@ -1077,7 +1377,7 @@ fn ModelSection(ui: Ui) -> impl IntoView {
                     }>{p.label()}</button> }
                 }).collect_view()}
             </div>
-            <div class="row">
+            <div class="row" hidden=move || ui.hides("network")>
                 <label>"Network "
                     <select id="network" prop:value=move || ui.settings.get().model
                         on:change=move |ev| {
@@ -1092,7 +1392,7 @@ fn ModelSection(ui: Ui) -> impl IntoView {
                 </label>
                 <span class="help">"QNN, or one of FuxiCTR's baselines to compare it with on the same split (their MLPs: 64-32 units, ReLU); settings a network does not read are hidden"</span>
             </div>
-            <div class="row">
+            <div class="row" hidden=move || ui.hides("task")>
                 <label>"Task "
                     <select id="task" prop:value=move || ui.settings.get().task.name()
                         on:change=move |ev| {
@@ -1112,7 +1412,7 @@ fn ModelSection(ui: Ui) -> impl IntoView {
                 {SETTINGS.iter().map(|p| {
                     let key = p.name();
                     view! {
-                        <tr hidden=move || !reads(&ui.settings.get().model, key)>
+                        <tr hidden=move || !reads(&ui.settings.get().model, key) || ui.hides(key)>
                             <td><label for=format!("param-{key}")>{key}</label></td>
                             <td><input id=format!("param-{key}") class="param" data-key=key
                                 prop:value=move || ui.settings.get().get(key).unwrap_or_default()
@@ -1130,7 +1430,7 @@ fn ModelSection(ui: Ui) -> impl IntoView {
                 }).collect_view()}
             </table>
             <p id="settings-error" class="error-inline">{move || ui.settings_error.get().unwrap_or_default()}</p>
-            <div class="row">
+            <div class="row" hidden=move || ui.hides("backend")>
                 <label>"Backend "
                     <select id="backend" prop:value=move || match ui.backend.get() { Backend::Cpu => "cpu", Backend::WebGpu => "webgpu" }
                         on:change=move |ev| { ui.backend.set(if event_target_value(&ev) == "webgpu" { Backend::WebGpu } else { Backend::Cpu }); ui.sync_url(); }>
@@ -1142,7 +1442,238 @@ fn ModelSection(ui: Ui) -> impl IntoView {
             </div>
             <p class="muted">"Shareable link (settings, example and seed): "
                 <a id="share-link" href=move || ui.link.get()>{move || ui.link.get()}</a></p>
+            <LessonBuilder ui />
         </section>
+    }
+}
+
+/// The runs kept in this browser: listed, reopened, compared and deleted.
+#[component]
+fn RunsSection(ui: Ui) -> impl IntoView {
+    const COLORS: [&str; 6] = [
+        "#2471a3", "#c0392b", "#117a65", "#7d3c98", "#b9770e", "#2e4053",
+    ];
+    let compared = Signal::derive(move || {
+        let ticked = ui.runs_compared.get();
+        ui.saved_runs.with(|runs| {
+            runs.iter()
+                .filter(|(k, _)| ticked.contains(k))
+                .zip(COLORS.iter().cycle())
+                .filter_map(|((_, r), color)| {
+                    Some(Series {
+                        name: format!("{} ({})", r.title, r.monitor.name()),
+                        color,
+                        points: r.curve(r.monitor)?.to_vec(),
+                    })
+                })
+                .collect()
+        })
+    });
+    let usage = move || {
+        let (count, bytes) = ui.saved_runs.with(|r| {
+            (
+                r.len(),
+                r.iter().map(|(_, r)| r.stored_bytes()).sum::<usize>(),
+            )
+        });
+        let quota = ui
+            .storage_use
+            .get()
+            .map(|(_, q)| format!("; the browser allows this page {:.0} MB", q / 1e6))
+            .unwrap_or_default();
+        format!("{count} run(s) kept, {:.1} kB{quota}", bytes as f64 / 1e3)
+    };
+    view! {
+        <section id="runs" hidden=move || ui.hides("runs")>
+            <h2>"7 · Saved runs"</h2>
+            <p class="help">"Every run you train on its own (not race laps) is kept in this browser, with its model file: reopen it (its curves, scores and interaction maps come back, and Predict and Download use its model), tick runs to compare their validation curves, or delete them. They stay in this browser only."</p>
+            <p id="runs-usage" class="muted" data-bytes=move || ui.saved_runs.with(|r| r.iter().map(|(_, r)| r.stored_bytes()).sum::<usize>().to_string())>{usage}</p>
+            <table id="saved-runs" class="samples">
+                <thead><tr><th>"compare"</th><th>"run"</th><th>"saved"</th><th>"network"</th><th>"score"</th><th>"size"</th><th></th></tr></thead>
+                <tbody>{move || ui.saved_runs.get().into_iter().rev().map(|(key, run)| {
+                    let score = run.score().map(|(split, v)| format!("{split} {} {v:.4}", run.monitor.name())).unwrap_or_default();
+                    view! {
+                        <tr data-run-key=key.to_string() data-score=run.score().map(|(_, v)| format!("{v:.8}")).unwrap_or_default()
+                            class:explained=move || ui.opened_run.get() == Some(key)>
+                            <td><input type="checkbox" class="run-compare"
+                                prop:checked=move || ui.runs_compared.get().contains(&key)
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    ui.runs_compared.update(|c| { c.retain(|k| *k != key); if on { c.push(key); } });
+                                } /></td>
+                            <td><a href=run.link.clone()>{run.title.clone()}</a></td>
+                            <td>{run.saved_at.get(..19).unwrap_or_default().replace('T', " ")}</td>
+                            <td>{run.network.clone()}</td>
+                            <td class="num">{score}</td>
+                            <td class="num">{format!("{:.1} kB", run.stored_bytes() as f64 / 1e3)}</td>
+                            <td>
+                                <button class="run-open" disabled=move || ui.running.get() on:click=move |_| open_run(ui, key)>"Open"</button>
+                                <button class="run-delete" on:click=move |_| delete_run(ui, key)>"Delete"</button>
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}</tbody>
+            </table>
+            <LineChart id="runs-chart" title="Validation of the runs ticked" x_label="epochs" series=compared />
+        </section>
+    }
+}
+
+/// Opens a FuxiCTR config pair, explains the chosen experiment's keys, and trains it on the
+/// page's data; the `qnn train` command runs it at full scale.
+#[component]
+fn ConfigsSection(ui: Ui) -> impl IntoView {
+    let choose = move |expid: &str| {
+        let explained = ui
+            .config_files
+            .with_untracked(|c| c.as_ref().map(|c| c.explain(expid)));
+        match explained {
+            Some(Ok(e)) => ui.config_experiment.set(Some(e)),
+            Some(Err(e)) => {
+                ui.config_experiment.set(None);
+                ui.fail(e);
+            }
+            None => {}
+        }
+    };
+    let on_files = move |ev: web_sys::Event| {
+        let input: HtmlInputElement = event_target(&ev);
+        let files: Vec<web_sys::File> = input
+            .files()
+            .map(|l| (0..l.length()).filter_map(|i| l.get(i)).collect())
+            .unwrap_or_default();
+        input.set_value("");
+        ui.error.set(None);
+        spawn_local(async move {
+            let mut texts = Vec::new();
+            for file in &files {
+                match browser::read_file(file, &|_| {}).await {
+                    Ok(bytes) => match String::from_utf8(bytes) {
+                        Ok(text) => texts.push((file.name(), text)),
+                        Err(_) => return ui.fail(format!("{}: is not UTF-8 text", file.name())),
+                    },
+                    Err(e) => return ui.fail(e),
+                }
+            }
+            match crate::configs::open(texts) {
+                Ok(opened) => {
+                    let first = opened.experiments[0].clone();
+                    ui.config_files.set(Some(opened));
+                    choose(&first);
+                }
+                Err(e) => {
+                    ui.config_files.set(None);
+                    ui.config_experiment.set(None);
+                    ui.fail(e);
+                }
+            }
+        });
+    };
+    let missing = move || {
+        let uploaded = ui.file_names.get();
+        ui.config_experiment
+            .with(|e| e.as_ref().map(|e| e.missing(&uploaded)).unwrap_or_default())
+    };
+    view! {
+        <section id="configs" hidden=move || ui.hides("configs")>
+            <h2>"3b · Or: FuxiCTR configs"</h2>
+            <p class="help">"Open a model_config.yaml and a dataset_config.yaml together (the files qnn train and FuxiCTR read): each key of the experiment is explained, and Train these configs runs it on the data above (the files it names are matched by name to the files loaded). The command below runs the same experiment at full scale."</p>
+            <label>"Config files: "<input type="file" id="config-files" accept=".yaml,.yml" multiple on:change=on_files /></label>
+            {move || ui.config_files.get().map(|c| view! {
+                <label>" Experiment "
+                    <select id="config-expid" on:change=move |ev| choose(&event_target_value(&ev))>
+                        {c.experiments.iter().map(|x| view! { <option value=x.clone()>{x.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+            })}
+            {move || ui.config_experiment.get().map(|e| {
+                let command = e.command();
+                view! {
+                    <table id="config-keys" class="samples">
+                        <thead><tr><th>"key"</th><th>"value"</th><th>"from"</th><th>"what it does"</th></tr></thead>
+                        <tbody>{e.keys.iter().map(|k| view! {
+                            <tr data-key=k.key.clone() class:unread=!k.read>
+                                <td><code>{k.key.clone()}</code></td><td><code>{k.value.clone()}</code></td>
+                                <td>{k.file.clone()}</td>
+                                <td>{if k.read { k.help.clone() } else { format!("{} (no effect here)", k.help) }}</td>
+                            </tr>
+                        }).collect_view()}</tbody>
+                    </table>
+                    <p>"Full scale: " <code id="config-command">{command}</code></p>
+                }
+            })}
+            <p id="config-missing" class="error-inline">{move || {
+                let m = missing();
+                (!m.is_empty()).then(|| format!("load these files above first: {}", m.join(", ")))
+            }}</p>
+            <button id="config-start"
+                disabled=move || ui.running.get() || ui.config_experiment.with(Option::is_none) || !missing().is_empty()
+                on:click=move |_| start_configs(ui)>"Train these configs"</button>
+        </section>
+    }
+}
+
+/// The planted example's parameters, and a button that generates its data from them.
+#[component]
+fn PlantedParams(ui: Ui) -> impl IntoView {
+    let input = move |name: &'static str, label: &'static str, help: &'static str| {
+        view! {
+            <label title=help>{label}" "
+                <input class="planted-param" id=format!("planted-{name}") data-name=name size="8"
+                    prop:value=move || ui.planted.with(|p| p.get(name).unwrap_or_default())
+                    on:change=move |ev| {
+                        let mut p = ui.planted.get_untracked();
+                        match p.set(name, &event_target_value(&ev)) {
+                            Ok(()) => ui.planted.set(p),
+                            Err(e) => { ui.fail(format!("planted example: {e}")); ui.planted.notify(); }
+                        }
+                    } />
+            </label>
+        }
+    };
+    view! {
+        <div class="row planted" id="planted">
+            <strong>"Planted example: "</strong>
+            {input("pf", "fields", "how many categorical fields (f0, f1, …)")}
+            {input("pi", "interacting", "the fields whose signs together decide the click: a pair (2,5) or a triple (1,3,4)")}
+            {input("pn", "noise", "the chance that a row's click is flipped (0 to 0.5)")}
+            {input("pt", "tokens", "distinct values per field")}
+            {input("pr", "rows", "rows generated")}
+            <label title="add a column whose value is the interacting fields' values together: the feature cross an engineer would add, which even LR can use">
+                <input type="checkbox" id="planted-px" prop:checked=move || ui.planted.with(|p| p.cross)
+                    on:change=move |ev| ui.planted.update(|p| p.cross = event_target_checked(&ev)) />
+                " cross column"
+            </label>
+            <button id="planted-generate" on:click=move |_| load_example(ui, PLANTED, true)>"Generate"</button>
+            <span class="help" id="planted-summary">{move || ui.planted.with(Planted::describe)}</span>
+        </div>
+    }
+}
+
+/// Builds a lesson link: the shareable link with the parts of the page ticked here hidden.
+#[component]
+fn LessonBuilder(ui: Ui) -> impl IntoView {
+    let link = move || {
+        let hide = ui.lesson_draft.with(Hidden::to_query);
+        browser::with_param(&ui.link.get(), "hide", hide.as_deref())
+    };
+    view! {
+        <div class="row lesson" id="lesson">
+            "Lesson link — hide: "
+            {lesson::SECTIONS.iter().chain(&lesson::CONTROLS).map(|name| {
+                let name = *name;
+                view! {
+                    <label><input type="checkbox" class="lesson-hide" data-name=name
+                        prop:checked=move || ui.lesson_draft.with(|h| h.hides(name))
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            ui.lesson_draft.update(|h| h.set(name, on));
+                        } />{name}</label>
+                }
+            }).collect_view()}
+            <a id="lesson-link" href=link>"lesson link"</a>
+            <span class="help">"Students get this example and these settings, without the parts ticked. A setting alone is hidden (and fixed) by adding its name to hide=, e.g. hide=data,network,epochs."</span>
+        </div>
     }
 }
 
@@ -1192,6 +1723,9 @@ fn TrainSection(ui: Ui) -> impl IntoView {
                 <button id="pause" disabled=move || !ui.running.get()
                     on:click=move |_| post(ui, if ui.paused.get_untracked() { &ToWorker::Resume } else { &ToWorker::Pause }, Vec::new())>
                     {move || if ui.paused.get() { "Resume" } else { "Pause" }}</button>
+                <button id="step" title="one training step (one batch), then paused: the charts and the map show what it changed"
+                    disabled=move || if ui.running.get() { !ui.paused.get() } else { ui.profile.get().is_none() }
+                    on:click=move |_| step(ui)>"Step"</button>
                 <button id="stop" disabled=move || !ui.running.get()
                     on:click=move |_| post(ui, &ToWorker::Stop, Vec::new())>"Stop"</button>
                 <span id="status" class="status" data-running=move || ui.running.get().to_string()>{move || ui.status.get()}</span>
@@ -1239,13 +1773,11 @@ fn RaceSection(ui: Ui) -> impl IntoView {
         race.done
             .iter()
             .chain(race.running.as_ref())
-            .map(|lap| {
-                let i = RUNNERS.iter().position(|r| *r == lap.runner).unwrap_or(0);
-                Series {
-                    name: format!("{} ({})", lap.runner.label, metric.name()),
-                    color: COLORS[i % COLORS.len()],
-                    points: lap.curve.clone(),
-                }
+            .enumerate()
+            .map(|(i, lap)| Series {
+                name: format!("{} ({})", lap.label, metric.name()),
+                color: COLORS[i % COLORS.len()],
+                points: lap.curve.clone(),
             })
             .collect()
     });
@@ -1253,8 +1785,8 @@ fn RaceSection(ui: Ui) -> impl IntoView {
         let race = ui.race.get();
         match &race.running {
             Some(lap) => format!(
-                "racing: {} ({} done, {} to go)",
-                lap.runner.label,
+                "running: {} ({} done, {} to go)",
+                lap.label,
                 race.done.len(),
                 race.waiting.len()
             ),
@@ -1274,15 +1806,15 @@ fn RaceSection(ui: Ui) -> impl IntoView {
         race.done
             .iter()
             .map(|lap| {
-                let pair = match (&lap.top_pair, lap.runner.model) {
+                let pair = match (&lap.top_pair, lap.model.as_str()) {
                     (Some((a, b)), _) => format!("{a} × {b}"),
                     (None, "QNN") => "—".into(),
                     (None, _) => "no maps".into(),
                 };
                 view! {
-                    <tr data-runner=lap.runner.label data-score=lap.test_score(metric).map(|v| format!("{v:.8}")).unwrap_or_default()
+                    <tr data-runner=lap.label.clone() data-score=lap.test_score(metric).map(|v| format!("{v:.8}")).unwrap_or_default()
                         data-pair=lap.top_pair.as_ref().map(|(a, b)| format!("{a},{b}")).unwrap_or_default()>
-                        <td>{lap.runner.label}</td>
+                        <td>{lap.label.clone()}</td>
                         <td class="num">{score(lap.test_score(metric))}</td>
                         <td class="num">{score(lap.test_score(second))}</td>
                         <td class="num">{lap.parameters.map(|p| p.to_string()).unwrap_or_default()}</td>
@@ -1302,14 +1834,28 @@ fn RaceSection(ui: Ui) -> impl IntoView {
             "RMSE"
         };
         view! {
-            <tr><th>"network"</th><th>{format!("test {}", metric.name())}</th><th>{format!("test {second}")}</th>
+            <tr><th>"run"</th><th>{format!("test {}", metric.name())}</th><th>{format!("test {second}")}</th>
                 <th>"parameters"</th><th>"seconds"</th><th>"samples/s"</th><th>"hottest pair"</th></tr>
         }
     };
+    let summary = move || {
+        let race = ui.race.get();
+        let spread = race.spread()?;
+        let metric = race.metric().name();
+        Some(view! {
+            <p id="race-summary" data-runs=spread.runs.to_string() data-mean=format!("{:.8}", spread.mean)
+                data-std=format!("{:.8}", spread.std) data-min=format!("{:.8}", spread.min) data-max=format!("{:.8}", spread.max)>
+                {format!(
+                    "test {metric} over {} seeds: {:.4} ± {:.4} (sample standard deviation), from {:.4} to {:.4}. Each seed draws another split, initialisation and dropout: one run is one draw from this spread.",
+                    spread.runs, spread.mean, spread.std, spread.min, spread.max
+                )}
+            </p>
+        })
+    };
     view! {
-        <section id="race">
-            <h2>"4b · Race networks on the same split"</h2>
-            <p class="help">"Train several networks one after another with the settings above (same seed, same split) and compare them: the validation curves side by side, then test scores, size and speed. For QNN, the hottest pair of its interaction map — on the planted example it should be f2 × f5."</p>
+        <section id="race" hidden=move || ui.hides("race")>
+            <h2>"4b · Race networks, or sweep seeds"</h2>
+            <p class="help">"Train several networks one after another with the settings above (same seed, same split) and compare them: the validation curves side by side, then test scores, size and speed. For QNN, the hottest pair of its interaction map — on the planted example it should be f2 × f5. Or train the settings above over several seeds, to see how far one run can be from the next."</p>
             <div class="row runners">
                 {RUNNERS.iter().map(|r| {
                     let label = r.label;
@@ -1332,10 +1878,26 @@ fn RaceSection(ui: Ui) -> impl IntoView {
             <div class="row">
                 <button id="race-start" disabled=move || ui.running.get() || ui.profile.get().is_none()
                     on:click=move |_| start_race(ui)>"Race"</button>
+                <label>"Seeds "
+                    <input type="number" id="sweep-runs" min=SWEEP_RUNS.start().to_string() max=SWEEP_RUNS.end().to_string()
+                        prop:value=move || ui.sweep_runs.get().to_string()
+                        on:change=move |ev| {
+                            match event_target_value(&ev).parse::<usize>() {
+                                Ok(n) if SWEEP_RUNS.contains(&n) => ui.sweep_runs.set(n),
+                                _ => ui.fail(format!(
+                                    "the number of seeds must be a whole number from {} to {}",
+                                    SWEEP_RUNS.start(), SWEEP_RUNS.end()
+                                )),
+                            }
+                        } />
+                </label>
+                <button id="sweep-start" disabled=move || ui.running.get() || ui.profile.get().is_none()
+                    on:click=move |_| start_sweep(ui)>"Sweep seeds"</button>
                 <span id="race-status" class="status" data-on=move || ui.race.get().is_on().to_string()
                     data-done=move || ui.race.get().done.len().to_string()>{status}</span>
             </div>
             <LineChart id="race-chart" title="Validation at each evaluation, per network" x_label="epochs" series=curves />
+            {summary}
             <table id="race-results" class="samples">
                 <thead>{header}</thead>
                 <tbody>{rows}</tbody>
@@ -1346,7 +1908,27 @@ fn RaceSection(ui: Ui) -> impl IntoView {
 
 #[component]
 fn InsideSection(ui: Ui) -> impl IntoView {
-    let maps = Signal::derive(move || ui.maps.get());
+    // One row's own maps while a row is explained, else those of many rows.
+    let maps = Signal::derive(move || {
+        let row = ui
+            .explained
+            .get()
+            .and_then(|i| ui.samples.with(|s| s.get(i).and_then(|r| r.maps.clone())));
+        row.or_else(|| ui.maps.get())
+    });
+    let explained = move || {
+        let i = ui.explained.get()?;
+        let row = ui.samples.with(|s| s.get(i).cloned())?;
+        Some(view! {
+            <p id="map-row" data-row=(i + 1).to_string()>
+                {format!(
+                    "Showing test row {} alone (label {}, prediction {:.4}): each cell is what that pair of fields contributes to this row's product terms, the activation map of one row (qnn inspect --row). ",
+                    i + 1, row.label, row.prediction
+                )}
+                <button id="map-row-back" on:click=move |_| ui.explained.set(None)>"Back to all rows"</button>
+            </p>
+        })
+    };
     let placeholder = Signal::derive(move || match ui.no_maps.get() {
         Some(network) => format!(
             "A {network} network has no interaction maps: they come from QNN's quadratic layers."
@@ -1354,16 +1936,44 @@ fn InsideSection(ui: Ui) -> impl IntoView {
         None => "Train a model or load a model file to see its interaction maps.".into(),
     });
     view! {
-        <section id="inside">
+        <section id="inside" hidden=move || ui.hides("inside")>
             <h2>"5 · Inside the model"</h2>
-            <p>"Each quadratic layer multiplies one embedding value by a learned mix of all of them. Cell (row a, column b) says how much field a's values are scaled by what field b contributes: the pairs of fields the model uses."</p>
+            <p>"Each quadratic layer multiplies one embedding value by a learned mix of all of them. Cell (row a, column b) says how much field a's values are scaled by what field b contributes: the pairs of fields the model uses. The map is redrawn at each evaluation while QNN trains; afterwards the slider goes back over the run."</p>
+            <div class="row" id="map-scrub" hidden=move || ui.map_frames.with(|f| f.frames.len() < 2)>
+                <label>"Over the run "
+                    <input type="range" id="map-scrubber" min="0" step="1"
+                        max=move || ui.map_frames.with(|f| f.frames.len().saturating_sub(1)).to_string()
+                        prop:value=move || ui.map_frames.with(|f| f.shown().unwrap_or(0)).to_string()
+                        on:input=move |ev| {
+                            if let Ok(i) = event_target_value(&ev).parse::<usize>() {
+                                let mut shown = None;
+                                ui.map_frames.update(|f| shown = f.choose(i).cloned());
+                                if shown.is_some() {
+                                    ui.explained.set(None);
+                                    ui.maps.set(shown);
+                                }
+                            }
+                        } />
+                </label>
+                <span id="map-frame" data-index=move || ui.map_frames.with(|f| f.shown().map(|i| i.to_string()).unwrap_or_default())>
+                    {move || ui.map_frames.with(|f| f.label().unwrap_or_default().to_string())}
+                </span>
+            </div>
+            {explained}
             <Heatmap id="map" maps placeholder />
             <h3>"Predictions for sample test rows"</h3>
-            <p class="help">"prediction: one pass without dropout (what the model serves); pass 1 and pass 2: the two dropout passes the Self-Ensemble loss pulls together."</p>
+            <p class="help">"prediction: one pass without dropout (what the model serves); pass 1 and pass 2: the two dropout passes the Self-Ensemble loss pulls together. Explain draws the interaction map of that row alone."</p>
             <table id="samples" class="samples">
-                <thead><tr><th>"row"</th><th>"label"</th><th>"prediction"</th><th>"pass 1"</th><th>"pass 2"</th></tr></thead>
-                <tbody>{move || ui.samples.get().into_iter().enumerate().map(|(i, s)| view! {
-                    <tr><td>{i + 1}</td><td>{s.label}</td><td>{format!("{:.4}", s.prediction)}</td><td>{format!("{:.4}", s.pass1)}</td><td>{format!("{:.4}", s.pass2)}</td></tr>
+                <thead><tr><th>"row"</th><th>"label"</th><th>"prediction"</th><th>"pass 1"</th><th>"pass 2"</th><th></th></tr></thead>
+                <tbody>{move || ui.samples.get().into_iter().enumerate().map(|(i, s)| {
+                    let explain = s.maps.is_some().then(|| view! {
+                        <button class="explain" on:click=move |_| ui.explained.set(Some(i))>"Explain"</button>
+                    });
+                    view! {
+                        <tr class:explained=move || ui.explained.get() == Some(i)>
+                            <td>{i + 1}</td><td>{s.label}</td><td>{format!("{:.4}", s.prediction)}</td><td>{format!("{:.4}", s.pass1)}</td><td>{format!("{:.4}", s.pass2)}</td><td>{explain}</td>
+                        </tr>
+                    }
                 }).collect_view()}</tbody>
             </table>
         </section>
@@ -1405,7 +2015,7 @@ fn FilesSection(ui: Ui) -> impl IntoView {
         });
     };
     view! {
-        <section id="files">
+        <section id="files" hidden=move || ui.hides("files")>
             <h2>"6 · Model files"</h2>
             <div class="row">
                 <button id="download-model" disabled=move || ui.model_name.get().is_none()

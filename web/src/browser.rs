@@ -150,3 +150,16 @@ pub fn set_query(pairs: &[(String, String)]) -> String {
     }
     window.location().href().unwrap_or_default()
 }
+
+/// `link` with its query parameter `key` set to `value`, or removed for `None`.
+pub fn with_param(link: &str, key: &str, value: Option<&str>) -> String {
+    let Ok(url) = web_sys::Url::new(link) else {
+        return link.to_string();
+    };
+    let params = url.search_params();
+    match value {
+        Some(v) => params.set(key, v),
+        None => params.delete(key),
+    }
+    url.href()
+}

@@ -1,9 +1,15 @@
 //! QNN Lab's browser trainer. The page ([`app`]) handles data, schema, settings and pictures; the
 //! training worker (crate `qnn-web-worker`, `web/worker`) runs the shared pipeline and training
 //! loop. They talk through the messages of crate `qnn-protocol` (`web/protocol`). Natively only
-//! the settings and uploads compile (and are tested).
+//! the page's state and logic compile (settings, races, map frames, lessons, the planted example's
+//! parameters, opened configs, saved runs, uploads), and are tested.
 
+pub mod configs;
+pub mod frames;
+pub mod lesson;
+pub mod planted;
 pub mod race;
+pub mod runs;
 pub mod settings;
 pub mod uploads;
 
@@ -17,3 +23,5 @@ mod charts;
 mod examples;
 #[cfg(target_family = "wasm")]
 mod heatmap;
+#[cfg(target_family = "wasm")]
+mod store;

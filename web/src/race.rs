@@ -1,8 +1,11 @@
 //! A model race: several networks trained one after another on the same split (one seed, so one
-//! split), their validation curves overlaid and their results side by side. The state machine
-//! lives here, free of the page, so that it is tested natively; the page draws it.
+//! split), their validation curves overlaid and their results side by side; or a seed sweep, one
+//! network over several seeds, which shows that one run is a draw. The state machine lives here,
+//! free of the page, so that it is tested natively; the page draws it.
 
-use qnn_data::{Metric, Task};
+use std::ops::RangeInclusive;
+
+use qnn_data::{Metric, Spread, Task};
 use qnn_maps::InteractionMaps;
 
 use crate::settings::ModelSettings;
@@ -58,12 +61,48 @@ impl Runner {
         s.self_ensemble = self.self_ensemble;
         s
     }
+
+    pub fn entry(&self, base: &ModelSettings) -> Entry {
+        Entry {
+            label: self.label.to_string(),
+            settings: self.settings(base),
+        }
+    }
 }
 
-/// One runner's run.
+/// How many seeds a sweep may run: two at least (one run is no spread), and few enough that a
+/// class waits minutes, not hours.
+pub const SWEEP_RUNS: RangeInclusive<usize> = 2..=20;
+
+/// One run of a race: what the page calls it and what it trains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub label: String,
+    pub settings: ModelSettings,
+}
+
+impl Entry {
+    /// A seed sweep: `runs` runs of `base`, with its seed and the `runs - 1` seeds after it.
+    pub fn seeds(base: &ModelSettings, runs: usize) -> Vec<Entry> {
+        (0..runs as u64)
+            .map(|i| {
+                let mut settings = base.clone();
+                settings.seed = base.seed.wrapping_add(i);
+                Entry {
+                    label: format!("{} seed {}", base.model, settings.seed),
+                    settings,
+                }
+            })
+            .collect()
+    }
+}
+
+/// One entry's run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lap {
-    pub runner: Runner,
+    pub label: String,
+    /// The network it trained.
+    pub model: String,
     /// The monitored validation metric (AUC; MSE for regression) after each epoch.
     pub curve: Vec<(f64, f64)>,
     pub parameters: Option<usize>,
@@ -79,9 +118,10 @@ pub struct Lap {
 }
 
 impl Lap {
-    fn new(runner: Runner) -> Self {
+    fn new(entry: &Entry) -> Self {
         Self {
-            runner,
+            label: entry.label.clone(),
+            model: entry.settings.model.clone(),
             curve: Vec::new(),
             parameters: None,
             started_ms: None,
@@ -102,36 +142,48 @@ impl Lap {
     }
 }
 
-/// A race: the runners still to go, the one running and the ones done.
+/// What a race compares.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Kind {
+    /// Different networks, one seed.
+    #[default]
+    Networks,
+    /// One network, different seeds.
+    Seeds,
+}
+
+/// A race: the entries still to go, the one running and the ones done.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Race {
-    /// The settings every runner starts from (taken when the race starts).
-    pub base: Option<ModelSettings>,
-    pub waiting: Vec<Runner>,
+    pub kind: Kind,
+    /// Every entry's task (the race's entries share it).
+    pub task: Task,
+    pub waiting: Vec<Entry>,
     pub running: Option<Lap>,
     pub done: Vec<Lap>,
 }
 
 impl Race {
-    /// A race of `runners` from `base`: the first runner, to start now.
-    pub fn start(&mut self, base: &ModelSettings, runners: &[Runner]) -> Option<ModelSettings> {
+    /// A race of `entries`: the first entry's settings, to start now.
+    pub fn start(&mut self, kind: Kind, entries: Vec<Entry>) -> Option<ModelSettings> {
         *self = Race {
-            base: Some(base.clone()),
-            waiting: runners.to_vec(),
+            kind,
+            task: entries.first().map_or(Task::default(), |e| e.settings.task),
+            waiting: entries,
             running: None,
             done: Vec::new(),
         };
         self.next()
     }
 
-    /// The next runner's settings, now running; `None` when all have run.
+    /// The next entry's settings, now running; `None` when all have run.
     fn next(&mut self) -> Option<ModelSettings> {
         if self.waiting.is_empty() {
             return None;
         }
-        let runner = self.waiting.remove(0);
-        self.running = Some(Lap::new(runner));
-        Some(runner.settings(self.base.as_ref()?))
+        let entry = self.waiting.remove(0);
+        self.running = Some(Lap::new(&entry));
+        Some(entry.settings)
     }
 
     pub fn is_on(&self) -> bool {
@@ -140,7 +192,22 @@ impl Race {
 
     /// The metric the race compares: what early stopping watches for the task.
     pub fn metric(&self) -> Metric {
-        Metric::monitored(self.base.as_ref().map_or(Task::default(), |b| b.task))
+        Metric::monitored(self.task)
+    }
+
+    /// How the finished runs' test scores spread, for a seed sweep (across networks a spread
+    /// means nothing).
+    pub fn spread(&self) -> Option<Spread> {
+        if self.kind != Kind::Seeds {
+            return None;
+        }
+        let metric = self.metric();
+        let scores: Vec<f64> = self
+            .done
+            .iter()
+            .filter_map(|lap| lap.test_score(metric))
+            .collect();
+        Spread::of(&scores)
     }
 
     pub fn started(&mut self, parameters: usize, now_ms: f64) {
@@ -218,6 +285,13 @@ mod tests {
         }
     }
 
+    fn entries(base: &ModelSettings, labels: &[&str]) -> Vec<Entry> {
+        labels
+            .iter()
+            .map(|l| Runner::by_label(l).unwrap().entry(base))
+            .collect()
+    }
+
     #[test]
     fn runners_keep_the_settings_and_change_the_network() {
         let base = Preset::QuickDemo.settings();
@@ -225,9 +299,10 @@ mod tests {
         let s = ablation.settings(&base);
         assert_eq!((s.model.as_str(), s.self_ensemble), ("QNN", false));
         assert_eq!((s.seed, s.epochs), (base.seed, base.epochs));
+        let deepfm = Runner::by_label("DeepFM").unwrap().entry(&base);
         assert_eq!(
-            Runner::by_label("DeepFM").unwrap().settings(&base).model,
-            "DeepFM"
+            (deepfm.label.as_str(), deepfm.settings.model.as_str()),
+            ("DeepFM", "DeepFM")
         );
         assert_eq!(Runner::by_label("nope"), None);
         for label in DEFAULT_RUNNERS {
@@ -240,14 +315,29 @@ mod tests {
     }
 
     #[test]
-    fn a_race_runs_each_runner_once_in_order_and_keeps_their_results() {
+    fn a_sweep_takes_the_seed_and_the_ones_after_it_and_nothing_else_changes() {
+        let mut base = Preset::QuickDemo.settings();
+        base.seed = 7;
+        let sweep = Entry::seeds(&base, 3);
+        let seeds: Vec<u64> = sweep.iter().map(|e| e.settings.seed).collect();
+        assert_eq!(seeds, [7, 8, 9]);
+        assert_eq!(sweep[1].label, "QNN seed 8");
+        for e in &sweep {
+            let mut same = e.settings.clone();
+            same.seed = base.seed;
+            assert_eq!(same, base);
+        }
+        base.seed = u64::MAX;
+        assert_eq!(Entry::seeds(&base, 2)[1].settings.seed, 0);
+    }
+
+    #[test]
+    fn a_race_runs_each_entry_once_in_order_and_keeps_their_results() {
         let base = Preset::QuickDemo.settings();
-        let runners: Vec<Runner> = DEFAULT_RUNNERS
-            .iter()
-            .map(|l| Runner::by_label(l).unwrap())
-            .collect();
         let mut race = Race::default();
-        let first = race.start(&base, &runners).unwrap();
+        let first = race
+            .start(Kind::Networks, entries(&base, &DEFAULT_RUNNERS))
+            .unwrap();
         assert_eq!(first.model, "QNN");
         race.started(1234, 1000.0);
         race.evaluated(1, &[(Metric::Logloss, 0.6), (Metric::Auc, 0.7)]);
@@ -273,23 +363,48 @@ mod tests {
         assert!(!race.is_on());
         assert_eq!(race.done.len(), 3);
         assert_eq!(race.done[1].top_pair, None);
+        // Networks are compared, not averaged.
+        assert_eq!(race.spread(), None);
+    }
+
+    #[test]
+    fn a_sweep_reports_the_spread_of_the_finished_runs() {
+        let base = Preset::QuickDemo.settings();
+        let mut race = Race::default();
+        let first = race.start(Kind::Seeds, Entry::seeds(&base, 3)).unwrap();
+        assert_eq!(first.seed, base.seed);
+        assert_eq!(race.spread(), None);
+        let second = race
+            .finished(Some(vec![(Metric::Auc, 0.7)]), None, false, 0.0)
+            .unwrap();
+        assert_eq!(second.seed, base.seed + 1);
+        race.finished(Some(vec![(Metric::Auc, 0.8)]), None, false, 0.0);
+        assert_eq!(race.spread().map(|s| s.runs), Some(2));
+        assert_eq!(
+            race.finished(Some(vec![(Metric::Auc, 0.9)]), None, false, 0.0),
+            None
+        );
+        let spread = race.spread().unwrap();
+        assert_eq!(spread, Spread::of(&[0.7, 0.8, 0.9]).unwrap());
+        assert_eq!(race.done[2].label, format!("QNN seed {}", base.seed + 2));
     }
 
     #[test]
     fn stop_and_errors_end_the_race() {
         let base = Preset::QuickDemo.settings();
+        let all: Vec<Entry> = RUNNERS.iter().map(|r| r.entry(&base)).collect();
         let mut race = Race::default();
-        race.start(&base, &RUNNERS).unwrap();
+        race.start(Kind::Networks, all.clone()).unwrap();
         assert_eq!(race.finished(None, None, true, 0.0), None);
         assert!(!race.is_on() && race.waiting.is_empty());
         assert_eq!(race.done.len(), 1);
-        race.start(&base, &RUNNERS).unwrap();
+        race.start(Kind::Networks, all).unwrap();
         race.abandon();
         assert!(!race.is_on() && race.done.is_empty());
         // A regression race compares MSE.
         let mut regression = base.clone();
         regression.task = Task::Regression;
-        race.start(&regression, &RUNNERS[..1]);
+        race.start(Kind::Seeds, Entry::seeds(&regression, 2));
         assert_eq!(race.metric(), Metric::Mse);
     }
 }

@@ -171,6 +171,11 @@ impl Experiment {
         self.params.get(key).filter(|v| !v.is_null())
     }
 
+    /// The file a key was read from (the experiment block's for `model_id`, which FuxiCTR adds).
+    pub fn origin(&self, key: &str) -> Option<&str> {
+        self.origins.get(key).map(String::as_str)
+    }
+
     /// An error about `key`, located where the key was written.
     pub fn bad(&self, key: &str, reason: impl Into<String>) -> ConfigError {
         ConfigError {

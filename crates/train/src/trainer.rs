@@ -107,6 +107,8 @@ pub struct Trainer {
     read_sum: Option<Tensor<1>>,
     gap_sum: Option<Tensor<1>>,
     read_steps: usize,
+    /// The next step reads the loss whatever the interval (a page stepping one batch at a time).
+    read_next: bool,
     plateau: PlateauTracker,
     checkpoint: Option<ParamStore>,
     finished: bool,
@@ -207,6 +209,7 @@ impl Trainer {
             read_sum: None,
             gap_sum: None,
             read_steps: 0,
+            read_next: false,
             checkpoint: None,
             finished: false,
         })
@@ -298,6 +301,17 @@ impl Trainer {
         &self.layout
     }
 
+    /// Makes the next step read the training loss (and the Self-Ensemble gap) back, as if the
+    /// read interval ended there: for a run driven one step at a time.
+    pub fn read_loss_next_step(&mut self) {
+        self.read_next = true;
+    }
+
+    /// Where the model trains (with autodiff): inputs to [`Trainer::model`] go there.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     pub fn model(&self) -> &Network {
         self.model
             .as_ref()
@@ -352,8 +366,9 @@ impl Trainer {
         self.read_sum = Some(add(self.read_sum.take(), detached));
         self.gap_sum = Some(add(self.gap_sum.take(), gap));
         self.read_steps += 1;
-        let read_now =
-            self.read_steps >= self.config.loss_read_interval.max(1) || self.batch == batches;
+        let read_now = std::mem::take(&mut self.read_next)
+            || self.read_steps >= self.config.loss_read_interval.max(1)
+            || self.batch == batches;
         let (loss, ensemble_gap) = if read_now {
             let sums = Tensor::cat(
                 vec![

@@ -37,10 +37,15 @@ pub enum ToWorker {
         expid: String,
         backend: Backend,
         files: Vec<String>,
+        /// Start paused after one training step (the page's Step button on an idle page).
+        #[serde(default)]
+        start_paused: bool,
     },
     Pause,
     Resume,
     Stop,
+    /// One training step, then paused (pauses a running job first).
+    Step,
     /// Open a model file (attached) and show what is inside.
     LoadModel {
         name: String,
@@ -67,6 +72,10 @@ pub struct SampleRow {
     pub prediction: f32,
     pub pass1: f32,
     pub pass2: f32,
+    /// The activation maps of this row alone (QNN only): what each field pair contributes to
+    /// its product terms, as `qnn inspect --row` prints them.
+    #[serde(default)]
+    pub maps: Option<InteractionMaps>,
 }
 
 /// Worker → page.
@@ -102,12 +111,18 @@ pub enum FromWorker {
         epoch_seconds_left: f64,
         loss: Option<f64>,
         ensemble_gap: Option<f64>,
+        /// After a single step (Step): the interaction maps of the weights it left (QNN only).
+        #[serde(default)]
+        maps: Option<InteractionMaps>,
     },
     Evaluated {
         epoch: usize,
         train_loss: f64,
         metrics: Metrics,
         improved: bool,
+        /// The interaction maps of the weights just evaluated (QNN only), on the rows the final
+        /// maps use: the page shows them as they change.
+        maps: Option<InteractionMaps>,
     },
     LearningRateReduced {
         learning_rate: f64,

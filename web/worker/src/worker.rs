@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use burn::module::Module;
 use burn::tensor::Device;
 use js_sys::{Array, Uint8Array};
 use qnn_data::processor::{encode, model_columns};
@@ -39,6 +40,8 @@ const WARM_UP_EPOCHS: usize = 4;
 struct Control {
     stop: Cell<bool>,
     pause: Cell<bool>,
+    /// Steps asked for one at a time while paused (Step), not yet taken.
+    steps: Cell<usize>,
     busy: Cell<bool>,
     /// The warm-up is running: a job that arrives waits for it (at most one step).
     warming: Cell<bool>,
@@ -149,6 +152,12 @@ pub fn start() {
                 state.control.pause.set(false);
                 state.send(&FromWorker::Resumed);
             }
+            ToWorker::Step => {
+                state.control.steps.set(state.control.steps.get() + 1);
+                if !state.control.pause.replace(true) {
+                    state.send(&FromWorker::Paused);
+                }
+            }
             other => {
                 if state.control.warming.get() && state.waiting.borrow().is_none() {
                     *state.waiting.borrow_mut() = Some((other, files));
@@ -189,11 +198,19 @@ async fn run(state: &State, msg: ToWorker, files: Vec<Vec<u8>>) -> Result<(), St
             expid,
             backend,
             files: names,
+            start_paused,
         } => {
             let files = MemoryFiles {
                 files: names.into_iter().zip(files).collect(),
             };
-            train(state, &dataset_yaml, &model_yaml, &expid, backend, &files).await
+            let run = Run {
+                dataset_yaml: &dataset_yaml,
+                model_yaml: &model_yaml,
+                expid: &expid,
+                backend,
+                start_paused,
+            };
+            train(state, run, &files).await
         }
         ToWorker::LoadModel { name, backend } => {
             let bytes = files.into_iter().next().unwrap_or_default();
@@ -204,7 +221,7 @@ async fn run(state: &State, msg: ToWorker, files: Vec<Vec<u8>>) -> Result<(), St
             predict_csv(state, &name, &bytes).await
         }
         ToWorker::WarmUp => warm_up(state).await,
-        ToWorker::Stop | ToWorker::Pause | ToWorker::Resume => Ok(()),
+        ToWorker::Stop | ToWorker::Pause | ToWorker::Resume | ToWorker::Step => Ok(()),
     }
 }
 
@@ -253,17 +270,27 @@ async fn warm_up_steps(state: &State) -> Result<(), String> {
     Ok(())
 }
 
-async fn train(
-    state: &State,
-    dataset_yaml: &str,
-    model_yaml: &str,
-    expid: &str,
+/// What a `Train` message asks for.
+struct Run<'a> {
+    dataset_yaml: &'a str,
+    model_yaml: &'a str,
+    expid: &'a str,
     backend: Backend,
-    files: &MemoryFiles,
-) -> Result<(), String> {
+    start_paused: bool,
+}
+
+async fn train(state: &State, run: Run<'_>, files: &MemoryFiles) -> Result<(), String> {
+    let Run {
+        dataset_yaml,
+        model_yaml,
+        expid,
+        backend,
+        start_paused,
+    } = run;
     let started = Instant::now();
     state.control.stop.set(false);
-    state.control.pause.set(false);
+    state.control.pause.set(start_paused);
+    state.control.steps.set(usize::from(start_paused));
     // The very path `qnn train` takes: the same YAML, the same pipeline, the same loop.
     let exp = Experiment::load(
         &[ConfigFile {
@@ -314,6 +341,9 @@ async fn train(
         parameters: trainer.model().num_parameters(),
         notes: session.notes.clone(),
     });
+    if start_paused {
+        state.send(&FromWorker::Paused);
+    }
     let mut last_yield = Instant::now();
     let mut last_progress: Option<Instant> = None;
     let mut epoch_started = Instant::now();
@@ -325,7 +355,15 @@ async fn train(
             yield_now(&state.scope, 0).await;
             last_yield = Instant::now();
         }
+        // While paused, Step lets one step through at a time.
+        let mut stepping = false;
         while state.control.pause.get() && !state.control.stop.get() {
+            if let Some(left) = state.control.steps.get().checked_sub(1) {
+                state.control.steps.set(left);
+                stepping = true;
+                trainer.read_loss_next_step();
+                break;
+            }
             yield_now(&state.scope, 50).await;
         }
         if state.control.stop.get() {
@@ -353,8 +391,14 @@ async fn train(
                     (last_epoch, last_step) = (epoch, global_step);
                     let due = last_progress
                         .is_none_or(|t| t.elapsed().as_secs_f64() * 1000.0 >= PROGRESS_EVERY_MS);
-                    if due || loss.is_some() || batch == batches {
+                    if due || loss.is_some() || batch == batches || stepping {
                         let per_batch = epoch_started.elapsed().as_secs_f64() / batch as f64;
+                        // One step at a time, the map shows what each batch changed.
+                        let maps = if stepping {
+                            live_maps(&trainer, &shown).await
+                        } else {
+                            None
+                        };
                         state.send(&FromWorker::Progress {
                             epoch,
                             batch,
@@ -364,6 +408,7 @@ async fn train(
                             epoch_seconds_left: per_batch * (batches - batch) as f64,
                             loss,
                             ensemble_gap,
+                            maps,
                         });
                         last_progress = Some(Instant::now());
                     }
@@ -374,12 +419,16 @@ async fn train(
                     metrics: m,
                     improved,
                     ..
-                } => state.send(&FromWorker::Evaluated {
-                    epoch,
-                    train_loss,
-                    metrics: m,
-                    improved,
-                }),
+                } => {
+                    let maps = live_maps(&trainer, &shown).await;
+                    state.send(&FromWorker::Evaluated {
+                        epoch,
+                        train_loss,
+                        metrics: m,
+                        improved,
+                        maps,
+                    })
+                }
                 TrainEvent::LearningRateReduced { learning_rate } => {
                     state.send(&FromWorker::LearningRateReduced { learning_rate })
                 }
@@ -440,6 +489,19 @@ async fn train(
         &bytes,
     );
     Ok(())
+}
+
+/// The interaction maps of the weights training has reached, on `shown`'s rows. A view, not a
+/// result: maps that cannot be drawn (no quadratic layers) leave the heatmap as it was.
+async fn live_maps(trainer: &Trainer, shown: &EncodedDataset) -> Option<InteractionMaps> {
+    compute_maps(
+        &trainer.model().valid(),
+        trainer.layout(),
+        Some(shown),
+        &trainer.device().clone().without_autodiff(),
+    )
+    .await
+    .unwrap_or(None)
 }
 
 /// The interaction maps of a QNN; `None` for a network without them.
@@ -506,14 +568,17 @@ async fn sample_rows(
     let p1 = read(p1).await?;
     let p2 = read(p2).await?;
     let eval = read(model.predict(&input, layout.task)).await?;
-    Ok((0..n.min(SAMPLE_ROWS))
-        .map(|i| SampleRow {
+    let mut rows = Vec::with_capacity(n.min(SAMPLE_ROWS));
+    for i in 0..n.min(SAMPLE_ROWS) {
+        rows.push(SampleRow {
             label: data.labels()[i],
             prediction: eval[i],
             pass1: p1[i],
             pass2: p2[i],
-        })
-        .collect())
+            maps: compute_maps(model, layout, Some(&data.slice(i, i + 1)), device).await?,
+        });
+    }
+    Ok(rows)
 }
 
 async fn load_model(
