@@ -272,6 +272,9 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         assert.deepEqual(ticked, ['QNN', 'LR', 'DeepFM']);
         const started = Date.now();
         await page.click('#race-start');
+        // The first runner's first evaluation: the first point of the validation chart.
+        await page.waitForSelector('#race-chart polyline', { state: 'attached', timeout: 120_000 });
+        const first_epoch_seconds = (Date.now() - started) / 1000;
         await page.waitForFunction(() => {
             const s = document.querySelector('#race-status');
             return s.dataset.on === 'false' && s.dataset.done === '3';
@@ -293,7 +296,9 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         const curves = await page.$$eval('#race-chart polyline', ps => ps.map(p => p.getAttribute('points').split(' ').length));
         assert.equal(curves.length, 3);
         assert.ok(curves.every(n => n >= 2 && n <= 4), `${curves}`);
-        measurements.race = { seconds, rows };
+        // And one training-loss curve per network.
+        assert.equal(await page.locator('#race-loss-chart polyline').count(), 3);
+        measurements.race = { first_epoch_seconds, seconds, rows };
         await shot(page, 'race', '#race');
         await page.context().close();
     });

@@ -469,6 +469,7 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
                 seconds_left: epoch_seconds_left,
             }));
             if let Some(l) = loss {
+                ui.race.update(|race| race.loss_read(global_step, l));
                 ui.loss.update(|v| v.push((global_step as f64, l)));
             }
             if let Some(g) = ensemble_gap {
@@ -1781,6 +1782,19 @@ fn RaceSection(ui: Ui) -> impl IntoView {
             })
             .collect()
     });
+    let losses = Signal::derive(move || {
+        let race = ui.race.get();
+        race.done
+            .iter()
+            .chain(race.running.as_ref())
+            .enumerate()
+            .map(|(i, lap)| Series {
+                name: format!("{} (train loss)", lap.label),
+                color: COLORS[i % COLORS.len()],
+                points: lap.loss.clone(),
+            })
+            .collect()
+    });
     let status = move || {
         let race = ui.race.get();
         match &race.running {
@@ -1896,7 +1910,10 @@ fn RaceSection(ui: Ui) -> impl IntoView {
                 <span id="race-status" class="status" data-on=move || ui.race.get().is_on().to_string()
                     data-done=move || ui.race.get().done.len().to_string()>{status}</span>
             </div>
-            <LineChart id="race-chart" title="Validation at each evaluation, per network" x_label="epochs" series=curves />
+            <div class="charts">
+                <LineChart id="race-loss-chart" title="Training loss, per run" x_label="steps" series=losses />
+                <LineChart id="race-chart" title="Validation at each evaluation, per run" x_label="epochs" series=curves />
+            </div>
             {summary}
             <table id="race-results" class="samples">
                 <thead>{header}</thead>

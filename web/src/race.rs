@@ -105,6 +105,8 @@ pub struct Lap {
     pub model: String,
     /// The monitored validation metric (AUC; MSE for regression) after each epoch.
     pub curve: Vec<(f64, f64)>,
+    /// The training loss as the worker read it, by step.
+    pub loss: Vec<(f64, f64)>,
     pub parameters: Option<usize>,
     /// When the worker said the run started, and how long it took (milliseconds, seconds).
     pub started_ms: Option<f64>,
@@ -123,6 +125,7 @@ impl Lap {
             label: entry.label.clone(),
             model: entry.settings.model.clone(),
             curve: Vec::new(),
+            loss: Vec::new(),
             parameters: None,
             started_ms: None,
             seconds: None,
@@ -223,6 +226,12 @@ impl Race {
             && let Some((_, v)) = metrics.iter().find(|(m, _)| *m == metric)
         {
             lap.curve.push((epoch as f64, *v));
+        }
+    }
+
+    pub fn loss_read(&mut self, step: usize, loss: f64) {
+        if let Some(lap) = &mut self.running {
+            lap.loss.push((step as f64, loss));
         }
     }
 
@@ -342,6 +351,7 @@ mod tests {
         race.started(1234, 1000.0);
         race.evaluated(1, &[(Metric::Logloss, 0.6), (Metric::Auc, 0.7)]);
         race.evaluated(2, &[(Metric::Auc, 0.8)]);
+        race.loss_read(10, 0.5);
         race.epoch_ended(5000.0);
         let test = vec![(Metric::Auc, 0.81)];
         let second = race
@@ -350,6 +360,7 @@ mod tests {
         assert_eq!(second.model, "DeepFM");
         let qnn = &race.done[0];
         assert_eq!(qnn.curve, [(1.0, 0.7), (2.0, 0.8)]);
+        assert_eq!(qnn.loss, [(10.0, 0.5)]);
         assert_eq!(
             (qnn.parameters, qnn.seconds, qnn.samples_per_sec),
             (Some(1234), Some(2.5), Some(5000.0))
