@@ -149,6 +149,8 @@ pub fn start() {
                 state.send(&FromWorker::Paused);
             }
             ToWorker::Resume => {
+                // Steps clicked but not yet taken would otherwise run at the next pause.
+                state.control.steps.set(0);
                 state.control.pause.set(false);
                 state.send(&FromWorker::Resumed);
             }
