@@ -409,6 +409,17 @@ fn fmt_metrics(m: &Metrics) -> String {
         .join(", ")
 }
 
+/// Keeps the maps of the weights training has reached as a frame of the run, and draws them
+/// unless the slider holds an earlier frame.
+fn show_live_maps(ui: Ui, label: String, maps: InteractionMaps) {
+    ui.map_frames.update(|f| {
+        if let Some(now) = f.push(label, maps) {
+            ui.maps.set(Some(now.clone()));
+        }
+    });
+    ui.no_maps.set(None);
+}
+
 fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
     match msg {
         FromWorker::Ready => WORKER.with(|w| {
@@ -454,12 +465,7 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             maps,
         } => {
             if let Some(maps) = maps {
-                ui.map_frames.update(|f| {
-                    if let Some(now) = f.push(format!("epoch {epoch}, batch {batch}"), maps) {
-                        ui.maps.set(Some(now.clone()));
-                    }
-                });
-                ui.no_maps.set(None);
+                show_live_maps(ui, format!("epoch {epoch}, batch {batch}"), maps);
             }
             ui.progress.set(Some(EpochProgress {
                 epoch,
@@ -492,12 +498,7 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
-                ui.map_frames.update(|f| {
-                    if let Some(now) = f.push(label, maps) {
-                        ui.maps.set(Some(now.clone()));
-                    }
-                });
-                ui.no_maps.set(None);
+                show_live_maps(ui, label, maps);
             }
             let x = epoch as f64;
             ui.race.update(|race| race.evaluated(epoch, &metrics));
@@ -1470,13 +1471,12 @@ fn RunsSection(ui: Ui) -> impl IntoView {
                 .collect()
         })
     });
+    let stored_bytes = move || {
+        ui.saved_runs
+            .with(|r| r.iter().map(|(_, r)| r.stored_bytes()).sum::<usize>())
+    };
     let usage = move || {
-        let (count, bytes) = ui.saved_runs.with(|r| {
-            (
-                r.len(),
-                r.iter().map(|(_, r)| r.stored_bytes()).sum::<usize>(),
-            )
-        });
+        let (count, bytes) = (ui.saved_runs.with(Vec::len), stored_bytes());
         let quota = ui
             .storage_use
             .get()
@@ -1488,7 +1488,7 @@ fn RunsSection(ui: Ui) -> impl IntoView {
         <section id="runs" hidden=move || ui.hides("runs")>
             <h2>"7 · Saved runs"</h2>
             <p class="help">"Every run you train on its own (not race laps) is kept in this browser, with its model file: reopen it (its curves, scores and interaction maps come back, and Predict and Download use its model), tick runs to compare their validation curves, or delete them. They stay in this browser only."</p>
-            <p id="runs-usage" class="muted" data-bytes=move || ui.saved_runs.with(|r| r.iter().map(|(_, r)| r.stored_bytes()).sum::<usize>().to_string())>{usage}</p>
+            <p id="runs-usage" class="muted" data-bytes=move || stored_bytes().to_string()>{usage}</p>
             <table id="saved-runs" class="samples">
                 <thead><tr><th>"compare"</th><th>"run"</th><th>"saved"</th><th>"network"</th><th>"score"</th><th>"size"</th><th></th></tr></thead>
                 <tbody>{move || ui.saved_runs.get().into_iter().rev().map(|(key, run)| {
