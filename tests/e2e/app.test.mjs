@@ -896,6 +896,34 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.context().close();
     });
 
+    it('trains FuxiCTR configs that give a field its own embedding width, as qnn train does', async () => {
+        const page = await newPage();
+        await pickExample(page, 'tiny');
+        const configs = path.join(repo, 'crates/cli/configs/tiny_csv');
+        // userid 4 wide through the model config's feature_specs, one head (D = Σ widths).
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qnn-widths-'));
+        fs.symlinkSync(path.join(repo, 'static'), path.join(dir, 'static'));
+        const widths = path.join(dir, 'widths');
+        fs.mkdirSync(widths);
+        const model = fs.readFileSync(path.join(configs, 'model_config.yaml'), 'utf8')
+            .replace('embedding_dim: 8\n', 'embedding_dim: 8\n    feature_specs: [{name: userid, embedding_dim: 4}]\n')
+            .replace('num_heads: 2', 'num_heads: 1');
+        assert.match(model, /feature_specs/);
+        fs.writeFileSync(path.join(widths, 'model_config.yaml'), model);
+        fs.copyFileSync(path.join(configs, 'dataset_config.yaml'), path.join(widths, 'dataset_config.yaml'));
+        await page.setInputFiles('#config-files', ['model_config.yaml', 'dataset_config.yaml'].map(f => path.join(widths, f)));
+        await page.waitForSelector('#config-keys tr[data-key="feature_specs"]');
+        assert.equal(await page.textContent('#config-keys tr[data-key="feature_specs"] td:nth-child(3)'), 'model_config.yaml');
+        await page.click('#config-start');
+        await page.waitForSelector('#final-metrics', { timeout: 240_000 });
+        const browserAuc = await finalTestAuc(page);
+        const stdout = execFileSync(qnnBin, ['train', '--config', widths, '--expid', 'QNN_tiny'], { cwd: dir, encoding: 'utf8' });
+        const cliAuc = Number(stdout.match(/test:.*AUC: ([0-9.]+)/)[1]);
+        measurements.field_widths = { browser_test_auc: browserAuc, cli_test_auc: cliAuc };
+        assert.ok(Math.abs(browserAuc - cliAuc) < 1e-4, `browser ${browserAuc} vs qnn train ${cliAuc}`);
+        await page.context().close();
+    });
+
     it('trains a regression on the MovieLens ratings: MSE, values not probabilities, as qnn train', async () => {
         const page = await newPage();
         await pickExample(page, 'ratings');

@@ -318,6 +318,9 @@ pub fn feature_map_json(map: &FeatureMap, fingerprint: &str) -> String {
             }
         };
         spec.insert("type".into(), json!(kind));
+        if let Some(dim) = f.embedding_dim {
+            spec.insert("embedding_dim".into(), json!(dim));
+        }
         features.push(json!({ f.name.clone(): Json::Object(spec) }));
     }
     let doc = json!({
@@ -373,13 +376,17 @@ mod tests {
 
     #[test]
     fn splits_and_feature_maps_round_trip() {
-        let (map, data) = SyntheticSpec::planted(50, 3).generate();
+        let (mut map, data) = SyntheticSpec::planted(50, 3).generate();
+        map.features[2].embedding_dim = Some(4);
         let bytes = split_to_bytes(&map, &data).unwrap();
         assert_eq!(split_from_bytes(&map, &bytes).unwrap(), data);
         let json = feature_map_json(&map, "abc");
         let doc: Json = serde_json::from_str(&json).unwrap();
         assert_eq!(doc["num_fields"], json!(6));
         assert_eq!(doc["features"][0]["f0"]["vocab_size"], json!(10));
+        // A field's own width is in its FuxiCTR spec, as FuxiCTR writes it.
+        assert_eq!(doc["features"][2]["f2"]["embedding_dim"], json!(4));
+        assert!(doc["features"][1]["f1"].get("embedding_dim").is_none());
         let (back, fp) = read_feature_map_json(&json).unwrap();
         assert_eq!((back, fp.as_str()), (map.clone(), "abc"));
         assert!(split_from_bytes(&map, &bytes[..bytes.len() / 2]).is_err());

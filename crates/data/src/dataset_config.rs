@@ -5,6 +5,7 @@ use crate::Task;
 use crate::config::{ConfigError, Experiment, count, number};
 use crate::feature_map::{Dtype, Padding, Preprocess, RawColumn};
 use crate::yaml::{Mapping, Value};
+use qnn_keys::EMBEDDING_DIM;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataFormat {
@@ -106,6 +107,8 @@ pub struct ColumnSpec {
     pub kind: ColumnKind,
     /// Per-column override of the dataset's `min_categr_count`.
     pub min_categr_count: Option<usize>,
+    /// Per-column override of the model's `embedding_dim`.
+    pub embedding_dim: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +132,9 @@ pub struct DatasetSpec {
     /// FuxiCTR's `group_id`: an active `meta` or categorical column whose values group the
     /// rows for gAUC and avgAUC.
     pub group_id: Option<String>,
+    /// FuxiCTR's `feature_specs`: per-feature `embedding_dim` over the feature map's (already
+    /// folded into `columns` for raw data; encoded data applies them to FuxiCTR's map).
+    pub feature_specs: Vec<(String, usize)>,
 }
 
 const COLUMN_KEYS: &[&str] = &[
@@ -139,6 +145,7 @@ const COLUMN_KEYS: &[&str] = &[
     "source",
     "fill_na",
     "min_categr_count",
+    "embedding_dim",
     "splitter",
     "max_len",
     "padding",
@@ -252,7 +259,22 @@ impl DatasetSpec {
                 }
             }
         }
+        let feature_specs = feature_specs(exp)?;
+        if !data_format.is_encoded() {
+            for (name, dim) in &feature_specs {
+                match columns.iter_mut().find(|c| &c.name == name) {
+                    Some(c) if c.kind != ColumnKind::Meta => c.embedding_dim = Some(*dim),
+                    _ => {
+                        return Err(exp.bad(
+                            "feature_specs",
+                            format!("`{name}` is not an active feature column of feature_cols"),
+                        ));
+                    }
+                }
+            }
+        }
         let spec = DatasetSpec {
+            feature_specs,
             data_root: exp.string("data_root")?.unwrap_or_else(|| "./data/".into()),
             data_format,
             train_data: exp.string("train_data")?,
@@ -351,6 +373,46 @@ fn label_col(exp: &Experiment) -> Result<(String, RawColumn), ConfigError> {
             preprocess: None,
         },
     ))
+}
+
+/// FuxiCTR's `feature_specs`: a list of `{name: <name or list>, embedding_dim: N}`.
+fn feature_specs(exp: &Experiment) -> Result<Vec<(String, usize)>, ConfigError> {
+    let bad = |reason: String| exp.bad("feature_specs", reason);
+    let items = match exp.get("feature_specs") {
+        None => return Ok(Vec::new()),
+        Some(Value::List(items)) => items.clone(),
+        Some(Value::Map(m)) => vec![Value::Map(m.clone())],
+        Some(other) => {
+            return Err(bad(format!(
+                "must be a list of {{name, embedding_dim}}, not {}",
+                other.kind()
+            )));
+        }
+    };
+    let mut specs = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Value::Map(item) = item else {
+            return Err(bad(format!("item {i} is not a mapping")));
+        };
+        if let Some(k) = item.keys().find(|k| !["name", "embedding_dim"].contains(k)) {
+            return Err(bad(format!(
+                "item {i}: `{k}` is not supported (QNN Lab reads `name` and `embedding_dim`)"
+            )));
+        }
+        let names = match item.get("name") {
+            Some(Value::Str(s)) => vec![s.clone()],
+            Some(Value::List(names)) => names.iter().map(Value::python_str).collect(),
+            _ => return Err(bad(format!("item {i} needs a `name` (a string or a list)"))),
+        };
+        let dim = match item.get("embedding_dim") {
+            Some(v) => count(v)
+                .and_then(|n| EMBEDDING_DIM.check_count(n))
+                .map_err(|r| bad(format!("item {i}: `embedding_dim` {r}")))?,
+            None => return Err(bad(format!("item {i} needs an `embedding_dim`"))),
+        };
+        specs.extend(names.into_iter().map(|name| (name, dim)));
+    }
+    Ok(specs)
 }
 
 fn dtype(v: &Value) -> Result<Dtype, String> {
@@ -498,6 +560,19 @@ fn column_specs(
         None | Some(Value::Null) => None,
         Some(v) => Some(count(v).map_err(|r| bad(format!("`min_categr_count` {r}")))?),
     };
+    let embedding_dim = match col.get("embedding_dim") {
+        None | Some(Value::Null) => None,
+        Some(_) if kind == ColumnKind::Meta => {
+            return Err(bad(
+                "`embedding_dim` only applies to model fields, not to meta columns".into(),
+            ));
+        }
+        Some(v) => Some(
+            count(v)
+                .and_then(|n| EMBEDDING_DIM.check_count(n))
+                .map_err(|r| bad(format!("`embedding_dim` {r}")))?,
+        ),
+    };
     let source = get_str("source")?.unwrap_or_default();
     Ok(names
         .into_iter()
@@ -511,6 +586,7 @@ fn column_specs(
             },
             kind: kind.clone(),
             min_categr_count,
+            embedding_dim,
         })
         .collect())
 }
@@ -525,10 +601,18 @@ mod tests {
     }
 
     fn spec_and_notes(dataset: &str) -> Result<(DatasetSpec, Vec<String>), ConfigError> {
+        spec_with_model("", dataset)
+    }
+
+    /// The spec of `dataset` under an experiment with `model` added to its keys.
+    fn spec_with_model(
+        model: &str,
+        dataset: &str,
+    ) -> Result<(DatasetSpec, Vec<String>), ConfigError> {
         let exp = Experiment::load(
             &[ConfigFile {
                 name: "model_config.yaml".into(),
-                text: "E:\n  dataset_id: D\n".into(),
+                text: format!("E:\n  dataset_id: D\n{model}"),
             }],
             &[ConfigFile {
                 name: "dataset_config.yaml".into(),
@@ -660,5 +744,70 @@ D:
             "{err}"
         );
         assert!(spec("D:\n  data_format: csv\n  label_col: {name: y}\n").is_err());
+    }
+
+    const TWO_COLUMNS: &str = "D:\n  data_format: csv\n  feature_cols:\n\
+        \x20   - {name: [a, b], active: True, dtype: str, type: categorical, embedding_dim: 4}\n\
+        \x20   - {name: c, active: True, dtype: float, type: numeric}\n\
+        \x20   - {name: u, active: True, dtype: str, type: meta}\n\
+        \x20 label_col: {name: y, dtype: float}\n";
+
+    #[test]
+    fn per_feature_embedding_dim_from_feature_cols_and_feature_specs() {
+        let widths = |s: &DatasetSpec| -> Vec<Option<usize>> {
+            s.columns.iter().map(|c| c.embedding_dim).collect()
+        };
+        let (s, _) = spec_with_model("", TWO_COLUMNS).unwrap();
+        assert_eq!(widths(&s), [Some(4), Some(4), None, None]);
+        // The model config's feature_specs (FuxiCTR's per-feature overrides) win.
+        let (s, _) = spec_with_model(
+            "  feature_specs: [{name: b, embedding_dim: 6}, {name: [c], embedding_dim: 2}]\n",
+            TWO_COLUMNS,
+        )
+        .unwrap();
+        assert_eq!(widths(&s), [Some(4), Some(6), Some(2), None]);
+        assert_eq!(s.feature_specs, [("b".into(), 6), ("c".into(), 2)]);
+        for (model, dataset, words) in [
+            (
+                "  feature_specs: [{name: z, embedding_dim: 6}]\n",
+                TWO_COLUMNS,
+                &["feature_specs", "`z` is not an active feature column"][..],
+            ),
+            (
+                "  feature_specs: [{name: u, embedding_dim: 6}]\n",
+                TWO_COLUMNS,
+                &["feature_specs", "`u`"],
+            ),
+            (
+                "  feature_specs: [{name: a, feature_encoder: null}]\n",
+                TWO_COLUMNS,
+                &["feature_specs", "`feature_encoder` is not supported"],
+            ),
+            (
+                "  feature_specs: [{name: a, embedding_dim: 0}]\n",
+                TWO_COLUMNS,
+                &["feature_specs", "embedding_dim", "at least 1"],
+            ),
+            (
+                "  feature_specs: 3\n",
+                TWO_COLUMNS,
+                &["feature_specs", "a list"],
+            ),
+            (
+                "",
+                "D:\n  feature_cols: [{name: u, active: True, dtype: str, type: meta, embedding_dim: 4}]\n  label_col: {name: y}\n",
+                &["feature_cols[0]", "not to meta columns"],
+            ),
+            (
+                "",
+                "D:\n  feature_cols: [{name: a, active: True, dtype: str, type: categorical, embedding_dim: -1}]\n  label_col: {name: y}\n",
+                &["feature_cols[0]", "embedding_dim"],
+            ),
+        ] {
+            let err = spec_with_model(model, dataset).unwrap_err().to_string();
+            for w in words {
+                assert!(err.contains(w), "{w:?} not in {err}");
+            }
+        }
     }
 }

@@ -39,6 +39,10 @@ pub struct Feature {
     pub raw: RawColumn,
     #[serde(flatten)]
     pub kind: FeatureKind,
+    /// This field's own embedding width (FuxiCTR's per-feature `embedding_dim`); `None` takes
+    /// the model's `embedding_dim`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding_dim: Option<usize>,
 }
 
 impl Feature {
@@ -49,6 +53,7 @@ impl Feature {
             source: String::new(),
             raw: RawColumn::default(),
             kind,
+            embedding_dim: None,
         }
     }
 }

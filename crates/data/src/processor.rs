@@ -41,6 +41,14 @@ pub fn training_columns(spec: &DatasetSpec) -> Vec<ReadColumn> {
     cols
 }
 
+/// The `group_id` column when it is read only for the grouped metrics (not a model field): a
+/// file without it still predicts and gives the ungrouped metrics.
+pub fn group_only_column(map: &FeatureMap) -> Option<&str> {
+    map.group_id
+        .as_deref()
+        .filter(|g| !map.fields().any(|f| f.name == *g))
+}
+
 /// Columns a trained feature map needs from a CSV; the label only when `with_label`.
 pub fn model_columns(map: &FeatureMap, with_label: bool) -> Vec<ReadColumn> {
     let mut cols: Vec<ReadColumn> = map
@@ -338,6 +346,7 @@ impl<'a> Fitter<'a> {
                     source: c.source.clone(),
                     raw: c.raw.clone(),
                     kind,
+                    embedding_dim: c.embedding_dim,
                 }
             })
             .collect::<Vec<_>>();

@@ -632,3 +632,54 @@ fn encoded_formats_give_each_row_the_group_of_its_group_id_column() {
         }
     }
 }
+
+/// FuxiCTR writes a field's own `embedding_dim` into its spec in feature_map.json; the model
+/// config's `feature_specs` override it, and must name fields of the map.
+#[test]
+fn encoded_data_keeps_each_fields_own_width() {
+    let mut h5 = spec("tiny_h5", "h5", "h5", false);
+    let map_path = qnn_data::fuxictr_file(&h5, "feature_map.json");
+    let original = files(&h5)
+        .files
+        .into_iter()
+        .find(|(p, _)| *p == map_path)
+        .unwrap()
+        .1;
+    let plain = h5.clone();
+    let with_width = |width: &str| {
+        let text = String::from_utf8(original.clone()).unwrap();
+        let edited = text.replacen(
+            "\"vocab_size\": 25",
+            &format!("\"vocab_size\": 25, \"embedding_dim\": {width}"),
+            1,
+        );
+        assert_ne!(edited, text);
+        with_file(&plain, &map_path, edited.into_bytes())
+    };
+    let width_of = |splits: &Splits, name: &str| {
+        splits
+            .feature_map
+            .features
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap()
+            .embedding_dim
+    };
+    let read = splits(&h5, &with_width("6")).unwrap();
+    assert_eq!(width_of(&read, "userid"), Some(6));
+    assert_eq!(width_of(&read, "adgroup_id"), None);
+    assert_error(
+        splits(&h5, &with_width("0")),
+        &[&map_path, "userid", "embedding_dim"],
+    );
+
+    h5.feature_specs = vec![("userid".into(), 3), ("adgroup_id".into(), 5)];
+    let read = splits(&h5, &with_width("6")).unwrap();
+    assert_eq!(width_of(&read, "userid"), Some(3));
+    assert_eq!(width_of(&read, "adgroup_id"), Some(5));
+    h5.feature_specs = vec![("no_such_field".into(), 3)];
+    assert_error(
+        splits(&h5, &with_width("6")),
+        &["feature_specs", "no_such_field"],
+    );
+}

@@ -649,10 +649,11 @@ pub const KEYS: &[Key] = &[
         Effect::NullOnly,
         "FuxiCTR's feature subset (not supported: null only)",
     ),
-    other(
+    dataset(
         "feature_specs",
-        Effect::NullOnly,
-        "FuxiCTR's per-feature settings (not supported: null only)",
+        Kind::Structure,
+        D::Null,
+        "per-feature settings over the feature map: a list of {name, embedding_dim}",
     ),
     other(
         "feature_config",

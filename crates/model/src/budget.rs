@@ -35,15 +35,29 @@ pub fn sequence_bytes(
     batch_size: usize,
 ) -> Option<u64> {
     let n = |v: usize| u64::try_from(v).ok();
-    let per_id = n(embedding_dim)?.checked_mul(8)?.checked_add(4)?;
     layout
         .slots
         .iter()
-        .try_fold(0u64, |total, slot| match slot {
+        .zip(layout.widths(embedding_dim))
+        .try_fold(0u64, |total, (slot, width)| match slot {
             FieldSlot::Sequence { max_len, .. } => {
+                let per_id = n(width)?.checked_mul(8)?.checked_add(4)?;
                 total.checked_add(n(batch_size)?.checked_mul(n(*max_len)?.checked_mul(per_id)?)?)
             }
             _ => Some(total),
+        })
+}
+
+/// Weights of the embedding tables and numeric vectors: Σ_f (V_f or 1) · E_f. `None` when it
+/// overflows 64 bits.
+pub fn embedding_parameters(layout: &InputLayout, embedding_dim: usize) -> Option<u64> {
+    let n = |v: usize| u64::try_from(v).ok();
+    layout
+        .table_sizes()
+        .into_iter()
+        .zip(layout.widths(embedding_dim))
+        .try_fold(0u64, |total, (rows, width)| {
+            total.checked_add(n(rows.max(1))?.checked_mul(n(width)?)?)
         })
 }
 
@@ -51,17 +65,14 @@ impl MemoryEstimate {
     /// `None` when a size overflows 64 bits.
     pub fn training(config: &QnnConfig, layout: &InputLayout, batch_size: usize) -> Option<Self> {
         let n = |v: usize| u64::try_from(v).ok();
-        let e = n(config.embedding_dim)?;
-        let d = n(layout.num_fields())?.checked_mul(e)?;
+        let d = n(layout.width(config.embedding_dim)?)?;
         let dr = d.checked_mul(n(config.num_row)?)?;
         let layers = n(config.num_layers)?;
         let per_layer_vectors = if config.batch_norm { 5 } else { 1 };
         let per_layer = dr
             .checked_mul(d)?
             .checked_add(dr.checked_mul(per_layer_vectors)?)?;
-        let parameters = n(layout.table_rows)?
-            .checked_add(n(layout.num_numeric)?)?
-            .checked_mul(e)?
+        let parameters = embedding_parameters(layout, config.embedding_dim)?
             .checked_add(layers.checked_mul(per_layer)?)?
             .checked_add(d.checked_add(1)?)?;
         // Layer 0 runs once for both Self-Ensemble passes, every later layer twice.

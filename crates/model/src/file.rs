@@ -169,6 +169,7 @@ fn without_tokens(map: &FeatureMap) -> FeatureMap {
                 name: f.name.clone(),
                 source: f.source.clone(),
                 raw: f.raw.clone(),
+                embedding_dim: f.embedding_dim,
                 kind: match &f.kind {
                     FeatureKind::Categorical { .. } => FeatureKind::Categorical { vocab: empty() },
                     FeatureKind::Sequence {
@@ -254,8 +255,8 @@ fn config_fits_weights(
         )));
     }
     let held: usize = weights.tensors.values().map(|t| t.values.len()).sum();
-    // The head alone has D = fields · embedding_dim weights; each layer D · D · num_row.
-    let d = layout.num_fields().checked_mul(config.embedding_dim);
+    // The head alone has D = Σ of the fields' embedding widths weights; each layer D · D · num_row.
+    let d = layout.width(config.embedding_dim);
     let layer = d.and_then(|d| d.checked_mul(d)?.checked_mul(config.num_row));
     let fits = d.is_some_and(|d| d <= held)
         && (config.num_layers == 0 || layer.is_some_and(|n| n <= held));

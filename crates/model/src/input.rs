@@ -1,8 +1,10 @@
 //! From host batches to the tensors the model reads.
 //!
-//! All categorical and sequence vocabularies share one embedding table (rows of field f start at
-//! `offset_f`): one lookup per batch instead of one per field. Mathematically this is FuxiCTR's
-//! one-table-per-field layout, including the padding row (zero, no gradient) of each field.
+//! All categorical and sequence vocabularies of one embedding width share one table (rows of
+//! field f start at `offset_f`; fields of other widths are a [`FieldSubset`] with their own
+//! table): one lookup per batch and width instead of one per field. Mathematically this is
+//! FuxiCTR's one-table-per-field layout, including the padding row (zero, no gradient) of each
+//! field.
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use qnn_data::{Batch, Column, FeatureKind, FeatureMap, Task};
@@ -38,6 +40,43 @@ pub struct InputLayout {
     pub num_numeric: usize,
     /// What the labels are, from the feature map: it decides the output activation.
     pub task: Task,
+    /// Each field's own embedding width, where its feature spec gives one (FuxiCTR's
+    /// per-feature `embedding_dim`).
+    pub field_dims: Vec<Option<usize>>,
+}
+
+/// Where one field's embedding weights sit in the tensors of a [`FieldSubset`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldPlace {
+    /// Rows `start .. start + rows` of the subset's table.
+    Table { start: usize, rows: usize },
+    /// Row `row` of the subset's numeric weights.
+    Numeric { row: usize },
+}
+
+/// Some of a layout's fields embedded with their own table: how they pick their inputs from the
+/// full [`ModelInput`] and where their weights sit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldSubset {
+    /// The fields, in feature-map order.
+    pub fields: Vec<usize>,
+    /// (column in the full input, row shift into this table), per categorical field.
+    pub categorical: Vec<(usize, i64)>,
+    /// (index in the full input, row shift), per sequence field.
+    pub sequences: Vec<(usize, i64)>,
+    /// Column in the full input, per numeric field.
+    pub numeric: Vec<usize>,
+    /// Rows of this subset's table (Σ of its vocabulary sizes).
+    pub table_rows: usize,
+    /// First row of each vocabulary in this subset's table: its padding row.
+    pub padding_rows: Vec<usize>,
+    /// Per field, in `fields` order.
+    pub places: Vec<FieldPlace>,
+    /// Position of each field in the concatenation [categorical, sequences, numeric], or `None`
+    /// when that is already field order.
+    pub field_order: Option<Vec<usize>>,
+    /// Whether the subset is every field of the layout (its inputs need no restriction).
+    pub whole: bool,
 }
 
 impl InputLayout {
@@ -51,6 +90,7 @@ impl InputLayout {
             num_sequences: 0,
             num_numeric: 0,
             task: feature_map.task,
+            field_dims: Vec::new(),
         };
         for feature in feature_map.fields() {
             let slot = match &feature.kind {
@@ -90,6 +130,15 @@ impl InputLayout {
                 }
                 FeatureKind::Meta => unreachable!("fields() skips meta features"),
             };
+            if let Some(dim) = feature.embedding_dim
+                && let Err(reason) = qnn_keys::EMBEDDING_DIM.check_count(dim)
+            {
+                return Err(ModelError::Input(format!(
+                    "field `{}`: embedding_dim {reason}",
+                    feature.name
+                )));
+            }
+            layout.field_dims.push(feature.embedding_dim);
             layout.field_names.push(feature.name.clone());
             layout.slots.push(slot);
         }
@@ -116,20 +165,119 @@ impl InputLayout {
         offsets
     }
 
-    /// Position of each field in the concatenation [categorical, sequences, numeric], or `None`
-    /// when that concatenation is already in field order.
-    pub fn field_permutation(&self) -> Option<Vec<usize>> {
-        let perm: Vec<usize> = self
+    /// Each field's embedding width: its own where its spec gives one, else `default`.
+    pub fn widths(&self, default: usize) -> Vec<usize> {
+        self.field_dims
+            .iter()
+            .map(|d| d.unwrap_or(default))
+            .collect()
+    }
+
+    /// D = Σ_f E_f, the width of the concatenated embeddings; `None` when it overflows.
+    pub fn width(&self, default: usize) -> Option<usize> {
+        self.widths(default)
+            .into_iter()
+            .try_fold(0usize, |sum, w| sum.checked_add(w))
+    }
+
+    /// The fields of each width, widths in order of first appearance, fields in feature-map
+    /// order: one group when every field has the same width.
+    pub fn width_groups(&self, default: usize) -> Vec<(usize, Vec<usize>)> {
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (f, width) in self.widths(default).into_iter().enumerate() {
+            match groups.iter_mut().find(|(w, _)| *w == width) {
+                Some((_, fields)) => fields.push(f),
+                None => groups.push((width, vec![f])),
+            }
+        }
+        groups
+    }
+
+    /// Rows of each field's vocabulary; 0 for numeric fields.
+    pub fn table_sizes(&self) -> Vec<usize> {
+        let mut offsets: Vec<usize> = self
             .slots
             .iter()
-            .map(|slot| match *slot {
-                FieldSlot::Categorical { column, .. } => column,
-                FieldSlot::Sequence { index, .. } => self.num_categorical + index,
-                FieldSlot::Numeric { column } => self.num_categorical + self.num_sequences + column,
+            .filter_map(|slot| match slot {
+                FieldSlot::Categorical { offset, .. } | FieldSlot::Sequence { offset, .. } => {
+                    Some(*offset)
+                }
+                FieldSlot::Numeric { .. } => None,
+            })
+            .collect();
+        offsets.sort_unstable();
+        self.slots
+            .iter()
+            .map(|slot| match slot {
+                FieldSlot::Categorical { offset, .. } | FieldSlot::Sequence { offset, .. } => {
+                    let next = offsets
+                        .iter()
+                        .find(|&&o| o > *offset)
+                        .copied()
+                        .unwrap_or(self.table_rows);
+                    next - offset
+                }
+                FieldSlot::Numeric { .. } => 0,
+            })
+            .collect()
+    }
+
+    /// The subset of `fields` (indices in feature-map order, ascending).
+    pub fn subset(&self, fields: &[usize]) -> FieldSubset {
+        let sizes = self.table_sizes();
+        let mut subset = FieldSubset {
+            fields: fields.to_vec(),
+            categorical: Vec::new(),
+            sequences: Vec::new(),
+            numeric: Vec::new(),
+            table_rows: 0,
+            padding_rows: Vec::new(),
+            places: Vec::new(),
+            field_order: None,
+            whole: fields.len() == self.num_fields(),
+        };
+        // (kind, index within kind) of each field, to order the concatenation.
+        let mut order = Vec::with_capacity(fields.len());
+        for &f in fields {
+            match &self.slots[f] {
+                FieldSlot::Categorical { column, offset } => {
+                    let shift = subset.table_rows as i64 - *offset as i64;
+                    order.push((0, subset.categorical.len()));
+                    subset.categorical.push((*column, shift));
+                }
+                FieldSlot::Sequence { index, offset, .. } => {
+                    let shift = subset.table_rows as i64 - *offset as i64;
+                    order.push((1, subset.sequences.len()));
+                    subset.sequences.push((*index, shift));
+                }
+                FieldSlot::Numeric { column } => {
+                    order.push((2, subset.numeric.len()));
+                    subset.places.push(FieldPlace::Numeric {
+                        row: subset.numeric.len(),
+                    });
+                    subset.numeric.push(*column);
+                    continue;
+                }
+            }
+            subset.places.push(FieldPlace::Table {
+                start: subset.table_rows,
+                rows: sizes[f],
+            });
+            subset.padding_rows.push(subset.table_rows);
+            subset.table_rows += sizes[f];
+        }
+        let (n_cat, n_seq) = (subset.categorical.len(), subset.sequences.len());
+        let perm: Vec<usize> = order
+            .iter()
+            .map(|&(kind, i)| match kind {
+                0 => i,
+                1 => n_cat + i,
+                _ => n_cat + n_seq + i,
             })
             .collect();
         let identity = perm.iter().enumerate().all(|(i, &p)| i == p);
-        (!identity).then_some(perm)
+        subset.field_order = (!identity).then_some(perm);
+        subset
     }
 }
 
@@ -239,5 +387,52 @@ impl ModelInput {
             }),
             labels: Tensor::from_data(TensorData::new(batch.labels.clone(), [b]), device),
         })
+    }
+}
+
+impl ModelInput {
+    /// The inputs of `subset`'s fields, with rows moved into the subset's own table.
+    pub fn restrict(&self, subset: &FieldSubset) -> ModelInput {
+        let device = self.labels.device();
+        let columns = |picks: Vec<i64>| {
+            let n = picks.len();
+            Tensor::<1, Int>::from_data(TensorData::new(picks, [n]), &device)
+        };
+        let categorical_columns =
+            || columns(subset.categorical.iter().map(|&(c, _)| c as i64).collect());
+        let categorical = (!subset.categorical.is_empty()).then(|| {
+            let full = self.categorical.clone().expect("the full input has them");
+            let shifts: Vec<i64> = subset.categorical.iter().map(|&(_, s)| s).collect();
+            let n = shifts.len();
+            let shifts = Tensor::<2, Int>::from_data(TensorData::new(shifts, [1, n]), &device);
+            full.select(1, categorical_columns()) + shifts
+        });
+        let categorical_mask = match (&self.categorical_mask, subset.categorical.is_empty()) {
+            (Some(mask), false) => Some(mask.clone().select(1, categorical_columns())),
+            _ => None,
+        };
+        let sequences = subset
+            .sequences
+            .iter()
+            .map(|&(i, shift)| SequenceInput {
+                rows: self.sequences[i].rows.clone().add_scalar(shift),
+                mask: self.sequences[i].mask.clone(),
+            })
+            .collect();
+        let numeric = (!subset.numeric.is_empty()).then(|| {
+            let full = self.numeric.clone().expect("the full input has them");
+            full.select(
+                1,
+                columns(subset.numeric.iter().map(|&c| c as i64).collect()),
+            )
+        });
+        ModelInput {
+            batch_size: self.batch_size,
+            categorical,
+            categorical_mask,
+            sequences,
+            numeric,
+            labels: self.labels.clone(),
+        }
     }
 }

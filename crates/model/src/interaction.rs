@@ -12,7 +12,9 @@
 //!   (m the ReLU mask, s the batch-norm scale); cell [a, b] is the mean over samples of
 //!   |Σ of those pieces over outputs (h, j) with field(π(h, j)) = a|.
 
-use burn::tensor::Tensor;
+use std::ops::Range;
+
+use burn::tensor::{Tensor, TensorData};
 
 use crate::input::ModelInput;
 use crate::params::{HostTensor, read, read_transposed};
@@ -23,7 +25,11 @@ pub use qnn_maps::{FieldMatrix, HeadMaps, InteractionMaps, LayerMaps, MapView};
 
 struct Geometry {
     fields: usize,
-    embedding_dim: usize,
+    /// The field of each input column c of x₀.
+    field_of: Vec<usize>,
+    /// The layer's view of x₀ as [view_fields, view_dim] (the real fields when they all have
+    /// one width; see [`crate::qnn::layer_view`]).
+    view_dim: usize,
     heads: usize,
     rows: usize,
 }
@@ -31,55 +37,97 @@ struct Geometry {
 impl Geometry {
     fn of(model: &Qnn) -> Self {
         let layer = &model.layers[0];
+        let field_of = model
+            .embedding
+            .widths
+            .iter()
+            .enumerate()
+            .flat_map(|(f, &w)| std::iter::repeat_n(f, w))
+            .collect();
         Self {
             fields: model.num_fields(),
-            embedding_dim: model.embedding.embedding_dim,
+            field_of,
+            view_dim: layer.embedding_dim,
             heads: layer.num_heads,
             rows: layer.num_row,
         }
     }
 
     fn d(&self) -> usize {
-        self.fields * self.embedding_dim
+        self.field_of.len()
     }
 
     fn head_width(&self) -> usize {
         self.d() / self.heads
     }
 
-    fn slice(&self) -> usize {
-        self.embedding_dim / self.heads
+    /// field(π(h, j)): the field whose value output (h, j) of a layer multiplies.
+    fn output_field(&self, h: usize, j: usize) -> usize {
+        let s = self.view_dim / self.heads;
+        self.field_of[(j / s) * self.view_dim + h * s + j % s]
+    }
+
+    /// The columns of each field in x₀.
+    fn field_columns(&self) -> Vec<Range<usize>> {
+        let mut columns = vec![0..0; self.fields];
+        for (c, &f) in self.field_of.iter().enumerate() {
+            if columns[f].is_empty() {
+                columns[f] = c..c;
+            }
+            columns[f].end = c + 1;
+        }
+        columns
+    }
+
+    /// [D, H·F]: 1 where output o = h·d + j of a layer multiplies a value of field a, in column
+    /// h·F + a, so that a [B, D] product term times it sums each head's outputs per field.
+    fn output_grouping(&self, device: &burn::tensor::Device) -> Tensor<2> {
+        let (d, f) = (self.d(), self.fields);
+        let dh = self.head_width();
+        let mut ones = vec![0f32; d * self.heads * f];
+        for h in 0..self.heads {
+            for j in 0..dh {
+                ones[(h * dh + j) * self.heads * f + h * f + self.output_field(h, j)] = 1.0;
+            }
+        }
+        Tensor::from_data(TensorData::new(ones, [d, self.heads * f]), device)
     }
 }
 
 /// S_w per head, from W in PyTorch layout [D·R, D].
 fn weight_maps(w: &HostTensor, g: &Geometry) -> Vec<FieldMatrix> {
-    let (d, dh, s, e) = (g.d(), g.head_width(), g.slice(), g.embedding_dim);
-    let mut maps = vec![FieldMatrix::zeros(g.fields); g.heads];
+    let (d, dh, f) = (g.d(), g.head_width(), g.fields);
+    let widths: Vec<usize> = g.field_columns().iter().map(|c| c.len()).collect();
+    let mut maps = vec![FieldMatrix::zeros(f); g.heads];
     for (h, map) in maps.iter_mut().enumerate() {
-        for r in 0..g.rows {
-            for j in 0..dh {
-                let a = j / s;
+        // Rows (h, r, j) whose output multiplies field a, per a.
+        let mut rows_of = vec![0usize; f];
+        for j in 0..dh {
+            let a = g.output_field(h, j);
+            rows_of[a] += g.rows;
+            for r in 0..g.rows {
                 let row = &w.values[(h * g.rows * dh + r * dh + j) * d..][..d];
                 for (c, v) in row.iter().enumerate() {
-                    map.values[a * g.fields + c / e] += f64::from(v.abs());
+                    map.values[a * f + g.field_of[c]] += f64::from(v.abs());
                 }
             }
         }
-        let count = (g.rows * s * e) as f64;
-        map.values.iter_mut().for_each(|v| *v /= count);
+        for (cell, i) in map.values.iter_mut().zip(0..) {
+            let count = (rows_of[i / f] * widths[i % f]) as f64;
+            *cell = if count > 0.0 { *cell / count } else { 0.0 };
+        }
     }
     maps
 }
 
 /// Signed per-field pieces of one layer's product term, each [B, D] (head-major), and the bias
-/// piece: their sum is exactly x_π ⊙ Σ_r ReLU(BN(W x + b)) in eval mode.
+/// piece: their sum is exactly x_π ⊙ Σ_r ReLU(BN(W x + b)) in eval mode. `field_columns` are
+/// the columns of each field in x.
 pub fn product_pieces(
     layer: &QuadraticLayer,
     x: Tensor<2>,
-    embedding_dim: usize,
+    field_columns: &[Range<usize>],
 ) -> (Vec<Tensor<2>>, Tensor<2>) {
-    let [_, d] = x.dims();
     let weight = layer.weight.val(); // [D, D·R]
     // ReLU is active exactly where its output is positive.
     let mask = layer
@@ -93,13 +141,13 @@ pub fn product_pieces(
         None => mask.clone(),
     };
     let x_pi = layer.head_view(x.clone());
-    let pieces = (0..d / embedding_dim)
-        .map(|b| {
-            let cols = b * embedding_dim..(b + 1) * embedding_dim;
+    let pieces = field_columns
+        .iter()
+        .map(|cols| {
             let contribution = x
                 .clone()
                 .slice([0..x.dims()[0], cols.clone()])
-                .matmul(weight.clone().slice([cols, 0..weight.dims()[1]]));
+                .matmul(weight.clone().slice([cols.clone(), 0..weight.dims()[1]]));
             layer.row_sum(contribution * gate.clone()) * x_pi.clone()
         })
         .collect();
@@ -129,7 +177,8 @@ pub async fn interaction_maps(
         ));
     }
     let g = Geometry::of(model);
-    let (f, heads, s) = (g.fields, g.heads, g.slice());
+    let (f, heads) = (g.fields, g.heads);
+    let columns = g.field_columns();
     let mut x = input.map(|i| model.embed(i));
     let mut layers = Vec::with_capacity(model.layers.len());
     for (index, layer) in model.layers.iter().enumerate() {
@@ -137,14 +186,14 @@ pub async fn interaction_maps(
         let weight = weight_maps(&w, &g);
         let activation = match x.take() {
             Some(xl) => {
-                let b = xl.dims()[0];
-                let (pieces, _) = product_pieces(layer, xl.clone(), g.embedding_dim);
-                // Per piece b: group outputs (h, j = a·s + k) by a, |·|, mean over samples.
+                let (pieces, _) = product_pieces(layer, xl.clone(), &columns);
+                let grouping = g.output_grouping(&xl.device());
+                // Per piece b: sum each head's outputs by the field a they multiply, |·|, mean
+                // over samples.
                 let cells: Vec<Tensor<2>> = pieces
                     .into_iter()
                     .map(|p| {
-                        p.reshape([b, heads, f, s])
-                            .sum_dim(3)
+                        p.matmul(grouping.clone())
                             .abs()
                             .mean_dim(0)
                             .reshape([heads, f])
@@ -241,7 +290,7 @@ mod tests {
         let (model, input) = model_with(&config, |_| {});
         let layer = &model.layers[0];
         let x = model.embed(&input);
-        let (pieces, bias) = product_pieces(layer, x.clone(), 4);
+        let (pieces, bias) = product_pieces(layer, x.clone(), &[0..4, 4..8, 8..12]);
         assert_eq!(pieces.len(), 3);
         let total = pieces.into_iter().fold(bias, |a, b| a + b);
         let product = layer.head_view(x.clone()) * layer.row_sum(layer.gates(x, Mode::Eval, 1));

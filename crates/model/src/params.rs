@@ -10,6 +10,7 @@ use qnn_data::random::{self, Purpose};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
+use crate::embedding::{FeatureEmbedding, group_specs, group_tensor_name};
 use crate::input::InputLayout;
 use crate::qnn::Qnn;
 use crate::{ModelError, QnnConfig};
@@ -69,13 +70,17 @@ impl ParamStore {
 
     /// Name and shape of every tensor a model of this config and layout has.
     pub fn shapes(config: &QnnConfig, layout: &InputLayout) -> BTreeMap<String, Vec<usize>> {
-        let e = config.embedding_dim;
-        let d = layout.num_fields() * e;
+        // Callers check the sizes first (`layer_view`, the memory estimate).
+        let d = layout.width(config.embedding_dim).unwrap_or(0);
         let dr = d * config.num_row;
         let mut shapes = BTreeMap::new();
-        shapes.insert("embedding.table".to_string(), vec![layout.table_rows, e]);
-        if layout.num_numeric > 0 {
-            shapes.insert("embedding.numeric".to_string(), vec![layout.num_numeric, e]);
+        for group in group_specs(layout, config.embedding_dim) {
+            if let Some(name) = group.table {
+                shapes.insert(name, vec![group.subset.table_rows, group.dim]);
+            }
+            if let Some(name) = group.numeric {
+                shapes.insert(name, vec![group.subset.numeric.len(), group.dim]);
+            }
         }
         for i in 0..config.num_layers {
             let p = |name: &str| format!("layer.{i}.linear.{name}");
@@ -96,19 +101,22 @@ impl ParamStore {
     /// gives the same weights natively and in the browser.
     pub fn init(config: &QnnConfig, layout: &InputLayout, seed: u64) -> Self {
         let mut rng = random::stream(seed, Purpose::Init);
-        let e = config.embedding_dim;
+        let groups = group_specs(layout, config.embedding_dim);
         let mut store = ParamStore::default();
         for (name, shape) in Self::shapes(config, layout) {
             let n = shape.iter().product();
-            let values = if name == "embedding.table" {
+            let table_of = groups.iter().find(|g| g.table.as_ref() == Some(&name));
+            let numeric_of = groups.iter().find(|g| g.numeric.as_ref() == Some(&name));
+            let values = if let Some(group) = table_of {
+                let e = group.dim;
                 let mut table = normal(&mut rng, EMBEDDING_INIT_STD, n);
-                for &row in &layout.padding_rows {
+                for &row in &group.subset.padding_rows {
                     table[row * e..(row + 1) * e].fill(0.0);
                 }
                 table
-            } else if name == "embedding.numeric" {
+            } else if let Some(group) = numeric_of {
                 // Linear(1, E, bias=False) per numeric field: Xavier with fan_in 1, fan_out E.
-                xavier_normal(&mut rng, 1, e, n)
+                xavier_normal(&mut rng, 1, group.dim, n)
             } else if name.ends_with("linear.0.weight") || name == "fc.weight" {
                 // Linear weights in PyTorch's [out, in] layout.
                 xavier_normal(&mut rng, shape[1], shape[0], n)
@@ -183,6 +191,19 @@ impl ParamStore {
     }
 }
 
+/// The store names of each group's table and numeric weights (as [`group_specs`] gives them).
+fn group_names(embedding: &FeatureEmbedding) -> Vec<(String, String)> {
+    let several = embedding.groups.len() > 1;
+    embedding
+        .groups
+        .iter()
+        .map(|g| {
+            let name = |base| group_tensor_name(base, g.dim, several);
+            (name("embedding.table"), name("embedding.numeric"))
+        })
+        .collect()
+}
+
 /// Row-major [rows, cols] → [cols, rows].
 pub fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0.0; values.len()];
@@ -229,12 +250,14 @@ impl Qnn {
         let mut put = |name: String, t: HostTensor| {
             store.tensors.insert(name, t);
         };
-        put(
-            "embedding.table".into(),
-            read(self.embedding.table.val()).await?,
-        );
-        if let Some(w) = &self.embedding.numeric {
-            put("embedding.numeric".into(), read(w.val()).await?);
+        let layout_names = group_names(&self.embedding);
+        for (group, (table_name, numeric_name)) in self.embedding.groups.iter().zip(layout_names) {
+            if let Some(t) = &group.table {
+                put(table_name, read(t.val()).await?);
+            }
+            if let Some(w) = &group.numeric {
+                put(numeric_name, read(w.val()).await?);
+            }
         }
         for (i, layer) in self.layers.iter().enumerate() {
             let p = |name: &str| format!("layer.{i}.linear.{name}");
@@ -262,6 +285,8 @@ impl Qnn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::qnn::layer_view;
+    use burn::tensor::Device;
     use qnn_data::synthetic::SyntheticSpec;
 
     #[test]
@@ -291,6 +316,66 @@ mod tests {
         assert_ne!(
             ParamStore::init(&c, &layout, 5),
             ParamStore::init(&c, &layout, 6)
+        );
+    }
+
+    #[test]
+    fn fields_of_their_own_widths_count_and_view_as_fuxictr_does() {
+        let mut map = SyntheticSpec::planted(1, 0).feature_map(); // six fields of 10 rows
+        for (f, width) in [(0, 4), (2, 4), (4, 12)] {
+            map.features[f].embedding_dim = Some(width);
+        }
+        let layout = InputLayout::new(&map).unwrap();
+        let config = QnnConfig {
+            embedding_dim: 8,
+            num_layers: 2,
+            num_row: 3,
+            num_heads: 1,
+            batch_norm: true,
+            net_dropout: 0.1,
+        };
+        // D = 4 + 8 + 4 + 8 + 12 + 8 = 44: one head reads x₀ as it is.
+        assert_eq!(layer_view(&config, &layout).unwrap(), (1, 44));
+        let store = ParamStore::init(&config, &layout, 0);
+        // Spec §A.7 with per-field widths: Σ V_f·E_f + L·(D·DR + DR + 2·DR) + D + 1.
+        let (d, dr) = (44, 44 * 3);
+        let want = 10 * 44 + 2 * (d * dr + 3 * dr) + d + 1;
+        let buffers = 2 * 2 * dr;
+        assert_eq!(store.num_values() - buffers, want);
+        assert_eq!(store.tensors["embedding.table.4"].shape, [20, 4]);
+        assert_eq!(store.tensors["embedding.table.12"].shape, [10, 12]);
+        assert_eq!(store.tensors["embedding.table.8"].shape, [30, 8]);
+        assert!(!store.tensors.contains_key("embedding.table"));
+        // Each table's padding rows start at zero.
+        let table = &store.tensors["embedding.table.4"];
+        assert!(table.values[..4].iter().all(|&v| v == 0.0));
+        assert!(table.values[40..44].iter().all(|&v| v == 0.0));
+        assert!(table.values[4..8].iter().any(|&v| v != 0.0));
+        let model = Qnn::init(&config, &layout, 0, &Device::flex()).unwrap();
+        assert_eq!(model.num_parameters(), want);
+        assert_eq!(pollster::block_on(model.to_store()).unwrap(), store);
+
+        // Several heads: the layers view x₀ as F blocks of D / F columns, as the original's
+        // `x.view(-1, num_fields, input_dim // num_fields)` does; F must divide D and H the
+        // block width.
+        let two_heads = QnnConfig {
+            num_heads: 2,
+            ..config
+        };
+        let err = layer_view(&two_heads, &layout).unwrap_err().to_string();
+        assert!(err.contains("num_heads") && err.contains("44"), "{err}");
+        map.features[4].embedding_dim = Some(4); // D = 36 = 6 blocks of 6
+        let layout = InputLayout::new(&map).unwrap();
+        assert_eq!(layout.width(8), Some(36));
+        assert_eq!(layer_view(&two_heads, &layout).unwrap(), (6, 6));
+        let four_heads = QnnConfig {
+            num_heads: 4,
+            ..config
+        };
+        let err = layer_view(&four_heads, &layout).unwrap_err().to_string();
+        assert!(
+            err.contains("4 does not divide") && err.contains("6"),
+            "{err}"
         );
     }
 }

@@ -4,7 +4,7 @@
 use burn::module::{Module, Param, ParamId};
 use burn::tensor::{Device, Tensor};
 
-use crate::embedding::FeatureEmbedding;
+use crate::embedding::{FeatureEmbedding, group_specs};
 use crate::input::{InputLayout, ModelInput};
 use crate::objective::{Loss, Task, output, self_ensemble_loss};
 use crate::params::ParamStore;
@@ -56,15 +56,26 @@ impl Qnn {
         device: &Device,
     ) -> Result<Self, ModelError> {
         config.validate()?;
-        let e = config.embedding_dim;
-        let f = layout.num_fields();
-        let d = f * e;
+        let (view_fields, view_dim) = layer_view(config, layout)?;
+        let d = view_fields * view_dim;
         let dr = d * config.num_row;
-        let table = store.tensor2("embedding.table", [layout.table_rows, e], device)?;
-        let numeric = (layout.num_numeric > 0)
-            .then(|| store.tensor2("embedding.numeric", [layout.num_numeric, e], device))
-            .transpose()?;
-        let embedding = FeatureEmbedding::new(layout, table, numeric, e);
+        let groups = group_specs(layout, config.embedding_dim)
+            .into_iter()
+            .map(|spec| {
+                let table = spec
+                    .table
+                    .as_deref()
+                    .map(|name| store.tensor2(name, [spec.subset.table_rows, spec.dim], device))
+                    .transpose()?;
+                let numeric = spec
+                    .numeric
+                    .as_deref()
+                    .map(|name| store.tensor2(name, [spec.subset.numeric.len(), spec.dim], device))
+                    .transpose()?;
+                Ok((spec, table, numeric))
+            })
+            .collect::<Result<Vec<_>, ModelError>>()?;
+        let embedding = FeatureEmbedding::new(layout, groups);
         let mut layers = Vec::with_capacity(config.num_layers);
         for i in 0..config.num_layers {
             let p = |name: &str| format!("layer.{i}.linear.{name}");
@@ -84,8 +95,8 @@ impl Qnn {
                 weight,
                 bias,
                 bn,
-                f,
-                e,
+                view_fields,
+                view_dim,
                 config.num_heads,
                 config.num_row,
             ));
@@ -200,8 +211,7 @@ impl Qnn {
     pub fn regularization(&self, embedding: &Regularizer, net: &Regularizer) -> Option<Tensor<1>> {
         let mut terms: Vec<Tensor<1>> = Vec::new();
         if !embedding.is_zero() {
-            terms.push(embedding.penalty(self.embedding.table.val()));
-            if let Some(w) = &self.embedding.numeric {
+            for w in self.embedding.matrices() {
                 terms.push(embedding.penalty(w.val()));
             }
         }
@@ -231,10 +241,7 @@ pub enum ParamRef<'a> {
 impl Qnn {
     /// Every trainable parameter (batch-norm running statistics are buffers, not parameters).
     pub fn params(&self) -> Vec<ParamRef<'_>> {
-        let mut out = vec![ParamRef::Matrix(&self.embedding.table)];
-        if let Some(w) = &self.embedding.numeric {
-            out.push(ParamRef::Matrix(w));
-        }
+        let mut out: Vec<ParamRef<'_>> = self.embedding.matrices().map(ParamRef::Matrix).collect();
         for layer in &self.layers {
             out.push(ParamRef::Matrix(&layer.weight));
             out.push(ParamRef::Vector(&layer.bias));
@@ -276,8 +283,10 @@ impl Qnn {
         }
         let mut ids = ids.iter().copied();
         let mut next = || ids.next().expect("length checked above");
-        self.embedding.table = rekey(self.embedding.table, next());
-        self.embedding.numeric = self.embedding.numeric.map(|w| rekey(w, next()));
+        for group in &mut self.embedding.groups {
+            group.table = group.table.take().map(|t| rekey(t, next()));
+            group.numeric = group.numeric.take().map(|w| rekey(w, next()));
+        }
         for layer in &mut self.layers {
             layer.weight = rekey(layer.weight.clone(), next());
             layer.bias = rekey(layer.bias.clone(), next());
@@ -305,5 +314,41 @@ impl Qnn {
                 ParamRef::Matrix(p) => p.val().dims().iter().product::<usize>(),
             })
             .sum()
+    }
+}
+
+/// How the quadratic layers cut x₀ into fields and heads, as (fields, width): the authors' layer
+/// views x₀ as [B, F, D / F] (`input_dim // num_fields`), so when the fields have several
+/// embedding widths its "fields" are blocks of D / F columns. With one head the layer reads x₀
+/// as it is, so any D works (the original's view fails when F does not divide D).
+pub fn layer_view(config: &QnnConfig, layout: &InputLayout) -> Result<(usize, usize), ModelError> {
+    let f = layout.num_fields();
+    let h = config.num_heads;
+    let bad = |reason| ModelError::Config {
+        key: "num_heads",
+        reason,
+    };
+    let d = layout
+        .width(config.embedding_dim)
+        .ok_or_else(|| ModelError::Config {
+            key: "embedding_dim",
+            reason: "the fields' embedding widths overflow when added up".into(),
+        })?;
+    if d.is_multiple_of(f) {
+        let e = d / f;
+        if h == 0 || !e.is_multiple_of(h) {
+            return Err(bad(format!(
+                "{h} does not divide the fields' mean embedding width {e} (D = {d} over {f} \
+                 fields), which the layers cut into heads"
+            )));
+        }
+        Ok((f, e))
+    } else if h == 1 {
+        Ok((1, d))
+    } else {
+        Err(bad(format!(
+            "{h} heads need the fields' embedding widths to sum to a multiple of the {f} fields \
+             (the layers view x₀ as {f} blocks of D / F columns), but they sum to {d}"
+        )))
     }
 }

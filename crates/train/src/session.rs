@@ -136,10 +136,14 @@ mod tests {
     use qnn_data::{MemoryFiles, MemoryStore, prepare_dataset};
 
     fn experiment(valid: &str) -> Experiment {
+        experiment_of("  model: LR\n", valid)
+    }
+
+    fn experiment_of(model: &str, valid: &str) -> Experiment {
         Experiment::load(
             &[ConfigFile {
                 name: "model_config.yaml".into(),
-                text: "E:\n  model: LR\n  dataset_id: D\n  batch_size: 16\n  epochs: 2\n".into(),
+                text: format!("E:\n{model}  dataset_id: D\n  batch_size: 16\n  epochs: 2\n"),
             }],
             &[ConfigFile {
                 name: "dataset_config.yaml".into(),
@@ -203,5 +207,31 @@ mod tests {
         let err = session.splits(splits).unwrap_err().to_string();
         assert!(err.contains("`D` has no validation split"), "{err}");
         assert!(err.contains("valid_size"), "{err}");
+    }
+
+    #[test]
+    fn feature_specs_give_a_field_its_own_width_through_the_run_and_the_model_file() {
+        let exp = experiment_of(
+            "  model: QNN\n  embedding_dim: 8\n  num_layers: 1\n  num_row: 2\n  \
+             feature_specs: [{name: c, embedding_dim: 3}]\n",
+            "  valid_size: 20\n",
+        );
+        let session = Session::new(&exp).unwrap();
+        let splits = prepare_dataset(&session.spec, 1, &mut &files(), &mut MemoryStore).unwrap();
+        let data = session.splits(splits).unwrap();
+        assert_eq!(data.feature_map.features[0].embedding_dim, Some(3));
+        let mut trainer = session
+            .trainer(&data.feature_map, data.train, data.valid, &Device::flex())
+            .unwrap();
+        while !trainer.is_finished() {
+            pollster::block_on(trainer.step()).unwrap();
+        }
+        let done =
+            pollster::block_on(session.finish(trainer, data.feature_map, None, "a test")).unwrap();
+        // One field of width 3: the table is [vocab, 3] and the layers are 3 wide.
+        assert_eq!(done.file.weights.tensors["embedding.table"].shape[1], 3);
+        assert_eq!(done.file.weights.tensors["fc.weight"].shape, [1, 3]);
+        let back = NetworkFile::from_bytes(&done.file.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.feature_map.features[0].embedding_dim, Some(3));
     }
 }

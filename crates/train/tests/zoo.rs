@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::{evaluations, quick, train};
-use qnn_data::Metric;
+use common::{best_auc, quick, train};
 use qnn_train::{TrainConfig, TrainEvent};
 use qnn_zoo::{DcnStructure, DcnV2Config, FinalMlpConfig, Tower, ZooConfig};
 
@@ -52,13 +51,6 @@ fn networks() -> Vec<ZooConfig> {
             mlp2: tower(&[16]),
         },
     ]
-}
-
-fn best_auc(events: &[TrainEvent]) -> f64 {
-    evaluations(events)
-        .iter()
-        .map(|(_, m, _)| m.iter().find(|(k, _)| *k == Metric::Auc).unwrap().1)
-        .fold(0.0, f64::max)
 }
 
 #[test]

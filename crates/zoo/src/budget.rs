@@ -33,7 +33,7 @@ pub fn step_bytes(config: &ZooConfig, layout: &InputLayout, batch_size: usize) -
             (*embedding_dim, units(dnn)?)
         }
         ZooConfig::DCNv2(c) => {
-            let d = n(layout.num_fields())?.checked_mul(n(c.embedding_dim)?)?;
+            let d = n(layout.width(c.embedding_dim)?)?;
             let cross = d
                 .checked_mul(n(c.num_cross_layers)?)?
                 .checked_mul(VALUES_PER_EMBEDDING)?
@@ -43,7 +43,7 @@ pub fn step_bytes(config: &ZooConfig, layout: &InputLayout, batch_size: usize) -
         }
         ZooConfig::FinalMLP(c) => {
             // Two feature-selection gates, each an MLP to a gate as wide as the embeddings.
-            let d = n(layout.num_fields())?.checked_mul(n(c.embedding_dim)?)?;
+            let d = n(layout.width(c.embedding_dim)?)?;
             let gate = c
                 .fs_hidden_units
                 .iter()
@@ -58,7 +58,10 @@ pub fn step_bytes(config: &ZooConfig, layout: &InputLayout, batch_size: usize) -
             mlp2,
         } => (*embedding_dim, units(mlp1)?.checked_add(units(mlp2)?)?),
     };
-    let d = n(layout.num_fields())?.checked_mul(n(embedding_dim)?)?;
+    let d = match config {
+        ZooConfig::LR => n(layout.num_fields())?,
+        _ => n(layout.width(embedding_dim)?)?,
+    };
     let per_row = d
         .checked_mul(VALUES_PER_EMBEDDING)?
         .checked_add(extra.checked_mul(VALUES_PER_HIDDEN_UNIT)?)?

@@ -6,7 +6,7 @@ use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor};
 use qnn_model::{InputLayout, Mode, ModelError, ModelInput, ParamRef};
 
-use crate::embedding::FieldEmbedding;
+use crate::embedding::{FieldEmbedding, Width};
 use crate::mlp::{Activation, Linear, Mlp, MlpSpec};
 use crate::weights::{HostLayout, Init, NamedParam, WeightSource, named, param1, tensor2};
 
@@ -30,7 +30,7 @@ impl FirstOrder {
             source,
             &format!("{name}.embedding_layer"),
             layout,
-            1,
+            Width::All(1),
             device,
         )?;
         Ok(Self {
@@ -140,6 +140,7 @@ impl FeatureSelection {
         contexts: [&[String]; 2],
         hidden_units: &[usize],
         dim: usize,
+        width: usize,
         device: &Device,
     ) -> Result<Self, ModelError> {
         let keys = ["fs1_context", "fs2_context"];
@@ -157,17 +158,16 @@ impl FeatureSelection {
                     layout,
                     keys[k],
                     fields,
-                    dim,
+                    Width::Fields(dim),
                     device,
                 )?)
             });
         }
-        let width = layout.num_fields() * dim;
         let mut gates = Vec::with_capacity(2);
         for (k, context) in built.iter().enumerate() {
             let input = match context {
                 Context::Bias(_) => dim,
-                Context::Fields(e) => e.num_fields() * dim,
+                Context::Fields(e) => e.width(),
             };
             let spec = MlpSpec::hidden(hidden_units.to_vec(), Activation::Relu, 0.0, false)
                 .with_output(width, Some(Activation::Sigmoid));

@@ -11,7 +11,7 @@ use qnn_model::{
 };
 
 use crate::config::{DcnStructure, DcnV2Config, FinalMlpConfig, Tower, ZooConfig};
-use crate::embedding::FieldEmbedding;
+use crate::embedding::{FieldEmbedding, Width};
 use crate::layers::{CrossNet, FeatureSelection, FirstOrder, Fusion, pairwise_interactions};
 use crate::mlp::{Linear, Mlp};
 use crate::weights::{NamedParam, RegGroup, WeightSource, export, param_id};
@@ -158,27 +158,46 @@ impl ZooNetwork {
         source: &mut dyn WeightSource,
         device: &Device,
     ) -> Result<Self, ModelError> {
-        let f = layout.num_fields();
         let embed = |source: &mut dyn WeightSource, dim| {
-            FieldEmbedding::build(source, "embedding_layer", layout, dim, device)
+            FieldEmbedding::build(
+                source,
+                "embedding_layer",
+                layout,
+                Width::Fields(dim),
+                device,
+            )
+        };
+        // FM, DeepFM and DualMLP stack the embeddings as [B, F, d]: one width for every field.
+        let stacked = |source: &mut dyn WeightSource, dim, model| {
+            let embedding = embed(source, dim)?;
+            embedding.stacked_dim(model)?;
+            Ok::<_, ModelError>(embedding)
         };
         Ok(match config {
             ZooConfig::LR => Self::Lr(Lr {
                 lr: FirstOrder::build(source, "lr_layer", layout, device)?,
             }),
             ZooConfig::FM { embedding_dim } => Self::Fm(Fm {
-                embedding: embed(source, *embedding_dim)?,
+                embedding: stacked(source, *embedding_dim, "FM")?,
                 lr: FirstOrder::build(source, "fm.lr_layer", layout, device)?,
             }),
-            ZooConfig::DNN { embedding_dim, dnn } => Self::Dnn(Dnn {
-                embedding: embed(source, *embedding_dim)?,
-                mlp: tower(source, "mlp", f * embedding_dim, dnn, true, 0, device)?,
-            }),
-            ZooConfig::DeepFM { embedding_dim, dnn } => Self::DeepFm(DeepFm {
-                embedding: embed(source, *embedding_dim)?,
-                lr: FirstOrder::build(source, "fm.lr_layer", layout, device)?,
-                mlp: tower(source, "mlp", f * embedding_dim, dnn, true, 0, device)?,
-            }),
+            ZooConfig::DNN { embedding_dim, dnn } => {
+                let embedding = embed(source, *embedding_dim)?;
+                let width = embedding.width();
+                Self::Dnn(Dnn {
+                    embedding,
+                    mlp: tower(source, "mlp", width, dnn, true, 0, device)?,
+                })
+            }
+            ZooConfig::DeepFM { embedding_dim, dnn } => {
+                let embedding = stacked(source, *embedding_dim, "DeepFM")?;
+                let width = embedding.width();
+                Self::DeepFm(DeepFm {
+                    embedding,
+                    lr: FirstOrder::build(source, "fm.lr_layer", layout, device)?,
+                    mlp: tower(source, "mlp", width, dnn, true, 0, device)?,
+                })
+            }
             ZooConfig::DCNv2(c) => Self::DcnV2(Self::dcn(c, layout, source, device)?),
             ZooConfig::FinalMLP(c) => Self::FinalMlp(Self::final_mlp(c, layout, source, device)?),
             ZooConfig::DualMLP {
@@ -186,9 +205,10 @@ impl ZooNetwork {
                 mlp1,
                 mlp2,
             } => {
-                let width = f * embedding_dim;
+                let embedding = stacked(source, *embedding_dim, "DualMLP")?;
+                let width = embedding.width();
                 Self::DualMlp(DualMlp {
-                    embedding: embed(source, *embedding_dim)?,
+                    embedding,
                     mlp1: tower(source, "mlp1", width, mlp1, true, 0, device)?,
                     mlp2: tower(
                         source,
@@ -210,9 +230,14 @@ impl ZooNetwork {
         source: &mut dyn WeightSource,
         device: &Device,
     ) -> Result<DcnV2, ModelError> {
-        let width = layout.num_fields() * c.embedding_dim;
-        let embedding =
-            FieldEmbedding::build(source, "embedding_layer", layout, c.embedding_dim, device)?;
+        let embedding = FieldEmbedding::build(
+            source,
+            "embedding_layer",
+            layout,
+            Width::Fields(c.embedding_dim),
+            device,
+        )?;
+        let width = embedding.width();
         let crossnet = CrossNet::build(source, "crossnet", width, c.num_cross_layers, device)?;
         let (stacked, parallel) = match c.model_structure {
             DcnStructure::Parallel => (false, true),
@@ -272,9 +297,15 @@ impl ZooNetwork {
         source: &mut dyn WeightSource,
         device: &Device,
     ) -> Result<FinalMlp, ModelError> {
-        let d = c.embedding_dim;
-        let width = layout.num_fields() * d;
-        let embedding = FieldEmbedding::build(source, "embedding_layer", layout, d, device)?;
+        let embedding = FieldEmbedding::build(
+            source,
+            "embedding_layer",
+            layout,
+            Width::Fields(c.embedding_dim),
+            device,
+        )?;
+        embedding.stacked_dim("FinalMLP")?;
+        let width = embedding.width();
         let mlp1 = tower(source, "mlp1", width, &c.mlp1, false, 0, device)?;
         let mlp2 = tower(
             source,
@@ -293,7 +324,8 @@ impl ZooNetwork {
                     layout,
                     [&c.fs1_context, &c.fs2_context],
                     &c.fs_hidden_units,
-                    d,
+                    c.embedding_dim,
+                    width,
                     device,
                 )
             })
@@ -317,14 +349,14 @@ impl ZooNetwork {
             Self::Lr(m) => m.lr.forward(input),
             Self::Fm(m) => {
                 let v = m.embedding.forward(input);
-                let pairs = pairwise_interactions(v, m.embedding.num_fields(), m.embedding.dim);
+                let pairs = pairwise_interactions(v, m.embedding.num_fields(), m.embedding.dim());
                 m.lr.forward(input) + pairs
             }
             Self::Dnn(m) => flat(m.mlp.forward(m.embedding.forward(input), mode)),
             Self::DeepFm(m) => {
                 let v = m.embedding.forward(input);
                 let pairs =
-                    pairwise_interactions(v.clone(), m.embedding.num_fields(), m.embedding.dim);
+                    pairwise_interactions(v.clone(), m.embedding.num_fields(), m.embedding.dim());
                 m.lr.forward(input) + pairs + flat(m.mlp.forward(v, mode))
             }
             Self::DcnV2(m) => {

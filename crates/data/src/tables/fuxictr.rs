@@ -103,8 +103,35 @@ pub fn fuxictr_feature_map(
             .to_string();
         if let Some(c) = column {
             feature.raw = c.raw.clone();
+            feature.embedding_dim = c.embedding_dim;
+        }
+        // FuxiCTR writes a field's own `embedding_dim` into its spec when the config gave one.
+        match f.get("embedding_dim") {
+            None | Some(Value::Null) => {}
+            Some(v) => {
+                let dim = v
+                    .as_u64()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| at("embedding_dim"))?;
+                let dim = qnn_keys::EMBEDDING_DIM
+                    .check_count(dim)
+                    .map_err(|r| bad(format!("feature `{name}`: `embedding_dim` {r}")))?;
+                feature.embedding_dim = Some(dim);
+            }
+        }
+        if let Some((_, dim)) = spec.feature_specs.iter().find(|(n, _)| n == name) {
+            feature.embedding_dim = Some(*dim);
         }
         features.push(feature);
+    }
+    if let Some((name, _)) = spec.feature_specs.iter().find(|(n, _)| {
+        !features
+            .iter()
+            .any(|f| &f.name == n && f.kind != FeatureKind::Meta)
+    }) {
+        return Err(bad(format!(
+            "feature_specs names `{name}`, which is not a feature field of this map"
+        )));
     }
     let map = FeatureMap {
         dataset_id: doc

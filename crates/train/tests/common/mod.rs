@@ -101,3 +101,11 @@ pub fn metric_of(
     .unwrap();
     metrics[0].1
 }
+
+/// The best validation AUC of a run's evaluations.
+pub fn best_auc(events: &[TrainEvent]) -> f64 {
+    evaluations(events)
+        .iter()
+        .map(|(_, m, _)| m.iter().find(|(k, _)| *k == Metric::Auc).unwrap().1)
+        .fold(0.0, f64::max)
+}
