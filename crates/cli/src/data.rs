@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use qnn_data::ReadColumn;
 use qnn_data::cache::{self, feature_map_json, feature_vocab_json, read_feature_map_json};
 use qnn_data::processor::{self, Encoder};
 use qnn_data::raw_rows::{RawChunks, is_parquet_path};
@@ -430,23 +431,44 @@ impl<'a> EncodedChunks<'a> {
         with_label: bool,
         chunk_rows: usize,
     ) -> Result<Self> {
-        let file =
-            fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let bar = byte_bar(&format!("reading {}", path.display()), size);
         let source = path.display().to_string();
-        let columns = processor::model_columns(map, with_label);
-        let chunks = if is_parquet_path(&source) {
-            let bytes =
-                map_file(&file, size).map_err(|e| anyhow::anyhow!("cannot read {source}: {e}"))?;
-            RawChunks::parquet(bytes, &source, &columns)?
-        } else {
-            RawChunks::csv(
-                std::io::BufReader::with_capacity(1 << 20, file),
-                &source,
-                &columns,
-            )?
+        let open = |columns: &[ReadColumn]| -> Result<(RawChunks<_>, u64)> {
+            let file =
+                fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let chunks = if is_parquet_path(&source) {
+                let bytes = map_file(&file, size)
+                    .map_err(|e| anyhow::anyhow!("cannot read {source}: {e}"))?;
+                RawChunks::parquet(bytes, &source, columns)
+            } else {
+                RawChunks::csv(
+                    std::io::BufReader::with_capacity(1 << 20, file),
+                    &source,
+                    columns,
+                )
+            };
+            Ok((chunks?, size))
         };
+        let mut columns = processor::model_columns(map, with_label);
+        // A grouped model's group column is read when the file has it; without it the metrics
+        // are the ungrouped ones (gAUC needs the groups, AUC and logloss do not).
+        let group_only = processor::group_only_column(map).filter(|_| with_label);
+        let (chunks, size) = match (open(&columns), group_only) {
+            (Err(e), Some(g))
+                if e.downcast_ref::<qnn_data::CsvError>()
+                    .is_some_and(|e| e.column.as_deref() == Some(g)) =>
+            {
+                logging::init();
+                warn!(
+                    "{source} has no `{g}` column (the model's group_id): reporting the \
+                     metrics without gAUC and avgAUC"
+                );
+                columns.retain(|c| c.name != g);
+                open(&columns)?
+            }
+            (result, _) => result?,
+        };
+        let bar = byte_bar(&format!("reading {}", path.display()), size);
         Ok(Self {
             chunks,
             encoder: Encoder::new(map),

@@ -117,6 +117,36 @@ fn training_and_evaluate_report_the_grouped_aucs_of_the_group_id_column() {
         (avgauc - want_avgauc).abs() < 1e-6,
         "{avgauc} vs {want_avgauc}"
     );
+
+    // The same rows without the group column: the ungrouped metrics, the same values, and a
+    // warning that says why gAUC is missing.
+    let mut reader = csv::Reader::from_path(&test).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| &header[i] != "userid")
+        .collect();
+    let mut writer = csv::Writer::from_path(s.path("no_users.csv")).unwrap();
+    writer
+        .write_record(keep.iter().map(|&i| &header[i]))
+        .unwrap();
+    for r in reader.records() {
+        let r = r.unwrap();
+        writer.write_record(keep.iter().map(|&i| &r[i])).unwrap();
+    }
+    writer.flush().unwrap();
+    let o = s.qnn(&["evaluate", "--model", model, "--data", "no_users.csv"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let ungrouped = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(!ungrouped.contains("gAUC"), "{ungrouped}");
+    for name in ["logloss", "AUC"] {
+        assert_eq!(
+            metric(&ungrouped, name),
+            metric(&line, name),
+            "{ungrouped} vs {line}"
+        );
+    }
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no `userid` column"), "{err}");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use burn::module::Module;
 use burn::tensor::Device;
 use js_sys::{Array, Uint8Array};
-use qnn_data::processor::{encode, model_columns};
+use qnn_data::processor::{encode, group_only_column, model_columns};
 use qnn_data::synthetic::SyntheticSpec;
 use qnn_data::{ConfigFile, EncodedDataset, Experiment, MemoryFiles, MemoryStore, RawTable};
 use qnn_model::{
@@ -617,13 +617,18 @@ async fn predict_csv(state: &State, name: &str, bytes: &[u8]) -> Result<(), Stri
     let map = &file.feature_map;
     let label = map.labels.first().cloned();
     // Metrics when the CSV has the label column, plain predictions otherwise.
-    let has_label = label.as_ref().is_some_and(|l| {
+    let has_column = |name: &str| {
         csv::Reader::from_reader(bytes)
             .headers()
-            .is_ok_and(|h| h.iter().any(|c| c == l))
-    });
-    let table = RawTable::read(bytes, name, &model_columns(map, has_label), &mut |_| {})
-        .map_err(|e| e.to_string())?;
+            .is_ok_and(|h| h.iter().any(|c| c == name))
+    };
+    let has_label = label.as_deref().is_some_and(has_column);
+    let mut columns = model_columns(map, has_label);
+    // As `qnn evaluate`: without the group column, the ungrouped metrics.
+    if let Some(g) = group_only_column(map).filter(|g| !has_column(g)) {
+        columns.retain(|c| c.name != g);
+    }
+    let table = RawTable::read(bytes, name, &columns, &mut |_| {}).map_err(|e| e.to_string())?;
     let rows: Vec<usize> = (0..table.len()).collect();
     let data = encode(map, &table, &rows).map_err(|e| e.to_string())?;
     let (model, layout) = Network::from_file(&file, &device).map_err(|e| e.to_string())?;
