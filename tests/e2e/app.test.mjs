@@ -824,6 +824,58 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.context().close();
     });
 
+    it('predicts with a grouped model: gAUC with the group column, the ungrouped metrics without it, as qnn evaluate', async () => {
+        const page = await newPage();
+        const configs = path.join(repo, 'crates/cli/configs/tiny_csv');
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qnn-grouped-'));
+        fs.symlinkSync(path.join(repo, 'static'), path.join(dir, 'static'));
+        const grouped = path.join(dir, 'grouped');
+        fs.mkdirSync(grouped);
+        // userid becomes a meta column that groups the rows (gAUC per user), not a field.
+        const dataset = fs.readFileSync(path.join(configs, 'dataset_config.yaml'), 'utf8')
+            .replace('- {name: [userid, adgroup_id,', '- {name: userid, active: True, dtype: str, type: meta}\n        - {name: [adgroup_id,');
+        const model = fs.readFileSync(path.join(configs, 'model_config.yaml'), 'utf8')
+            .replace("metrics: ['logloss', 'AUC']", "metrics: ['logloss', 'AUC', 'gAUC', 'avgAUC']\n    group_id: userid");
+        assert.match(dataset, /type: meta/);
+        assert.match(model, /group_id: userid/);
+        fs.writeFileSync(path.join(grouped, 'dataset_config.yaml'), dataset);
+        fs.writeFileSync(path.join(grouped, 'model_config.yaml'), model);
+        execFileSync(qnnBin, ['train', '--config', grouped, '--expid', 'QNN_tiny'], { cwd: dir });
+        const modelFile = path.join(dir, 'checkpoints/tiny_csv/QNN_tiny.qnn');
+        const test = path.join(repo, 'static/examples/tiny_csv/test_sample.csv');
+        // The same rows without the userid column.
+        const lines = fs.readFileSync(test, 'utf8').trim().split('\n').map(l => l.split(','));
+        const at = lines[0].indexOf('userid');
+        assert.ok(at >= 0);
+        const noUsers = path.join(dir, 'no_users.csv');
+        fs.writeFileSync(noUsers, lines.map(cells => cells.filter((_, i) => i !== at).join(',')).join('\n') + '\n');
+        const cli = file => execFileSync(qnnBin, ['evaluate', '--model', modelFile, '--data', file], { cwd: dir, encoding: 'utf8' });
+        // `qnn evaluate` prints `AUC: 0.71…`, the page `AUC 0.71…`.
+        const metric = (text, name) => Number(text.match(new RegExp(`(?:^|[ :;,])${name}:? ([0-9.]+)`))[1]);
+
+        await page.setInputFiles('#model-input', modelFile);
+        await page.waitForFunction(() => document.querySelector('#loaded-model').textContent.includes('QNN_tiny.qnn'));
+        await page.setInputFiles('#predict-input', test);
+        await page.waitForFunction(() => document.querySelector('#predictions').textContent.includes('100 rows predicted'));
+        const withGroups = await page.textContent('#predictions');
+        assert.match(withGroups, /gAUC/);
+        const before = await page.textContent('#predictions pre');
+        await page.setInputFiles('#predict-input', noUsers);
+        await page.waitForFunction(old => document.querySelector('#predictions pre')?.textContent !== old, before);
+        const without = await page.textContent('#predictions');
+        assert.match(without, /100 rows predicted/);
+        assert.doesNotMatch(without, /gAUC/);
+        const cliWithout = cli(noUsers);
+        assert.doesNotMatch(cliWithout, /gAUC/);
+        for (const name of ['AUC', 'logloss']) {
+            const [a, b] = [metric(without, name), metric(cliWithout, name)];
+            assert.ok(Math.abs(a - b) < 1e-4, `${name}: page ${a}, qnn evaluate ${b}\n${without}\n${cliWithout}`);
+        }
+        assert.ok(Math.abs(metric(withGroups, 'AUC') - metric(cliWithout, 'AUC')) < 1e-4, 'the same rows, the same AUC');
+        fs.rmSync(dir, { recursive: true, force: true });
+        await page.context().close();
+    });
+
     it('gives the same test AUC as `qnn train` on the exported configs', async () => {
         const page = await newPage();
         await pickExample(page, 'planted');
