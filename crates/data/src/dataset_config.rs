@@ -135,6 +135,9 @@ pub struct DatasetSpec {
     /// FuxiCTR's `feature_specs`: per-feature `embedding_dim` over the feature map's (already
     /// folded into `columns` for raw data; encoded data applies them to FuxiCTR's map).
     pub feature_specs: Vec<(String, usize)>,
+    /// FuxiCTR's `ordered_features`: the model's fields in this order, the others left out
+    /// (applied to `columns` for raw data; encoded data applies it to FuxiCTR's map).
+    pub ordered_features: Option<Vec<String>>,
 }
 
 const COLUMN_KEYS: &[&str] = &[
@@ -259,6 +262,14 @@ impl DatasetSpec {
                 }
             }
         }
+        let ordered_features = ordered_features(exp)?;
+        if let Some(order) = ordered_features
+            .as_ref()
+            .filter(|_| !data_format.is_encoded())
+        {
+            columns = order_columns(columns, order)
+                .map_err(|reason| exp.bad("ordered_features", reason))?;
+        }
         let feature_specs = feature_specs(exp)?;
         if !data_format.is_encoded() {
             for (name, dim) in &feature_specs {
@@ -275,6 +286,7 @@ impl DatasetSpec {
         }
         let spec = DatasetSpec {
             feature_specs,
+            ordered_features,
             data_root: exp.string("data_root")?.unwrap_or_else(|| "./data/".into()),
             data_format,
             train_data: exp.string("train_data")?,
@@ -373,6 +385,56 @@ fn label_col(exp: &Experiment) -> Result<(String, RawColumn), ConfigError> {
             preprocess: None,
         },
     ))
+}
+
+/// FuxiCTR's `ordered_features`: a list of feature names.
+fn ordered_features(exp: &Experiment) -> Result<Option<Vec<String>>, ConfigError> {
+    let bad = |reason: String| exp.bad("ordered_features", reason);
+    let names: Vec<String> = match exp.get("ordered_features") {
+        None => return Ok(None),
+        Some(Value::List(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::Str(s) => Ok(s.clone()),
+                other => Err(bad(format!("must list feature names, not {other}"))),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(bad(format!(
+                "must be a list of feature names, not {}",
+                other.kind()
+            )));
+        }
+    };
+    if names.is_empty() {
+        return Err(bad("lists no feature (null keeps every feature)".into()));
+    }
+    if let Some((i, n)) = names
+        .iter()
+        .enumerate()
+        .find(|(i, n)| names[..*i].contains(n))
+    {
+        return Err(bad(format!("`{n}` is listed twice (item {i})")));
+    }
+    Ok(Some(names))
+}
+
+/// The columns with the model fields in `order` and the unlisted fields left out; meta columns
+/// (not fields) stay.
+fn order_columns(columns: Vec<ColumnSpec>, order: &[String]) -> Result<Vec<ColumnSpec>, String> {
+    let mut ordered = Vec::with_capacity(columns.len());
+    for name in order {
+        match columns.iter().find(|c| &c.name == name) {
+            Some(c) if c.kind != ColumnKind::Meta => ordered.push(c.clone()),
+            _ => {
+                return Err(format!(
+                    "`{name}` is not an active feature column of feature_cols"
+                ));
+            }
+        }
+    }
+    ordered.extend(columns.into_iter().filter(|c| c.kind == ColumnKind::Meta));
+    Ok(ordered)
 }
 
 /// FuxiCTR's `feature_specs`: a list of `{name: <name or list>, embedding_dim: N}`.
@@ -809,5 +871,47 @@ D:
                 assert!(err.contains(w), "{w:?} not in {err}");
             }
         }
+    }
+
+    #[test]
+    fn ordered_features_reorder_the_fields_and_leave_the_others_out() {
+        let names =
+            |s: &DatasetSpec| -> Vec<String> { s.columns.iter().map(|c| c.name.clone()).collect() };
+        let (s, _) = spec_with_model(
+            "  ordered_features: [c, a]\n  feature_specs: [{name: a, embedding_dim: 2}]\n",
+            TWO_COLUMNS,
+        )
+        .unwrap();
+        // b is left out; the meta column u is not a field and stays.
+        assert_eq!(names(&s), ["c", "a", "u"]);
+        assert_eq!(s.columns[1].embedding_dim, Some(2));
+        for (model, words) in [
+            (
+                "  ordered_features: [a, z]\n",
+                &["ordered_features", "`z` is not an active feature column"][..],
+            ),
+            ("  ordered_features: [a, u]\n", &["ordered_features", "`u`"]),
+            (
+                "  ordered_features: [a, a]\n",
+                &["ordered_features", "`a` is listed twice"],
+            ),
+            (
+                "  ordered_features: []\n",
+                &["ordered_features", "no feature"],
+            ),
+            ("  ordered_features: a\n", &["ordered_features", "a list"]),
+            // A field left out cannot be given a width.
+            (
+                "  ordered_features: [a]\n  feature_specs: [{name: b, embedding_dim: 2}]\n",
+                &["feature_specs", "`b`"],
+            ),
+        ] {
+            let err = spec_with_model(model, TWO_COLUMNS).unwrap_err().to_string();
+            for w in words {
+                assert!(err.contains(w), "{w:?} not in {err}");
+            }
+        }
+        let (s, _) = spec_with_model("  ordered_features: null\n", TWO_COLUMNS).unwrap();
+        assert_eq!(names(&s), ["a", "b", "c", "u"]);
     }
 }

@@ -650,6 +650,12 @@ pub const KEYS: &[Key] = &[
         "FuxiCTR's feature subset (not supported: null only)",
     ),
     dataset(
+        "ordered_features",
+        Kind::Names,
+        D::Null,
+        "the model's fields in this order; features not listed are left out of the model",
+    ),
+    dataset(
         "feature_specs",
         Kind::Structure,
         D::Null,

@@ -119,10 +119,28 @@ pub fn fuxictr_feature_map(
                 feature.embedding_dim = Some(dim);
             }
         }
-        if let Some((_, dim)) = spec.feature_specs.iter().find(|(n, _)| n == name) {
+        features.push(feature);
+    }
+    // FuxiCTR applies `ordered_features`, then `feature_specs`, to the map it loads.
+    if let Some(order) = &spec.ordered_features {
+        let mut ordered = Vec::with_capacity(features.len());
+        for name in order {
+            match features.iter().find(|f| &f.name == name) {
+                Some(f) if f.kind != FeatureKind::Meta => ordered.push(f.clone()),
+                _ => {
+                    return Err(bad(format!(
+                        "ordered_features names `{name}`, which is not a feature field of this map"
+                    )));
+                }
+            }
+        }
+        ordered.extend(features.into_iter().filter(|f| f.kind == FeatureKind::Meta));
+        features = ordered;
+    }
+    for feature in &mut features {
+        if let Some((_, dim)) = spec.feature_specs.iter().find(|(n, _)| *n == feature.name) {
             feature.embedding_dim = Some(*dim);
         }
-        features.push(feature);
     }
     if let Some((name, _)) = spec.feature_specs.iter().find(|(n, _)| {
         !features
