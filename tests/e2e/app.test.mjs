@@ -876,7 +876,7 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.context().close();
     });
 
-    it('gives the same test AUC as `qnn train` on the exported configs', async () => {
+    it('gives the same test AUC as `qnn train` on the exported configs, one field with its own width', async () => {
         const page = await newPage();
         await pickExample(page, 'planted');
         await page.selectOption('#backend', 'cpu');
@@ -894,7 +894,12 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         // A larger test split: each AUC step (one swapped pair) is smaller.
         await page.fill('#test-fraction', '0.3');
         await page.dispatchEvent('#test-fraction', 'change');
+        // Field f1 with its own embedding width (the schema table's last column).
+        await page.fill('#schema tr[data-column="f1"] input.width', '4');
+        await page.dispatchEvent('#schema tr[data-column="f1"] input.width', 'change');
+        assert.ok(await page.isDisabled('#schema tr[data-column="label"] input.width'), 'the label has no width');
         await train(page);
+        assert.equal(await page.locator('#map td.cell').count(), 36, 'six fields, one of them 4 wide');
         const browserAuc = await finalTestAuc(page);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qnn-parity-'));
         const downloads = [];
@@ -906,6 +911,8 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         const datasetYaml = fs.readFileSync(path.join(dir, 'dataset_config.yaml'), 'utf8');
         assert.match(datasetYaml, /min_categr_count: 1/);
         assert.match(datasetYaml, /split_type: random/);
+        assert.match(datasetYaml, /name: f1,[^}]*embedding_dim: 4/);
+        assert.equal(datasetYaml.match(/embedding_dim/g).length, 1, datasetYaml);
         fs.copyFileSync(path.join(repo, 'static/examples/planted/planted.csv'), path.join(dir, 'planted.csv'));
         const stdout = execFileSync(qnnBin, ['train', '--config', dir, '--expid', 'QNN_planted'], { cwd: dir, encoding: 'utf8' });
         const cliAuc = Number(stdout.match(/test:.*AUC: ([0-9.]+)/)[1]);

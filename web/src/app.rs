@@ -76,6 +76,8 @@ struct Ui {
     file_names: RwSignal<Vec<String>>,
     profile: RwSignal<Option<Profile>>,
     roles: RwSignal<Vec<ColumnRole>>,
+    /// Each column's own embedding width, where one is set (`embedding_dim` in its entry).
+    widths: RwSignal<Vec<Option<usize>>>,
     min_categr_count: RwSignal<usize>,
     valid_fraction: RwSignal<f64>,
     test_fraction: RwSignal<f64>,
@@ -149,6 +151,7 @@ impl Ui {
             file_names: RwSignal::new(Vec::new()),
             profile: RwSignal::new(None),
             roles: RwSignal::new(Vec::new()),
+            widths: RwSignal::new(Vec::new()),
             min_categr_count: RwSignal::new(1),
             valid_fraction: RwSignal::new(0.1),
             test_fraction: RwSignal::new(0.1),
@@ -201,6 +204,16 @@ impl Ui {
         self.error.set(Some(text.into()));
     }
 
+    /// The name of the data's column `i`.
+    fn column_name(&self, i: usize) -> String {
+        self.profile.with_untracked(|p| {
+            p.as_ref()
+                .and_then(|p| p.columns.get(i))
+                .map(|c| c.name.clone())
+                .unwrap_or_default()
+        })
+    }
+
     /// The dataset choice as it stands, or the reason it cannot train.
     fn choice(&self) -> Result<DatasetChoice, String> {
         let profile = self
@@ -209,6 +222,12 @@ impl Ui {
             .ok_or("load a CSV or pick an example first")?;
         let names = self.file_names.get();
         let roles = self.roles.get();
+        let widths = profile
+            .columns
+            .iter()
+            .zip(self.widths.get())
+            .filter_map(|(c, w)| Some((c.name.clone(), w?)))
+            .collect();
         let split = if names.len() > 1 {
             SplitChoice::Files {
                 valid: names[1].clone(),
@@ -242,6 +261,7 @@ impl Ui {
                 .filter(|c| c.missing > 0)
                 .map(|c| c.name.clone())
                 .collect(),
+            widths,
         })
     }
 
@@ -713,6 +733,7 @@ fn take_files(ui: Ui, files: Vec<(String, Vec<u8>)>, overrides: &[(&str, ColumnR
     ui.file_names
         .set(files.iter().map(|(n, _)| n.clone()).collect());
     FILES.with(|f| *f.borrow_mut() = files);
+    ui.widths.set(vec![None; roles.len()]);
     ui.roles.set(roles);
     ui.profile.set(Some(profile));
     ui.maps.set(None);
@@ -1254,6 +1275,22 @@ fn SchemaSection(ui: Ui) -> impl IntoView {
                 } else {
                     c.distinct.to_string()
                 };
+                let width = ui.widths.with(|w| w.get(i).copied().flatten());
+                let on_width = move |ev: web_sys::Event| {
+                    let text = event_target_value(&ev);
+                    let width = match text.trim() {
+                        "" => None,
+                        t => match t.parse::<usize>().map_err(|e| e.to_string()).and_then(|n| {
+                            qnn_keys::EMBEDDING_DIM.check_count(n)
+                        }) {
+                            Ok(n) => Some(n),
+                            Err(reason) => {
+                                return ui.fail(format!("embedding width of `{}`: {reason}", ui.column_name(i)));
+                            }
+                        },
+                    };
+                    ui.widths.update(|w| w[i] = width);
+                };
                 let on_change = move |ev: web_sys::Event| {
                     let role = match event_target_value(&ev).as_str() {
                         "label" => ColumnRole::Label,
@@ -1280,6 +1317,13 @@ fn SchemaSection(ui: Ui) -> impl IntoView {
                         <td class="num">{distinct}</td>
                         <td class="num">{c.missing}</td>
                         <td class="example-value">{c.example.clone().unwrap_or_default()}</td>
+                        <td>
+                            <input type="number" class="width" min="1" placeholder="E"
+                                title="this field's own embedding width (empty: the model's embedding_dim)"
+                                disabled=matches!(role, ColumnRole::Label | ColumnRole::Ignore)
+                                prop:value=width.map(|w| w.to_string()).unwrap_or_default()
+                                on:change=on_width />
+                        </td>
                     </tr>
                 }
             })
@@ -1305,7 +1349,7 @@ fn SchemaSection(ui: Ui) -> impl IntoView {
             <h2>"2 · Schema"</h2>
             <p class="muted" id="profile-note">{rows_note}</p>
             <table class="schema">
-                <thead><tr><th>"column"</th><th>"used as"</th><th>"distinct values"</th><th>"missing"</th><th>"example"</th></tr></thead>
+                <thead><tr><th>"column"</th><th>"used as"</th><th>"distinct values"</th><th>"missing"</th><th>"example"</th><th>"own width"</th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
             <div class="row">

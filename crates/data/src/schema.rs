@@ -321,6 +321,8 @@ pub struct DatasetChoice {
     pub columns: Vec<(String, ColumnRole)>,
     /// Columns with missing values: numeric ones get `fill_na: 0` (FuxiCTR cannot take NaN).
     pub with_missing: Vec<String>,
+    /// Feature columns with their own embedding width (`embedding_dim` in their entry).
+    pub widths: Vec<(String, usize)>,
 }
 
 /// Why a choice cannot become a config.
@@ -387,6 +389,9 @@ impl DatasetChoice {
                     col.insert("splitter", Value::Str(splitter.clone()), 0);
                     col.insert("padding", Value::Str("post".into()), 0);
                 }
+            }
+            if let Some((_, width)) = self.widths.iter().find(|(n, _)| n == name) {
+                col.insert("embedding_dim", Value::Int(*width as i64), 0);
             }
             features.push(Value::Map(col));
         }
@@ -549,13 +554,16 @@ mod tests {
                 .filter(|c| c.missing > 0)
                 .map(|c| c.name.clone())
                 .collect(),
+            widths: Vec::new(),
         }
     }
 
     #[test]
     fn exported_config_reads_back_as_the_chosen_schema() {
         let p = profile_csv(CSV.as_bytes(), "t.csv", None).unwrap();
-        let yaml = choice(&p).to_yaml().unwrap();
+        let mut c = choice(&p);
+        c.widths = vec![("price".into(), 3)];
+        let yaml = c.to_yaml().unwrap();
         let exp = Experiment::load(
             &[ConfigFile {
                 name: "model_config.yaml".into(),
@@ -582,6 +590,9 @@ mod tests {
         assert_eq!(spec.label, "clicked");
         assert_eq!(spec.columns[2].raw.fill_na.as_deref(), Some("0"));
         assert!(yaml.contains("split_type: random"), "{yaml}");
+        // A column's own width is in its entry; the others take the model's.
+        let widths: Vec<Option<usize>> = spec.columns.iter().map(|c| c.embedding_dim).collect();
+        assert_eq!(widths, [None, None, Some(3), None, None], "{yaml}");
     }
 
     #[test]
