@@ -337,20 +337,18 @@ mod tests {
         );
     }
 
+    /// The gradient of the (single) table.
+    fn table_grad(emb: &FeatureEmbedding, grads: &burn::tensor::Gradients) -> Vec<f32> {
+        let table = emb.groups[0].table.as_ref().expect("a table").val();
+        values(table.grad(grads).expect("a gradient"))
+    }
+
     #[test]
     fn padding_rows_get_no_gradient() {
         let device = Device::flex().autodiff();
         let (emb, input) = setup(&device);
         let grads = emb.forward(&input).sum().backward();
-        let g = values(
-            emb.groups[0]
-                .table
-                .as_ref()
-                .unwrap()
-                .val()
-                .grad(&grads)
-                .unwrap(),
-        );
+        let g = table_grad(&emb, &grads);
         assert_eq!(&g[0..2], &[0.0, 0.0], "padding row of the sequence field");
         assert_eq!(&g[2..4], &[0.5, 0.5], "item 1 of row 0: 1/2 of the mean");
         assert_eq!(&g[6..8], &[0.5, 0.5], "item 3 of row 0");
@@ -365,15 +363,7 @@ mod tests {
         let x = values(emb.forward(&input));
         assert_eq!(&x[4..6], &[0.0, 0.0], "row 0's categorical id is padding");
         let grads = emb.forward(&input).sum().backward();
-        let g = values(
-            emb.groups[0]
-                .table
-                .as_ref()
-                .unwrap()
-                .val()
-                .grad(&grads)
-                .unwrap(),
-        );
+        let g = table_grad(&emb, &grads);
         assert_eq!(
             &g[10..12],
             &[0.0, 0.0],

@@ -89,6 +89,22 @@ pub enum ZooNetwork {
     DualMlp(DualMlp),
 }
 
+/// The network's `embedding_layer`: each field its own width where its spec gives one, else `dim`.
+fn embedding(
+    source: &mut dyn WeightSource,
+    layout: &InputLayout,
+    dim: usize,
+    device: &Device,
+) -> Result<FieldEmbedding, ModelError> {
+    FieldEmbedding::build(
+        source,
+        "embedding_layer",
+        layout,
+        Width::Fields(dim),
+        device,
+    )
+}
+
 fn tower(
     source: &mut dyn WeightSource,
     name: &str,
@@ -158,15 +174,7 @@ impl ZooNetwork {
         source: &mut dyn WeightSource,
         device: &Device,
     ) -> Result<Self, ModelError> {
-        let embed = |source: &mut dyn WeightSource, dim| {
-            FieldEmbedding::build(
-                source,
-                "embedding_layer",
-                layout,
-                Width::Fields(dim),
-                device,
-            )
-        };
+        let embed = |source: &mut dyn WeightSource, dim| embedding(source, layout, dim, device);
         // FM, DeepFM and DualMLP stack the embeddings as [B, F, d]: one width for every field.
         let stacked = |source: &mut dyn WeightSource, dim, model| {
             let embedding = embed(source, dim)?;
@@ -230,13 +238,7 @@ impl ZooNetwork {
         source: &mut dyn WeightSource,
         device: &Device,
     ) -> Result<DcnV2, ModelError> {
-        let embedding = FieldEmbedding::build(
-            source,
-            "embedding_layer",
-            layout,
-            Width::Fields(c.embedding_dim),
-            device,
-        )?;
+        let embedding = embedding(source, layout, c.embedding_dim, device)?;
         let width = embedding.width();
         let crossnet = CrossNet::build(source, "crossnet", width, c.num_cross_layers, device)?;
         let (stacked, parallel) = match c.model_structure {
@@ -297,13 +299,7 @@ impl ZooNetwork {
         source: &mut dyn WeightSource,
         device: &Device,
     ) -> Result<FinalMlp, ModelError> {
-        let embedding = FieldEmbedding::build(
-            source,
-            "embedding_layer",
-            layout,
-            Width::Fields(c.embedding_dim),
-            device,
-        )?;
+        let embedding = embedding(source, layout, c.embedding_dim, device)?;
         embedding.stacked_dim("FinalMLP")?;
         let width = embedding.width();
         let mlp1 = tower(source, "mlp1", width, &c.mlp1, false, 0, device)?;
