@@ -66,6 +66,15 @@ pub fn csv(data: &[u8]) -> bool {
     if !columns.iter().any(|(_, r)| *r == ColumnRole::Label) {
         columns[0].1 = ColumnRole::Label;
     }
+    // The last feature column gets its own embedding width half the time.
+    let widths = columns
+        .iter()
+        .rev()
+        .find(|(_, r)| !matches!(r, ColumnRole::Label | ColumnRole::Ignore))
+        .filter(|_| data.len() % 4 < 2)
+        .map(|(name, _)| (name.clone(), 1 + data.len() % 3))
+        .into_iter()
+        .collect();
     let choice = DatasetChoice {
         dataset_id: "fuzz".into(),
         train_file: "fuzz.csv".into(),
@@ -81,6 +90,7 @@ pub fn csv(data: &[u8]) -> bool {
             .map(|c| c.name.clone())
             .collect(),
         columns,
+        widths,
     };
     let Ok(yaml) = choice.to_yaml() else {
         return false;
