@@ -293,6 +293,21 @@ mod tests {
         }
     }
 
+    /// Two rows of [`three_fields`]: n = 2 and 0.5; s = items 1, 3 and nothing; c = the ids given.
+    fn two_rows(categorical_ids: Vec<u32>) -> Batch {
+        Batch {
+            columns: vec![
+                Column::Values(vec![2.0, 0.5].into()),
+                Column::Sequences {
+                    ids: vec![1, 3, 0, 0, 0, 0].into(),
+                    max_len: 3,
+                },
+                Column::Ids(categorical_ids.into()),
+            ],
+            labels: vec![1.0, 0.0],
+        }
+    }
+
     /// As `setup`, with the categorical field's ids of the two rows given.
     fn setup_with(device: &Device, categorical_ids: Vec<u32>) -> (FeatureEmbedding, ModelInput) {
         let map = three_fields();
@@ -307,17 +322,7 @@ mod tests {
         let numeric = Tensor::from_data(TensorData::new(vec![1.0f32, -1.0], [1, 2]), device);
         let spec = group_specs(&layout, 2).remove(0);
         let emb = FeatureEmbedding::new(&layout, vec![(spec, Some(table), Some(numeric))]);
-        let batch = Batch {
-            columns: vec![
-                Column::Values(vec![2.0, 0.5].into()),
-                Column::Sequences {
-                    ids: vec![1, 3, 0, 0, 0, 0].into(),
-                    max_len: 3,
-                },
-                Column::Ids(categorical_ids.into()),
-            ],
-            labels: vec![1.0, 0.0],
-        };
+        let batch = two_rows(categorical_ids);
         let input = ModelInput::new(&batch, &layout, device).unwrap();
         (emb, input)
     }
@@ -424,17 +429,7 @@ mod tests {
             ],
         );
         assert_eq!(emb.width(), 8);
-        let batch = Batch {
-            columns: vec![
-                Column::Values(vec![2.0, 0.5].into()),
-                Column::Sequences {
-                    ids: vec![1, 3, 0, 0, 0, 0].into(),
-                    max_len: 3,
-                },
-                Column::Ids(vec![2, 1].into()),
-            ],
-            labels: vec![1.0, 0.0],
-        };
+        let batch = two_rows(vec![2, 1]);
         let input = ModelInput::new(&batch, &layout, &device).unwrap();
         // Row 0: n = 2·[1, −1, 2]; s = mean(rows 1, 3) = [2, 20]; c = row 2 = [2, 20, 200].
         // Row 1: n = 0.5·[1, −1, 2]; s = all padding → 0; c = row 1 = [1, 10, 100].

@@ -5,9 +5,9 @@
 mod common;
 
 use burn::tensor::Device;
-use common::{best_auc, quick, small_model, splits, train_on};
+use common::{best_auc, maps_on, quick, small_model, splits, train_on};
 use qnn_data::FeatureMap;
-use qnn_model::{InputLayout, ModelInput, QnnConfig};
+use qnn_model::QnnConfig;
 use qnn_train::{TrainConfig, Trainer};
 use qnn_zoo::{DcnStructure, DcnV2Config, Tower, ZooConfig};
 
@@ -34,13 +34,7 @@ fn qnn_with_fields_of_several_widths_learns_the_pair_and_maps_it() {
         let (events, trained) = train_on(small_model(), config, &map, train.clone(), valid.clone());
         let auc = best_auc(&events);
         assert!(auc > 0.8, "seed {seed}: validation AUC {auc}");
-        let layout = InputLayout::new(&map).unwrap();
-        let input = ModelInput::new(&valid.range(0, 1000), &layout, &Device::flex()).unwrap();
-        let maps = pollster::block_on(qnn_model::interaction_maps(
-            trained.model.as_qnn().unwrap(),
-            Some(&input),
-        ))
-        .unwrap();
+        let maps = maps_on(&trained, &map, &valid, 1000);
         let activation = maps.total_activation().unwrap();
         let (a, b, _) = activation.top_off_diagonal().unwrap();
         assert_eq!((a.min(b), a.max(b)), (2, 5), "seed {seed}: {activation:?}");
@@ -61,13 +55,7 @@ fn several_heads_view_mixed_widths_in_blocks_and_still_learn() {
     };
     let (events, trained) = train_on(config, quick(6), &map, train, valid.clone());
     assert!(best_auc(&events) > 0.8, "{}", best_auc(&events));
-    let layout = InputLayout::new(&map).unwrap();
-    let input = ModelInput::new(&valid.range(0, 500), &layout, &Device::flex()).unwrap();
-    let maps = pollster::block_on(qnn_model::interaction_maps(
-        trained.model.as_qnn().unwrap(),
-        Some(&input),
-    ))
-    .unwrap();
+    let maps = maps_on(&trained, &map, &valid, 500);
     assert_eq!(maps.layers[0].heads.len(), 2);
 }
 

@@ -3,7 +3,7 @@
 mod common;
 
 use burn::tensor::Device;
-use common::{evaluations, metric_of, quick, small_model, splits, train};
+use common::{evaluations, maps_on, metric_of, quick, small_model, splits, train};
 use qnn_data::Metric;
 use qnn_model::{InputLayout, Loss, Mode, ModelInput, ParamRef, Qnn, Task};
 use qnn_train::{Monitor, MonitorMode, TrainConfig, TrainEvent, Trainer, clip_grad_norm};
@@ -140,13 +140,7 @@ fn activation_map_finds_the_planted_pair() {
         };
         let config = TrainConfig { seed, ..quick(6) };
         let (_, trained, map, valid) = train(model, config, 6000);
-        let layout = InputLayout::new(&map).unwrap();
-        let input = ModelInput::new(&valid.range(0, 1000), &layout, &Device::flex()).unwrap();
-        let maps = pollster::block_on(qnn_model::interaction_maps(
-            trained.model.as_qnn().unwrap(),
-            Some(&input),
-        ))
-        .unwrap();
+        let maps = maps_on(&trained, &map, &valid, 1000);
         let activation = maps.total_activation().unwrap();
         let (a, b, top) = activation.top_off_diagonal().unwrap();
         let pair = (a.min(b), a.max(b));

@@ -109,3 +109,16 @@ pub fn best_auc(events: &[TrainEvent]) -> f64 {
         .map(|(_, m, _)| m.iter().find(|(k, _)| *k == Metric::Auc).unwrap().1)
         .fold(0.0, f64::max)
 }
+
+/// The interaction maps of a trained QNN with activation maps on the first `rows` rows of `data`.
+pub fn maps_on(
+    trained: &TrainedModel,
+    map: &FeatureMap,
+    data: &EncodedDataset,
+    rows: usize,
+) -> qnn_model::InteractionMaps {
+    let layout = InputLayout::new(map).unwrap();
+    let input = qnn_model::ModelInput::new(&data.range(0, rows), &layout, &Device::flex()).unwrap();
+    let model = trained.model.as_qnn().expect("a QNN");
+    pollster::block_on(qnn_model::interaction_maps(model, Some(&input))).unwrap()
+}
