@@ -29,9 +29,9 @@ pub struct FieldEmbedding {
     pub groups: Vec<TableGroup>,
     /// Puts the groups' concatenated columns back into field order; `None` with one group.
     pub column_order: Option<Tensor<1, Int>>,
-    /// Per field, in feature-map order: its name, width, group and place within the group.
+    /// Per field, in feature-map order: its name, its group and its place within the group.
     #[module(skip)]
-    fields: Vec<(String, usize, usize, usize)>,
+    fields: Vec<(String, usize, usize)>,
 }
 
 impl FieldEmbedding {
@@ -119,7 +119,7 @@ impl FieldEmbedding {
                     numerics[g].extend(source.take(&weight, &[dim, 1], init)?);
                 }
             }
-            fields.push((name.clone(), dim, g, k));
+            fields.push((name.clone(), g, k));
         }
         let index = |perm: Vec<usize>| {
             let perm: Vec<i64> = perm.into_iter().map(|p| p as i64).collect();
@@ -164,26 +164,35 @@ impl FieldEmbedding {
 
     /// Σ_f d_f: the width of the concatenated embeddings.
     pub fn width(&self) -> usize {
-        self.fields.iter().map(|&(_, dim, _, _)| dim).sum()
+        self.fields
+            .iter()
+            .map(|&(_, g, _)| self.groups[g].dim)
+            .sum()
     }
 
     /// The width of the first field: every field's, once [`Self::stacked_dim`] has said so.
     pub fn dim(&self) -> usize {
-        self.fields[0].1
+        self.groups[0].dim
     }
 
     /// The one width of every field, for a model that stacks the embeddings as [B, F, d]; an
     /// error naming two fields of different widths otherwise.
     pub fn stacked_dim(&self, model: &str) -> Result<usize, ModelError> {
-        let (first, dim, _, _) = &self.fields[0];
-        match self.fields.iter().find(|(_, d, _, _)| d != dim) {
-            None => Ok(*dim),
-            Some((other, d, _, _)) => Err(ModelError::Config {
+        // Groups come in the order their widths first appear, so the first field of the second
+        // group is the first field whose width differs from the first field's.
+        let first_of = |g: usize| self.fields.iter().find(|f| f.1 == g).map(|f| &f.0);
+        let dim = self.groups[0].dim;
+        match self.groups.get(1) {
+            None => Ok(dim),
+            Some(second) => Err(ModelError::Config {
                 key: "embedding_dim",
                 reason: format!(
                     "{model} stacks the field embeddings, so every field needs the same width, \
-                     but `{first}` has {dim} and `{other}` has {d} (per-field embedding_dim \
-                     works with QNN, DNN and DCNv2)"
+                     but `{}` has {dim} and `{}` has {} (per-field embedding_dim works with \
+                     QNN, DNN and DCNv2)",
+                    first_of(0).expect("a group has fields"),
+                    first_of(1).expect("a group has fields"),
+                    second.dim
                 ),
             }),
         }
@@ -195,28 +204,29 @@ impl FieldEmbedding {
     }
 
     pub fn named<'a>(&'a self, prefix: &str, out: &mut Vec<NamedParam<'a>>) {
-        for (name, dim, g, k) in &self.fields {
+        for (name, g, k) in &self.fields {
             let weight = format!("{prefix}.embedding_layer.embedding_layers.{name}.weight");
             let group = &self.groups[*g];
+            let dim = group.dim;
             match (group.subset.places[*k], &group.table, &group.numeric) {
                 (FieldPlace::Table { start, rows }, Some(table), _) => out.push(named(
                     weight,
-                    vec![rows, *dim],
+                    vec![rows, dim],
                     ParamRef::Matrix(table),
                     HostLayout::TableRows {
                         start,
                         rows,
-                        width: *dim,
+                        width: dim,
                     },
                 )),
                 (FieldPlace::Numeric { row }, _, Some(numeric)) => out.push(named(
                     weight,
-                    vec![*dim, 1],
+                    vec![dim, 1],
                     ParamRef::Matrix(numeric),
                     HostLayout::TableRows {
                         start: row,
                         rows: 1,
-                        width: *dim,
+                        width: dim,
                     },
                 )),
                 _ => unreachable!("built together"),
