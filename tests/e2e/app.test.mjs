@@ -63,6 +63,24 @@ async function setParam(page, key, value) {
     await page.dispatchEvent(`#param-${key}`, 'change');
 }
 
+/// A copy of crates/cli/configs/tiny_csv with `edit.model` / `edit.dataset` applied to its two
+/// files (each edit must change its text), in a temporary folder where the configs' data paths
+/// (static/…) lead: { dir (run qnn there), configs (the edited folder) }.
+function editedTinyConfigs(prefix, edit = {}) {
+    const original = path.join(repo, 'crates/cli/configs/tiny_csv');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    fs.symlinkSync(path.join(repo, 'static'), path.join(dir, 'static'));
+    const configs = path.join(dir, 'configs');
+    fs.mkdirSync(configs);
+    for (const [file, change] of [['model_config.yaml', edit.model], ['dataset_config.yaml', edit.dataset]]) {
+        const text = fs.readFileSync(path.join(original, file), 'utf8');
+        const edited = change ? change(text) : text;
+        if (change) assert.notEqual(edited, text, `the edit of ${file} changed nothing`);
+        fs.writeFileSync(path.join(configs, file), edited);
+    }
+    return { dir, configs };
+}
+
 async function train(page, { timeout = 240_000 } = {}) {
     await page.click('#start', { noWaitAfter: true });
     await page.waitForSelector('#final-metrics', { timeout });
@@ -826,20 +844,13 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
 
     it('predicts with a grouped model: gAUC with the group column, the ungrouped metrics without it, as qnn evaluate', async () => {
         const page = await newPage();
-        const configs = path.join(repo, 'crates/cli/configs/tiny_csv');
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qnn-grouped-'));
-        fs.symlinkSync(path.join(repo, 'static'), path.join(dir, 'static'));
-        const grouped = path.join(dir, 'grouped');
-        fs.mkdirSync(grouped);
         // userid becomes a meta column that groups the rows (gAUC per user), not a field.
-        const dataset = fs.readFileSync(path.join(configs, 'dataset_config.yaml'), 'utf8')
-            .replace('- {name: [userid, adgroup_id,', '- {name: userid, active: True, dtype: str, type: meta}\n        - {name: [adgroup_id,');
-        const model = fs.readFileSync(path.join(configs, 'model_config.yaml'), 'utf8')
-            .replace("metrics: ['logloss', 'AUC']", "metrics: ['logloss', 'AUC', 'gAUC', 'avgAUC']\n    group_id: userid");
-        assert.match(dataset, /type: meta/);
-        assert.match(model, /group_id: userid/);
-        fs.writeFileSync(path.join(grouped, 'dataset_config.yaml'), dataset);
-        fs.writeFileSync(path.join(grouped, 'model_config.yaml'), model);
+        const { dir, configs: grouped } = editedTinyConfigs('qnn-grouped-', {
+            dataset: t => t.replace('- {name: [userid, adgroup_id,', '- {name: userid, active: True, dtype: str, type: meta}\n        - {name: [adgroup_id,'),
+            model: t => t.replace("metrics: ['logloss', 'AUC']", "metrics: ['logloss', 'AUC', 'gAUC', 'avgAUC']\n    group_id: userid"),
+        });
+        assert.match(fs.readFileSync(path.join(grouped, 'dataset_config.yaml'), 'utf8'), /type: meta/);
+        assert.match(fs.readFileSync(path.join(grouped, 'model_config.yaml'), 'utf8'), /group_id: userid/);
         execFileSync(qnnBin, ['train', '--config', grouped, '--expid', 'QNN_tiny'], { cwd: dir });
         const modelFile = path.join(dir, 'checkpoints/tiny_csv/QNN_tiny.qnn');
         const test = path.join(repo, 'static/examples/tiny_csv/test_sample.csv');
@@ -958,18 +969,12 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
     it('trains FuxiCTR configs that give a field its own embedding width, as qnn train does', async () => {
         const page = await newPage();
         await pickExample(page, 'tiny');
-        const configs = path.join(repo, 'crates/cli/configs/tiny_csv');
         // userid 4 wide through the model config's feature_specs, one head (D = Σ widths).
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qnn-widths-'));
-        fs.symlinkSync(path.join(repo, 'static'), path.join(dir, 'static'));
-        const widths = path.join(dir, 'widths');
-        fs.mkdirSync(widths);
-        const model = fs.readFileSync(path.join(configs, 'model_config.yaml'), 'utf8')
-            .replace('embedding_dim: 8\n', 'embedding_dim: 8\n    feature_specs: [{name: userid, embedding_dim: 4}]\n')
-            .replace('num_heads: 2', 'num_heads: 1');
-        assert.match(model, /feature_specs/);
-        fs.writeFileSync(path.join(widths, 'model_config.yaml'), model);
-        fs.copyFileSync(path.join(configs, 'dataset_config.yaml'), path.join(widths, 'dataset_config.yaml'));
+        const { dir, configs: widths } = editedTinyConfigs('qnn-widths-', {
+            model: t => t.replace('embedding_dim: 8\n', 'embedding_dim: 8\n    feature_specs: [{name: userid, embedding_dim: 4}]\n')
+                .replace('num_heads: 2', 'num_heads: 1'),
+        });
+        assert.match(fs.readFileSync(path.join(widths, 'model_config.yaml'), 'utf8'), /feature_specs: \[\{name: userid, embedding_dim: 4\}\][\s\S]*num_heads: 1/);
         await page.setInputFiles('#config-files', ['model_config.yaml', 'dataset_config.yaml'].map(f => path.join(widths, f)));
         await page.waitForSelector('#config-keys tr[data-key="feature_specs"]');
         assert.equal(await page.textContent('#config-keys tr[data-key="feature_specs"] td:nth-child(3)'), 'model_config.yaml');
@@ -980,6 +985,7 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         const cliAuc = Number(stdout.match(/test:.*AUC: ([0-9.]+)/)[1]);
         measurements.field_widths = { browser_test_auc: browserAuc, cli_test_auc: cliAuc };
         assert.ok(Math.abs(browserAuc - cliAuc) < 1e-4, `browser ${browserAuc} vs qnn train ${cliAuc}`);
+        fs.rmSync(dir, { recursive: true, force: true });
         await page.context().close();
     });
 

@@ -20,28 +20,10 @@ fn feature_specs_and_column_widths_train_evaluate_and_inspect() {
     let o = s.train();
     assert!(o.status.success(), "{}", text(&o));
     let model = "checkpoints/D/E.qnn";
-    let o = s.qnn(&[
-        "evaluate",
-        "--model",
-        model,
-        "--data",
-        &tiny("test_sample.csv"),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("AUC: "),
-        "{}",
-        text(&o)
-    );
-    let o = s.qnn(&[
-        "inspect",
-        "--model",
-        model,
-        "--data",
-        &tiny("test_sample.csv"),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let table = String::from_utf8_lossy(&o.stdout);
+    let test = tiny("test_sample.csv");
+    let evaluated = s.qnn_ok(&["evaluate", "--model", model, "--data", &test]);
+    assert!(evaluated.contains("AUC: "), "{evaluated}");
+    let table = s.qnn_ok(&["inspect", "--model", model, "--data", &test]);
     assert!(table.contains("layer 1, head 1, activation map"), "{table}");
 
     // Two heads cannot cut 55 columns into 8 fields' blocks: the key is named.

@@ -49,6 +49,13 @@ impl Scratch {
             .unwrap()
     }
 
+    /// Runs `qnn args…`, which must succeed: its standard output.
+    pub fn qnn_ok(&self, args: &[&str]) -> String {
+        let o = self.qnn(args);
+        assert!(o.status.success(), "qnn {args:?}:\n{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
     /// A model config with the tiny experiment `E` on dataset `D`.
     pub fn model_config(&self, extra: &str) {
         self.write(
