@@ -62,3 +62,30 @@ fn a_network_lists_its_own_keys_and_the_shared_ones() {
         "{text}"
     );
 }
+
+#[test]
+fn one_key_is_shown_alone_and_a_misspelt_one_gets_the_nearest() {
+    let (ok, text) = qnn_keys(&["num_row"]);
+    assert!(ok, "{text}");
+    assert_eq!(listed(&text), ["num_row"], "{text}");
+    assert!(
+        text.starts_with("Networks' own (model_config.yaml)\n  num_row\n"),
+        "{text}"
+    );
+    let (ok, text) = qnn_keys(&["num_rows"]);
+    assert!(!ok);
+    assert!(
+        text.contains("error: `num_rows` is not a key QNN Lab knows (did you mean `num_row`?)"),
+        "{text}"
+    );
+    let (ok, text) = qnn_keys(&["hidden_units", "--model", "DeepFM"]);
+    assert!(ok && listed(&text) == ["hidden_units"], "{text}");
+    let (ok, text) = qnn_keys(&["num_row", "--model", "DeepFM"]);
+    assert!(!ok);
+    assert!(
+        text.contains("error: DeepFM does not read `num_row`"),
+        "{text}"
+    );
+    let (ok, text) = qnn_keys(&["--model", "DeepFn"]);
+    assert!(!ok && text.contains("(did you mean `DeepFM`?)"), "{text}");
+}

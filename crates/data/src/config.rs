@@ -56,6 +56,7 @@ impl Experiment {
     ) -> Result<Self, ConfigError> {
         let mut base = None;
         let mut block = None;
+        let mut experiments = Vec::new();
         for file in model_files {
             let root = parse_root(file)?;
             if let Some(e) = root.entry("Base") {
@@ -64,6 +65,7 @@ impl Experiment {
             if let Some(e) = root.entry(expid) {
                 block = Some((file.name.clone(), block_of(file, e)?));
             }
+            experiments.extend(root.entries().iter().map(|e| e.key.clone()));
         }
         let names = || {
             model_files
@@ -77,7 +79,16 @@ impl Experiment {
                 file: names(),
                 line: None,
                 key: None,
-                reason: format!("no experiment `{expid}` in the model config"),
+                reason: format!(
+                    "no experiment `{expid}` in the model config{}",
+                    qnn_keys::did_you_mean(
+                        expid,
+                        experiments
+                            .iter()
+                            .map(String::as_str)
+                            .filter(|e| *e != "Base")
+                    )
+                ),
             });
         };
         let mut exp = Experiment {
@@ -111,11 +122,13 @@ impl Experiment {
             }
         };
         let mut dataset = None;
+        let mut datasets = Vec::new();
         for file in dataset_files {
             let root = parse_root(file)?;
             if let Some(e) = root.entry(&dataset_id) {
                 dataset = Some((file.name.clone(), block_of(file, e)?));
             }
+            datasets.extend(root.entries().iter().map(|e| e.key.clone()));
         }
         let Some((dataset_file, dataset)) = dataset else {
             return Err(ConfigError {
@@ -126,7 +139,10 @@ impl Experiment {
                     .join(", "),
                 line: None,
                 key: None,
-                reason: format!("no dataset `{dataset_id}` in the dataset config"),
+                reason: format!(
+                    "no dataset `{dataset_id}` in the dataset config{}",
+                    qnn_keys::did_you_mean(&dataset_id, datasets.iter().map(String::as_str))
+                ),
             });
         };
         exp.merge(&dataset_file, &dataset);
@@ -156,7 +172,10 @@ impl Experiment {
                         self.bad(key, "is not supported by QNN Lab (only null is accepted)")
                     );
                 }
-                None => return Err(self.bad(key, "is not a key QNN Lab knows")),
+                None => {
+                    let hint = qnn_keys::did_you_mean_key(key);
+                    return Err(self.bad(key, format!("is not a key QNN Lab knows{hint}")));
+                }
             }
         }
         Ok(())
@@ -378,6 +397,11 @@ mod tests {
                 .starts_with("model_config.yaml:3: key `learning_rat`"),
             "{err}"
         );
+        assert!(
+            err.to_string()
+                .ends_with("is not a key QNN Lab knows (did you mean `learning_rate`?)"),
+            "{err}"
+        );
         let err = load("E:\n  dataset_id: D\n  use_features: [a]\n", "D: {}\n", "E").unwrap_err();
         assert_eq!(err.key.as_deref(), Some("use_features"));
     }
@@ -386,8 +410,17 @@ mod tests {
     fn missing_experiment_dataset_and_syntax_errors_are_clear() {
         let err = load(AUTHORS_MODEL_CONFIG, AUTHORS_DATASET_CONFIG, "nope").unwrap_err();
         assert!(err.reason.contains("no experiment `nope`"), "{err}");
+        assert!(!err.reason.contains("did you mean"), "{err}");
+        let err = load("Base: {}\nE_1:\n  dataset_id: D\n", "D: {}\n", "E_2").unwrap_err();
+        assert!(
+            err.reason
+                .ends_with("no experiment `E_2` in the model config (did you mean `E_1`?)"),
+            "{err}"
+        );
         let err = load("E:\n  dataset_id: X\n", AUTHORS_DATASET_CONFIG, "E").unwrap_err();
         assert!(err.reason.contains("no dataset `X`"), "{err}");
+        let err = load("E:\n  dataset_id: tiny\n", "tiny_csv: {}\ntimy: {}\n", "E").unwrap_err();
+        assert!(err.reason.ends_with("(did you mean `timy`?)"), "{err}");
         let err = load("E:\n  dataset_id: [D\n", "", "E").unwrap_err();
         assert_eq!(err.file, "model_config.yaml");
         assert!(err.line.is_some(), "{err}");

@@ -275,12 +275,7 @@ impl DatasetSpec {
             for (name, dim) in &feature_specs {
                 match columns.iter_mut().find(|c| &c.name == name) {
                     Some(c) if c.kind != ColumnKind::Meta => c.embedding_dim = Some(*dim),
-                    _ => {
-                        return Err(exp.bad(
-                            "feature_specs",
-                            format!("`{name}` is not an active feature column of feature_cols"),
-                        ));
-                    }
+                    _ => return Err(exp.bad("feature_specs", not_a_feature(name, &columns))),
                 }
             }
         }
@@ -419,6 +414,15 @@ fn ordered_features(exp: &Experiment) -> Result<Option<Vec<String>>, ConfigError
     Ok(Some(names))
 }
 
+/// Why `name` cannot be given to a feature: with the active feature column it is closest to.
+fn not_a_feature(name: &str, columns: &[ColumnSpec]) -> String {
+    let features = columns.iter().filter(|c| c.kind != ColumnKind::Meta);
+    format!(
+        "`{name}` is not an active feature column of feature_cols{}",
+        qnn_keys::did_you_mean(name, features.map(|c| c.name.as_str()))
+    )
+}
+
 /// The columns with the model fields in `order` and the unlisted fields left out; meta columns
 /// (not fields) stay.
 fn order_columns(columns: Vec<ColumnSpec>, order: &[String]) -> Result<Vec<ColumnSpec>, String> {
@@ -426,11 +430,7 @@ fn order_columns(columns: Vec<ColumnSpec>, order: &[String]) -> Result<Vec<Colum
     for name in order {
         match columns.iter().find(|c| &c.name == name) {
             Some(c) if c.kind != ColumnKind::Meta => ordered.push(c.clone()),
-            _ => {
-                return Err(format!(
-                    "`{name}` is not an active feature column of feature_cols"
-                ));
-            }
+            _ => return Err(not_a_feature(name, &columns)),
         }
     }
     ordered.extend(columns.into_iter().filter(|c| c.kind == ColumnKind::Meta));

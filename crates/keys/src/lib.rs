@@ -316,6 +316,25 @@ pub fn find(name: &str) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.name == name)
 }
 
+/// ` (did you mean `x`?)` for the candidate closest to a misspelt `name`, when one is close
+/// (a third of its letters or fewer changed: none for names shorter than three, where any other
+/// short name would be "close"); empty otherwise.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let allowed = name.chars().count() / 3;
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(name, c), c))
+        .filter(|&(d, c)| d <= allowed && c != name)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default()
+}
+
+/// ` (did you mean `x`?)` for the vocabulary's key closest to `name`; empty when none is close.
+pub fn did_you_mean_key(name: &str) -> String {
+    did_you_mean(name, KEYS.iter().map(|k| k.name))
+}
+
 /// The key whose URL name is `url`.
 pub fn find_url(url: &str) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.url == Some(url))

@@ -156,3 +156,29 @@ fn types_and_defaults_read_as_the_seed_table_writes_them() {
     );
     assert_eq!(BATCH_SIZE.default_for("DeepFM"), SeedDefault::Count(10_000));
 }
+
+#[test]
+fn a_misspelt_name_gets_the_closest_and_a_far_one_nothing() {
+    assert_eq!(
+        did_you_mean_key("learning_rat"),
+        " (did you mean `learning_rate`?)"
+    );
+    assert_eq!(
+        did_you_mean_key("embeding_dim"),
+        " (did you mean `embedding_dim`?)"
+    );
+    assert_eq!(did_you_mean_key("use_features"), "");
+    assert_eq!(
+        did_you_mean_key("learning_rate"),
+        "",
+        "a known key needs no hint"
+    );
+    assert_eq!(
+        did_you_mean("QNN_tin", ["Base", "QNN_tiny", "DeepFM_tiny"]),
+        " (did you mean `QNN_tiny`?)"
+    );
+    // Short names: every other short name is as close, so no guess.
+    assert_eq!(did_you_mean("E", ["F", "EE", "G"]), "");
+    assert_eq!(did_you_mean("ab", ["ac"]), "");
+    assert_eq!(did_you_mean("abc", ["abd"]), " (did you mean `abd`?)");
+}

@@ -1,4 +1,4 @@
-//! `qnn keys [--model NAME]`: the keys a FuxiCTR config may hold, from the vocabulary
+//! `qnn keys [KEY] [--model NAME]`: the keys a FuxiCTR config may hold, from the vocabulary
 //! (`qnn_keys`): type and range, the seed table's default, what each does.
 
 use anyhow::{Result, bail};
@@ -6,6 +6,8 @@ use qnn_keys::{Effect, KEYS, Key, NETWORKS, Readers};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Only this key (e.g. `num_row`).
+    pub key: Option<String>,
     /// Only the keys this network reads (QNN, or a model-zoo name such as DeepFM), with the
     /// training and dataset keys every run reads.
     #[arg(long)]
@@ -13,21 +15,30 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    print!("{}", listing(args.model.as_deref())?);
+    print!("{}", listing(args.model.as_deref(), args.key.as_deref())?);
     Ok(())
 }
 
 /// A title and which keys it lists.
 type Section<'a> = (String, Box<dyn Fn(&Key) -> bool + 'a>);
 
-/// The listing, one section per kind of key.
-pub fn listing(model: Option<&str>) -> Result<String> {
+/// The listing, one section per kind of key; with `only`, that key alone.
+pub fn listing(model: Option<&str>, only: Option<&str>) -> Result<String> {
     if let Some(model) = model
         && !NETWORKS.contains(&model)
     {
         bail!(
-            "--model: '{model}' is not a network QNN Lab has ({})",
-            NETWORKS.join(", ")
+            "--model: '{model}' is not a network QNN Lab has ({}){}",
+            NETWORKS.join(", "),
+            qnn_keys::did_you_mean(model, NETWORKS)
+        );
+    }
+    if let Some(key) = only
+        && qnn_keys::find(key).is_none()
+    {
+        bail!(
+            "`{key}` is not a key QNN Lab knows{}",
+            qnn_keys::did_you_mean_key(key)
         );
     }
     let network = |k: &Key| match (k.readers, model) {
@@ -62,7 +73,10 @@ pub fn listing(model: Option<&str>) -> Result<String> {
     ];
     let mut out = String::new();
     for (title, wanted) in sections {
-        let keys: Vec<&Key> = KEYS.iter().filter(|k| wanted(k)).collect();
+        let keys: Vec<&Key> = KEYS
+            .iter()
+            .filter(|k| wanted(k) && only.is_none_or(|o| o == k.name))
+            .collect();
         if keys.is_empty() {
             continue;
         }
@@ -90,6 +104,9 @@ pub fn listing(model: Option<&str>) -> Result<String> {
             out.push_str(&format!("      {}\n", k.help));
         }
         out.push('\n');
+    }
+    if let (Some(key), Some(model), true) = (only, model, out.is_empty()) {
+        bail!("{model} does not read `{key}` (`qnn keys {key}` says which networks do)");
     }
     Ok(out)
 }
