@@ -204,6 +204,30 @@ fn train_evaluate_predict_inspect_on_the_bundled_sample() {
         "{}",
         text(&o)
     );
+    // Clicks only: logloss, and a warning instead of an AUC these rows cannot have.
+    let test = fs::read_to_string(tiny("test_sample.csv")).unwrap();
+    let clicks: Vec<&str> = test
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| *i == 0 || l.starts_with("1,"))
+        .map(|(_, l)| l)
+        .collect();
+    assert!(test.starts_with("clk,") && clicks.len() > 2);
+    s.write("clicks.csv", &(clicks.join("\n") + "\n"));
+    let o = s.qnn(&["evaluate", "--model", model, "--data", "clicks.csv"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let rows = clicks.len() - 1;
+    assert!(
+        stdout.starts_with(&format!("{rows} rows: logloss: ")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("AUC"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("clicks.csv: AUC is undefined: only one class is present in the labels"),
+        "{stderr}"
+    );
 
     // Predict works from the model file alone and keeps every row and column.
     let o = s.qnn(&[
@@ -254,6 +278,33 @@ fn train_evaluate_predict_inspect_on_the_bundled_sample() {
     assert!(
         svg.starts_with("<svg") && svg.contains("<title>userid × adgroup_id: "),
         "{svg:.300}"
+    );
+    // Each panel says what its darkest shade stands for; the numeric price times itself
+    // outweighs every pair of the activation maps, and is drawn beyond the scale.
+    assert_eq!(
+        svg.matches("the largest pair; dashed cells lie beyond it")
+            .count(),
+        svg.matches(" map</text>").count()
+    );
+    let beyond = svg
+        .split("<rect ")
+        .filter(|r| r.contains(r#"class="beyond""#))
+        .map(|r| {
+            r.split("<title>")
+                .nth(1)
+                .unwrap()
+                .split(':')
+                .next()
+                .unwrap()
+        })
+        .collect::<Vec<_>>();
+    assert!(beyond.contains(&"price × price"), "{beyond:?}");
+    assert!(
+        beyond.iter().all(|cell| {
+            let (a, b) = cell.split_once(" × ").unwrap();
+            a == b
+        }),
+        "only a field with itself lies beyond the largest pair: {beyond:?}"
     );
     let o = s.qnn(&["inspect", "--model", model, "--format", "csv"]);
     let csv_text = String::from_utf8_lossy(&o.stdout);
@@ -508,7 +559,12 @@ fn bad_configs_name_the_key() {
         csv,
         AB,
         "  num_rows: 3\n",
-        &["model_config.yaml:", "`num_rows`", "not a key"],
+        &[
+            "model_config.yaml:",
+            "`num_rows`",
+            "not a key",
+            "(did you mean `num_row`?)",
+        ],
     );
     let s = Scratch::new("expid");
     s.model_config("");
@@ -516,6 +572,14 @@ fn bad_configs_name_the_key() {
     assert_fails(
         &s.qnn(&["train", "--config", "config", "--expid", "F"]),
         &["no experiment `F`"],
+    );
+    s.write(
+        "config/model_config.yaml",
+        "QNN_tiny:\n  model: QNN\n  dataset_id: D\n",
+    );
+    assert_fails(
+        &s.qnn(&["train", "--config", "config", "--expid", "QNN_tin"]),
+        &["no experiment `QNN_tin` in the model config (did you mean `QNN_tiny`?)"],
     );
     assert_fails(
         &s.qnn(&["train", "--config", "nowhere", "--expid", "E"]),
@@ -804,39 +868,43 @@ fn damaged_model_files_and_incomplete_predict_input() {
         &s.qnn(&["evaluate", "--model", "flipped.qnn", "--data", &data]),
         &["flipped.qnn", "checksum"],
     );
+    // Predict refuses each of these inputs with one error line and writes nothing.
+    let refused = |data: &str, extra: &[&str], fragments: &[&str]| {
+        let model = model.to_str().unwrap();
+        let mut args = vec![
+            "predict", "--model", model, "--data", data, "--out", "p.csv",
+        ];
+        args.extend_from_slice(extra);
+        assert_fails(&s.qnn(&args), fragments);
+        assert!(!s.path("p.csv").exists());
+    };
     let without_price = s.write("noprice.csv", "clk,userid\n0,1\n");
-    let o = s.qnn(&[
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
+    refused(
         without_price.to_str().unwrap(),
-        "--out",
-        "p.csv",
-    ]);
-    assert_fails(&o, &["noprice.csv:1", "no such column"]);
-    assert!(!s.path("p.csv").exists());
+        &[],
+        &["noprice.csv:1", "no such column"],
+    );
+    // Saved with tabs: the header is one column, and the error says why.
+    let tabs = s.write("tabs.csv", "clk\tuserid\tprice\n0\t1\t2.5\n");
+    refused(
+        tabs.to_str().unwrap(),
+        &[],
+        &[
+            "tabs.csv:1",
+            "the header looks like 3 columns separated by tabs",
+            "save the file with commas",
+        ],
+    );
     // The added column may not overwrite one the input has.
-    let o = s.qnn(&[
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
+    refused(
         &data,
-        "--out",
-        "p.csv",
-        "--column",
-        "userid",
-    ]);
-    assert_fails(
-        &o,
+        &["--column", "userid"],
         &[
             "test_sample.csv:1",
             "column `userid`",
             "choose another name with --column",
         ],
     );
-    assert!(!s.path("p.csv").exists());
     // A model without quadratic layers (num_layers: 0, which FuxiCTR trains too) has no
     // interaction maps: inspect says so instead of panicking.
     let config = fs::read_to_string(s.path("config/model_config.yaml"))

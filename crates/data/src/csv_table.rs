@@ -145,11 +145,12 @@ impl<R: Read> CsvChunks<R> {
             match header.iter().position(|h| *h == c.name) {
                 Some(p) => positions.push(p),
                 None => {
+                    let hint = separator_hint(&header).unwrap_or_default();
                     return Err(err(
                         Some(1),
                         Some(&c.name),
                         format!(
-                            "no such column in the header (it has: {})",
+                            "no such column in the header (it has: {}){hint}",
                             preview(&header)
                         ),
                     ));
@@ -565,6 +566,21 @@ impl Builder {
     }
 }
 
+/// When a header is one cell that another separator splits into columns (a CSV saved with `;`
+/// or tabs), the sentence that says so; `None` otherwise.
+pub fn separator_hint<S: AsRef<str>>(header: &[S]) -> Option<String> {
+    let [only] = header else { return None };
+    let only = only.as_ref();
+    let (separator, name) = [(';', "`;`"), ('\t', "tabs"), ('|', "`|`")]
+        .into_iter()
+        .find(|(c, _)| only.contains(*c))?;
+    let columns = only.split(separator).count();
+    Some(format!(
+        "; the header looks like {columns} columns separated by {name}: QNN Lab reads \
+         comma-separated files, as FuxiCTR does — save the file with commas"
+    ))
+}
+
 /// Whether pandas reads `cell` as a missing value.
 pub fn is_na(cell: &str) -> bool {
     NA_STRINGS.contains(&cell)
@@ -793,6 +809,17 @@ mod tests {
         let e = read("y,b\n1,x\n", &cols).unwrap_err();
         assert_eq!(e.column.as_deref(), Some("a"));
         assert!(e.reason.contains("no such column"), "{e}");
+        assert!(!e.reason.contains("separated by"), "{e}");
+        // Another separator: the header is one column, and the error says which separator.
+        for (text, name) in [("y;a\n1;x\n", "`;`"), ("y\ta\n1\tx\n", "tabs")] {
+            let e = read(text, &cols).unwrap_err();
+            assert!(
+                e.reason.contains(&format!(
+                    "the header looks like 2 columns separated by {name}"
+                )),
+                "{e}"
+            );
+        }
         assert!(read("", &cols).unwrap_err().reason.contains("empty"));
         assert!(
             read("y,a\n", &cols)

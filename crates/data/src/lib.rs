@@ -32,7 +32,7 @@ pub use dataset_config::{DataFormat, DatasetSpec, SplitType};
 pub use feature_map::{
     Dtype, Feature, FeatureKind, FeatureMap, Normalizer, Padding, Preprocess, RawColumn, Vocabulary,
 };
-pub use metrics::{Metric, Spread, auc, logloss};
+pub use metrics::{Evaluation, Metric, Spread, auc, logloss};
 pub use parquet_columns::panic_becomes_error;
 pub use pipeline::{
     CHUNK_ROWS, FileSource, MemoryFiles, MemoryStore, Part, Pass, PipelineError, SplitStore,

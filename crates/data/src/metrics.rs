@@ -94,6 +94,17 @@ impl Metric {
         }
     }
 
+    /// Every metric, in the order FuxiCTR's configs usually list them.
+    pub const ALL: [Metric; 7] = [
+        Metric::Logloss,
+        Metric::Auc,
+        Metric::GAuc,
+        Metric::AvgAuc,
+        Metric::Mse,
+        Metric::Rmse,
+        Metric::Mae,
+    ];
+
     /// Parses FuxiCTR's spelling (case-insensitive, as users type it both ways).
     pub fn parse(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {
@@ -132,6 +143,41 @@ impl Metric {
             Metric::Rmse => mse(labels, probs).map(f64::sqrt),
             Metric::Mae => mae(labels, probs),
         }
+    }
+}
+
+/// What evaluating a model on labelled rows reports (`qnn evaluate`, the page's predictions).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// The task's metrics, and the grouped AUCs when the rows carry groups, that the rows define.
+    pub values: Vec<(Metric, f64)>,
+    /// Those the rows leave undefined (AUC over rows of one class), each with the reason, which
+    /// names the metric.
+    pub undefined: Vec<(Metric, String)>,
+}
+
+impl Evaluation {
+    /// Each metric on its own, so that one the rows cannot define leaves the others; rows and
+    /// predictions that do not match are an error.
+    pub fn of(
+        task: Task,
+        labels: &[f32],
+        probs: &[f32],
+        groups: Option<&[u64]>,
+    ) -> Result<Self, DataError> {
+        check_lengths(labels, probs)?;
+        let mut evaluation = Evaluation {
+            values: Vec::new(),
+            undefined: Vec::new(),
+        };
+        for metric in Metric::reported(task, groups.is_some()) {
+            match metric.compute(labels, probs, groups) {
+                Ok(v) => evaluation.values.push((metric, v)),
+                Err(DataError::Metric(reason)) => evaluation.undefined.push((metric, reason)),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(evaluation)
     }
 }
 
@@ -222,9 +268,10 @@ pub fn grouped_auc(
         weight += n;
     }
     if weight == 0.0 {
-        return Err(DataError::Metric(
-            "no group has both classes, so no group has an AUC".into(),
-        ));
+        let name = if weighted { "gAUC" } else { "avgAUC" };
+        return Err(DataError::Metric(format!(
+            "{name} is undefined: no group has both classes, so no group has an AUC"
+        )));
     }
     Ok(sum / weight)
 }
@@ -389,6 +436,60 @@ mod tests {
             assert_eq!(Metric::parse(m.name()), Some(m));
             assert!(!m.higher_is_better());
         }
+    }
+
+    #[test]
+    fn every_metric_is_listed_once_and_read_back_by_its_name() {
+        for (i, m) in Metric::ALL.into_iter().enumerate() {
+            assert_eq!(Metric::parse(m.name()), Some(m));
+            assert!(!Metric::ALL[..i].contains(&m), "{m:?} twice");
+        }
+    }
+
+    #[test]
+    fn an_evaluation_keeps_what_the_rows_define_and_names_what_they_do_not() {
+        let binary = Task::BinaryClassification;
+        let labels = [1., 0., 1., 1.];
+        let probs = [0.9, 0.5, 0.6, 0.4];
+        let all = Evaluation::of(binary, &labels, &probs, None).unwrap();
+        assert_eq!(
+            all.values.iter().map(|(m, _)| *m).collect::<Vec<_>>(),
+            [Metric::Logloss, Metric::Auc]
+        );
+        assert_eq!(all.values[1].1, 2.0 / 3.0);
+        assert!(all.undefined.is_empty());
+        // Positives only: logloss stands, AUC cannot, and says why.
+        let ones = [1.; 4];
+        let some = Evaluation::of(binary, &ones, &probs, None).unwrap();
+        assert_eq!(
+            some.values,
+            [(Metric::Logloss, logloss(&ones, &probs).unwrap())]
+        );
+        assert_eq!(some.undefined.len(), 1);
+        assert_eq!(some.undefined[0].0, Metric::Auc);
+        assert_eq!(
+            some.undefined[0].1,
+            "AUC is undefined: only one class is present in the labels"
+        );
+        // Groups with one class each: the grouped AUCs are undefined, the plain ones are not.
+        let grouped = Evaluation::of(binary, &labels, &probs, Some(&[1, 2, 3, 4])).unwrap();
+        assert_eq!(grouped.values.len(), 2);
+        assert_eq!(
+            grouped
+                .undefined
+                .iter()
+                .map(|(m, _)| *m)
+                .collect::<Vec<_>>(),
+            [Metric::GAuc, Metric::AvgAuc]
+        );
+        assert!(
+            grouped.undefined[1].1.starts_with("avgAUC is undefined: "),
+            "{grouped:?}"
+        );
+        // Rows and predictions that do not match are no evaluation at all.
+        assert!(Evaluation::of(binary, &labels, &probs[..3], None).is_err());
+        let regression = Evaluation::of(Task::Regression, &[3., 4.], &[3.5, 4.], None).unwrap();
+        assert_eq!(regression.values.len(), 3);
     }
 
     /// By hand: group 1 (rows 0, 3, 6) has AUC 1/2 — (0.9 > 0.4) but (0.3 < 0.4); group 2

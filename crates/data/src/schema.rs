@@ -41,6 +41,28 @@ pub enum ColumnRole {
 }
 
 impl ColumnRole {
+    /// Every role's name, in the order a menu lists them.
+    pub const NAMES: [&'static str; 5] = ["label", "categorical", "numeric", "sequence", "ignore"];
+
+    /// The role called `name` (one of [`ColumnRole::NAMES`]); a sequence splits on `splitter`.
+    pub fn named(name: &str, splitter: &str) -> Option<ColumnRole> {
+        Some(match name {
+            "label" => ColumnRole::Label,
+            "categorical" => ColumnRole::Categorical,
+            "numeric" => ColumnRole::Numeric,
+            "sequence" => ColumnRole::Sequence {
+                splitter: splitter.to_string(),
+            },
+            "ignore" => ColumnRole::Ignore,
+            _ => return None,
+        })
+    }
+
+    /// Whether the column is embedded (has an embedding width).
+    pub fn is_feature(&self) -> bool {
+        !matches!(self, ColumnRole::Label | ColumnRole::Ignore)
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             ColumnRole::Label => "label",
@@ -477,6 +499,22 @@ mod tests {
                 ColumnRole::Ignore,
             ]
         );
+    }
+
+    #[test]
+    fn every_role_is_found_by_its_name() {
+        for name in ColumnRole::NAMES {
+            let role = ColumnRole::named(name, "^").unwrap();
+            assert_eq!(role.name(), name);
+            assert_eq!(role.is_feature(), !matches!(name, "label" | "ignore"));
+        }
+        assert_eq!(
+            ColumnRole::named("sequence", "^"),
+            Some(ColumnRole::Sequence {
+                splitter: "^".into()
+            })
+        );
+        assert_eq!(ColumnRole::named("Label", "|"), None);
     }
 
     #[test]

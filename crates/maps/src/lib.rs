@@ -51,6 +51,20 @@ impl FieldMatrix {
         }
     }
 
+    /// The largest cell.
+    pub fn max(&self) -> f64 {
+        self.values.iter().copied().fold(0.0, f64::max)
+    }
+
+    /// What the darkest shade of a heatmap stands for when it is scaled to the pairs: the
+    /// largest cell with a ≠ b. A field's product with itself can outweigh every pair by far (a
+    /// numeric field), and would leave the pairs white; such cells lie beyond the scale. A map
+    /// of one field has no pair: its cell.
+    pub fn pair_scale(&self) -> f64 {
+        self.top_off_diagonal()
+            .map_or_else(|| self.max(), |(_, _, v)| v)
+    }
+
     /// The largest cell with a ≠ b, as (a, b, value).
     pub fn top_off_diagonal(&self) -> Option<(usize, usize, f64)> {
         (0..self.size)
@@ -204,6 +218,18 @@ mod tests {
                 },
             ],
         }
+    }
+
+    #[test]
+    fn the_pair_scale_leaves_the_diagonal_out() {
+        let m = matrix(&[9.0, 2.0, 3.0, 1.0]);
+        assert_eq!((m.max(), m.pair_scale()), (9.0, 3.0));
+        let one = FieldMatrix {
+            size: 1,
+            values: vec![4.0],
+        };
+        assert_eq!(one.pair_scale(), 4.0);
+        assert_eq!(FieldMatrix::zeros(3).pair_scale(), 0.0);
     }
 
     #[test]

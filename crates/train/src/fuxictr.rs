@@ -232,9 +232,14 @@ fn metric(exp: &Experiment, key: &str, v: &Value) -> Result<Metric, ConfigError>
         .as_str()
         .ok_or_else(|| exp.bad(key, format!("{v} is not a metric name")))?;
     Metric::parse(name).ok_or_else(|| {
+        let names = Metric::ALL.map(Metric::name);
         exp.bad(
             key,
-            format!("metric '{name}' is not supported (AUC and logloss are)"),
+            format!(
+                "metric '{name}' is not one QNN Lab computes ({}){}",
+                names.join(", "),
+                qnn_keys::did_you_mean(name, names)
+            ),
         )
     })
 }
@@ -302,6 +307,21 @@ mod tests {
         let (q, t) = qnn_configs(&e);
         assert_eq!(q, QnnConfig::paper_frappe());
         assert_eq!(t, TrainConfig::paper_frappe());
+    }
+
+    #[test]
+    fn an_unknown_metric_is_named_with_those_there_are() {
+        let err = configs(&exp("  metrics: [logloss, MAPE]\n")).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("metrics"), "{err}");
+        assert!(
+            err.reason.ends_with(
+                "metric 'MAPE' is not one QNN Lab computes (logloss, AUC, gAUC, avgAUC, MSE, \
+                 RMSE, MAE) (did you mean `MAE`?)"
+            ),
+            "{err}"
+        );
+        let err = configs(&exp("  monitor: precision\n")).unwrap_err();
+        assert!(!err.reason.contains("did you mean"), "{err}");
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! ```
 
 use burn::tensor::Device;
-use qnn_data::{ConfigError, DatasetSpec, EncodedDataset, Experiment, FeatureMap, Splits};
+use qnn_data::{
+    ConfigError, DataError, DatasetSpec, EncodedDataset, Experiment, FeatureMap, Metric, Splits,
+};
 use qnn_model::InputLayout;
 use qnn_zoo::{Network, NetworkConfig, NetworkFile};
 
@@ -69,12 +71,63 @@ impl Session {
                 self.spec.dataset_id
             )));
         };
+        // A metric that the rows leave undefined (AUC over one class) would stop the run at its
+        // first evaluation, or after the last epoch for the test split: refuse it now.
+        let spec = &self.spec;
+        self.check_defined(
+            ("validation", "valid_size"),
+            spec.valid_data.as_deref(),
+            &valid,
+            &self.train.evaluated_metrics(),
+        )?;
+        if let Some(test) = &splits.test {
+            let test_file = spec.test_data.as_deref();
+            self.check_defined(("test", "test_size"), test_file, test, &self.train.metrics)?;
+        }
         Ok(RunData {
             feature_map: splits.feature_map,
             train: splits.train,
             valid,
             test: splits.test,
         })
+    }
+
+    /// Whether every metric in `metrics` is defined on the labels (and groups) of `data`: that
+    /// depends on them alone, not on the predictions.
+    fn check_defined(
+        &self,
+        (split, size_key): (&str, &str),
+        file: Option<&str>,
+        data: &EncodedDataset,
+        metrics: &[Metric],
+    ) -> Result<(), TrainError> {
+        let guesses = vec![0.5; data.len()];
+        for metric in metrics {
+            if let Err(DataError::Metric(reason)) =
+                metric.compute(data.labels(), &guesses, data.groups())
+            {
+                let name = metric.name();
+                // A file is the user's to change; a split carved at random can be carved larger.
+                let (place, remedy) = match file {
+                    Some(f) => (
+                        format!(" ({f})"),
+                        "give it rows of both classes".to_string(),
+                    ),
+                    None => (
+                        String::new(),
+                        format!(
+                            "carve a larger one (`{size_key}`; in the page, the {split} fraction)"
+                        ),
+                    ),
+                };
+                return Err(TrainError::Data(format!(
+                    "dataset `{}`: the {split} split{place}: {reason}; the run reports {name} on \
+                     it (`metrics`, `monitor`): {remedy}, or leave {name} out",
+                    self.spec.dataset_id,
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The training loop on `data`'s train and valid splits (`device` without autodiff: the
@@ -207,6 +260,71 @@ mod tests {
         let err = session.splits(splits).unwrap_err().to_string();
         assert!(err.contains("`D` has no validation split"), "{err}");
         assert!(err.contains("valid_size"), "{err}");
+    }
+
+    #[test]
+    fn a_split_on_which_a_reported_metric_is_undefined_is_refused_before_training() {
+        // Clicks only in the validation file: AUC (the monitor) has no value on it.
+        let mut files = files();
+        files
+            .files
+            .push(("v.csv".into(), b"c,y\nt0,1\nt1,1\nt3,1\n".to_vec()));
+        let run = |model: &str, valid: &str| {
+            let session = Session::new(&experiment_of(model, valid)).unwrap();
+            let splits = prepare_dataset(&session.spec, 1, &mut &files, &mut MemoryStore).unwrap();
+            session.splits(splits).map(|_| ())
+        };
+        let err = run("  model: LR\n", "  valid_data: v.csv\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "dataset `D`: the validation split (v.csv): AUC is undefined: only one class is \
+                 present in the labels; the run reports AUC on it"
+            ),
+            "{err}"
+        );
+        // Logloss is defined on one class: a run that only reports it goes ahead.
+        run(
+            "  model: LR\n  metrics: [logloss]\n  monitor: logloss\n  monitor_mode: min\n",
+            "  valid_data: v.csv\n",
+        )
+        .unwrap();
+        // The test split is held to the reported metrics (not the monitor).
+        let err = run(
+            "  model: LR\n  metrics: [logloss, AUC]\n",
+            "  valid_size: 20\n  test_data: v.csv\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("the test split (v.csv): AUC is undefined"),
+            "{err}"
+        );
+        assert!(
+            err.contains("give it rows of both classes, or leave AUC out"),
+            "{err}"
+        );
+        // Carved from the training file: carve more rows.
+        let one_class = MemoryFiles {
+            files: vec![("t.csv".into(), b"c,y\nt0,1\nt1,1\nt2,1\nt3,1\n".to_vec())],
+        };
+        let session = Session::new(&experiment_of("  model: LR\n", "  valid_size: 2\n")).unwrap();
+        let splits = prepare_dataset(&session.spec, 1, &mut &one_class, &mut MemoryStore).unwrap();
+        let err = session.splits(splits).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "the validation split: AUC is undefined: only one class is present in the labels; \
+                 the run reports AUC on it (`metrics`, `monitor`): carve a larger one \
+                 (`valid_size`; in the page, the validation fraction), or leave AUC out"
+            ),
+            "{err}"
+        );
+        run(
+            "  model: LR\n  metrics: [logloss]\n",
+            "  valid_size: 20\n  test_data: v.csv\n",
+        )
+        .unwrap();
     }
 
     #[test]

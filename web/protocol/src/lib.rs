@@ -170,7 +170,10 @@ pub enum FromWorker {
     Predictions {
         rows: usize,
         csv: String,
+        /// The metrics the rows define, when they have the label column.
         metrics: Option<Metrics>,
+        /// Why a metric is missing (AUC over rows of one class), in words.
+        undefined: Vec<String>,
     },
     Error {
         text: String,

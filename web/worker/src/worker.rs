@@ -10,7 +10,9 @@ use burn::tensor::Device;
 use js_sys::{Array, Uint8Array};
 use qnn_data::processor::{encode, group_only_column, model_columns};
 use qnn_data::synthetic::SyntheticSpec;
-use qnn_data::{ConfigFile, EncodedDataset, Experiment, MemoryFiles, MemoryStore, RawTable};
+use qnn_data::{
+    ConfigFile, EncodedDataset, Evaluation, Experiment, MemoryFiles, MemoryStore, RawTable,
+};
 use qnn_model::{
     DropoutKey, InputLayout, Loss, Mode, ModelInput, QnnConfig, interaction_maps, output,
 };
@@ -635,15 +637,15 @@ async fn predict_csv(state: &State, name: &str, bytes: &[u8]) -> Result<(), Stri
     let probs = predict(&model, &layout, &data, 4096, &device)
         .await
         .map_err(|e| e.to_string())?;
-    let metrics = if has_label {
-        // As `qnn evaluate`: the task's metrics, and the grouped AUCs when the rows have groups.
-        qnn_data::Metric::reported(map.task, data.groups().is_some())
-            .iter()
-            .map(|k| Ok((*k, k.compute(data.labels(), &probs, data.groups())?)))
-            .collect::<Result<Vec<_>, qnn_data::DataError>>()
-            .ok()
+    // As `qnn evaluate`: the task's metrics, and the grouped AUCs when the rows have groups,
+    // each one the rows define.
+    let (metrics, undefined) = if has_label {
+        let evaluation = Evaluation::of(map.task, data.labels(), &probs, data.groups())
+            .map_err(|e| format!("{name}: {e}"))?;
+        let reasons = evaluation.undefined.into_iter().map(|(_, r)| r).collect();
+        (Some(evaluation.values), reasons)
     } else {
-        None
+        (None, Vec::new())
     };
     let column = map.task.prediction_column();
     let with_probabilities = qnn_data::csv_table::append_column(bytes, name, column, &probs)
@@ -654,6 +656,7 @@ async fn predict_csv(state: &State, name: &str, bytes: &[u8]) -> Result<(), Stri
         rows: probs.len(),
         csv,
         metrics,
+        undefined,
     });
     Ok(())
 }

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use burn::tensor::Device;
-use qnn_data::{CHUNK_ROWS, EncodedDataset, Metric};
+use qnn_data::{CHUNK_ROWS, EncodedDataset, Evaluation};
 use qnn_model::InputLayout;
 use qnn_zoo::{Network, NetworkFile};
+use tracing::warn;
 
 use crate::commands::train::metric_line;
 use crate::data;
@@ -104,11 +105,13 @@ pub fn run(args: Args) -> Result<()> {
     // A model trained with a group_id reads that column too, and reports the grouped AUCs.
     let grouped = loaded.file.feature_map.group_id.is_some() && groups.len() == labels.len();
     let groups = grouped.then_some(groups.as_slice());
-    let metrics = Metric::reported(loaded.layout.task, grouped)
-        .into_iter()
-        .map(|m| Ok((m, m.compute(&labels, &probs, groups)?)))
-        .collect::<Result<Vec<_>>>()
-        .with_context(|| format!("{}", args.data.display()))?;
-    println!("{rows} rows: {}", metric_line(&metrics));
+    let data = args.data.display();
+    let evaluation = Evaluation::of(loaded.layout.task, &labels, &probs, groups)
+        .with_context(|| format!("{data}"))?;
+    // A metric these rows cannot define (AUC over one class) leaves the others.
+    for (_, reason) in &evaluation.undefined {
+        warn!("{data}: {reason}");
+    }
+    println!("{rows} rows: {}", metric_line(&evaluation.values));
     Ok(())
 }

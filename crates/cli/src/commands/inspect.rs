@@ -241,16 +241,17 @@ fn xml(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// One heatmap per panel, stacked; each cell's colour is its row-normalised share and its
-/// tooltip the raw value.
+/// One heatmap per panel, stacked; the shades run from 0 to the panel's largest pair (a field
+/// with itself may lie beyond: dashed, as in the page), each cell's tooltip is its value.
 fn svg(maps: &InteractionMaps) -> String {
     let names = &maps.field_names;
     let n = names.len();
     let cell = 28.0;
     let label = 8.0 * names.iter().map(|s| s.len().min(16)).max().unwrap_or(4) as f64 + 12.0;
-    let panel_h = label + cell * n as f64 + 40.0;
+    let panel_h = label + cell * n as f64 + 56.0;
     let panels = panels(maps);
-    let width = label + cell * n as f64 + 20.0;
+    // The last column's name, slanted, reaches past the grid.
+    let width = label * 1.5 + cell * n as f64 + 20.0;
     let height = panel_h * panels.len() as f64;
     let mut s = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
@@ -273,12 +274,7 @@ fn svg(maps: &InteractionMaps) -> String {
                 xml(&clip(name, 16))
             );
         }
-        let max = m
-            .values
-            .iter()
-            .cloned()
-            .fold(0.0f64, f64::max)
-            .max(f64::MIN_POSITIVE);
+        let max = m.pair_scale().max(f64::MIN_POSITIVE);
         for (a, name) in names.iter().enumerate() {
             let y = grid_top + cell * a as f64;
             let _ = write!(
@@ -290,21 +286,32 @@ fn svg(maps: &InteractionMaps) -> String {
             );
             for (b, column) in names.iter().enumerate() {
                 let v = m.get(a, b);
+                let beyond = v > max;
                 let t = (v / max).clamp(0.0, 1.0);
                 // White → dark red.
                 let (r, g, bl) = (255.0 - 75.0 * t, 255.0 - 235.0 * t, 255.0 - 225.0 * t);
                 let _ = write!(
                     s,
-                    r#"<rect x="{}" y="{y}" width="{cell}" height="{cell}" fill="rgb({:.0},{:.0},{:.0})" stroke="lightgray"><title>{} × {}: {v:.6}</title></rect>"#,
+                    r#"<rect x="{}" y="{y}" width="{cell}" height="{cell}" fill="rgb({:.0},{:.0},{:.0})" {}><title>{} × {}: {v:.6}</title></rect>"#,
                     label + cell * b as f64,
                     r,
                     g,
                     bl,
+                    if beyond {
+                        r#"stroke="black" stroke-dasharray="3 2" class="beyond""#
+                    } else {
+                        r#"stroke="lightgray""#
+                    },
                     xml(name),
                     xml(column)
                 );
             }
         }
+        let _ = write!(
+            s,
+            r#"<text x="4" y="{}" class="scale">shades: 0 (white) to {max:.6}, the largest pair; dashed cells lie beyond it</text>"#,
+            grid_top + cell * n as f64 + 16.0
+        );
     }
     s.push_str("</svg>\n");
     s
