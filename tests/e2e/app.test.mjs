@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from './serve.mjs';
@@ -59,8 +59,14 @@ async function pickExample(page, id) {
 }
 
 async function setParam(page, key, value) {
-    await page.fill(`#param-${key}`, String(value));
-    await page.dispatchEvent(`#param-${key}`, 'change');
+    const input = `#param-${key}`;
+    if (await page.getAttribute(input, 'type') === 'checkbox') {
+        assert.ok(['true', 'false'].includes(String(value)), `${key} is on or off, not ${value}`);
+        await page.setChecked(input, String(value) === 'true');
+        return;
+    }
+    await page.fill(input, String(value));
+    await page.dispatchEvent(input, 'change');
 }
 
 /// A copy of crates/cli/configs/tiny_csv with `edit.model` / `edit.dataset` applied to its two
@@ -88,6 +94,15 @@ async function train(page, { timeout = 240_000 } = {}) {
 
 async function finalTestAuc(page) {
     return Number(await page.getAttribute('#final-test', 'data-auc'));
+}
+
+// Each legend entry of a chart is drawn in its line's colour (which it names), one per line.
+async function assertLegendColours(page, chart) {
+    const legend = await page.$$eval(`${chart} .legend li`, ts => ts.map(t => getComputedStyle(t).color));
+    const lines = await page.$$eval(`${chart} polyline`, ps => ps.map(p => getComputedStyle(p).stroke));
+    assert.ok(lines.length >= 2, `${chart}: ${lines}`);
+    assert.deepEqual(legend, lines, chart);
+    assert.equal(new Set(lines).size, lines.length, `${chart}: one colour per line: ${lines}`);
 }
 
 async function shot(page, name, selector) {
@@ -148,6 +163,7 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
             assert.ok(await page.locator(`${chart} polyline`).count() >= 1, chart);
         }
         assert.ok(Number(await page.getAttribute('#gap-chart polyline', 'data-last')) > 0);
+        await assertLegendColours(page, '#metrics-chart');
         await shot(page, 'train', '#train');
         // The hottest rendered cell is the planted pair, and its value is the largest rendered.
         const hottest = await page.$eval('#map-hottest', e => [e.dataset.a, e.dataset.b, Number(e.dataset.value)]);
@@ -155,6 +171,15 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         const cells = await page.$$eval('#map td.cell', rs => rs.filter(r => r.dataset.a !== r.dataset.b).map(r => Number(r.dataset.value)));
         assert.equal(cells.length, 30);
         assert.equal(Math.max(...cells), hottest[2]);
+        // The colour scale runs from 0 to the largest pair (cells beyond it are dashed), or to
+        // the largest cell, the diagonal included.
+        const shown = await page.$$eval('#map td.cell', rs => rs.map(r => Number(r.dataset.value)));
+        assert.equal(await page.textContent('#map-scale .max'), hottest[2].toFixed(4));
+        assert.equal(await page.locator('#map td.cell.beyond').count(), shown.filter(v => v > hottest[2]).length);
+        await page.uncheck('#map .map-pairs-scale');
+        assert.equal(await page.textContent('#map-scale .max'), Math.max(...shown).toFixed(4));
+        assert.equal(await page.locator('#map td.cell.beyond').count(), 0);
+        await page.check('#map .map-pairs-scale');
         // Per layer and head views and the weight view render too.
         await page.selectOption('#map .map-layer', '1');
         await page.selectOption('#map .map-view', 'weight');
@@ -316,6 +341,7 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         assert.ok(curves.every(n => n >= 2 && n <= 4), `${curves}`);
         // And one training-loss curve per network.
         assert.equal(await page.locator('#race-loss-chart polyline').count(), 3);
+        for (const chart of ['#race-chart', '#race-loss-chart']) await assertLegendColours(page, chart);
         measurements.race = { first_epoch_seconds, seconds, rows };
         await shot(page, 'race', '#race');
         await page.context().close();
@@ -470,11 +496,14 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         const page = await newPage();
         await pickExample(page, 'planted');
         await setParam(page, 'epochs', 4);
+        // The teacher leaves f0 out of the model; the lesson hides the schema, so it stays out.
+        await page.selectOption('#schema tr[data-column="f0"] select.role', 'ignore');
         // The teacher ticks what to hide.
         for (const name of ['data', 'schema', 'network']) await page.check(`input.lesson-hide[data-name="${name}"]`);
         const lesson = await page.getAttribute('#lesson-link', 'href');
         assert.match(lesson, /[?&]hide=data%2Cschema%2Cnetwork(&|$)/);
         assert.match(lesson, /[?&]ex=planted/);
+        assert.match(lesson, /[?&]role\.f0=ignore(&|$)/);
         await page.context().close();
         // A setting alone can be hidden too, by its name.
         const student = await newPage(lesson.slice(lesson.indexOf('?')).replace('network', 'network%2Cepochs'));
@@ -491,6 +520,9 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         assert.equal(await student.inputValue('#param-epochs'), '4');
         await train(student);
         assert.ok(await finalTestAuc(student) > 0.8);
+        // Five fields: f0 was left out by the link, with the schema hidden.
+        assert.equal(await student.locator('#map td.cell').count(), 25);
+        assert.equal(await student.locator('#map td.cell[data-a="f0"]').count(), 0);
         await shot(student, 'lesson');
         await student.click('#unhide');
         await student.waitForFunction(() => !/[?&]hide=/.test(location.search));
@@ -534,6 +566,12 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         // Compared: a validation curve per ticked run.
         for (const box of await page.$$('#saved-runs input.run-compare')) await box.check();
         assert.equal(await page.locator('#runs-chart polyline').count(), 2);
+        await assertLegendColours(page, '#runs-chart');
+        // Both runs are QNN_planted: the legend tells them apart by the time the table shows.
+        const legend = await page.$$eval('#runs-chart .legend li', ls => ls.map(l => l.textContent));
+        for (const saved of await page.$$eval('#saved-runs tbody tr td:nth-child(3)', ts => ts.map(t => t.textContent))) {
+            assert.ok(legend.some(l => l.startsWith(`QNN_planted ${saved.slice(11)} (AUC)`)), `${saved} in ${legend}`);
+        }
         await shot(page, 'runs', '#runs');
         // Deleted, for good.
         await page.click(`#saved-runs tr[data-run-key="${oldest.key}"] button.run-delete`);
@@ -664,11 +702,11 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
 
     it('takes a crafted link apart: names what it ignored, refuses absurd sizes, keeps working', async () => {
         const hostile = encodeURIComponent('<img src=x onerror="window.pwned=1">');
-        const page = await newPage(`?ex=${hostile}&E=4000000000&R=16000000&lr=NaN&H=oops&vf=2&be=quantum&sh=maybe&seed=-1`);
+        const page = await newPage(`?ex=${hostile}&E=4000000000&R=16000000&lr=NaN&H=oops&vf=2&be=quantum&sh=maybe&seed=-1&width.f1=4`);
         await page.waitForSelector('#error');
         const ignored = await page.textContent('#error .error-text');
         assert.match(ignored, /some settings in the link were ignored/);
-        for (const key of ['ex: no example `<img src=x onerror="window.pwned=1">`', 'embedding_dim: 4000000000 is more than QNN Lab allows', 'learning_rate', 'num_heads', 'vf:', 'be:', 'shuffle', 'seed']) {
+        for (const key of ['ex: no example `<img src=x onerror="window.pwned=1">`', 'embedding_dim: 4000000000 is more than QNN Lab allows', 'learning_rate', 'num_heads', 'vf:', 'be:', 'shuffle', 'seed', 'width.f1: column roles and widths apply to an example, and the link opens none']) {
             assert.ok(ignored.includes(key), `${key} missing from: ${ignored}`);
         }
         // Shown as text, never run.
@@ -690,7 +728,7 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await page.context().close();
     });
 
-    it('restores settings, example and seed from a shared link', async () => {
+    it('restores settings, example, seed and schema edits from a shared link', async () => {
         const page = await newPage();
         await pickExample(page, 'tiny');
         await page.fill('#min-categr-count', '3');
@@ -699,16 +737,38 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         await setParam(page, 'num_heads', 2);
         await page.click('button[data-preset="quick demo"]');
         await setParam(page, 'seed', 7);
+        const row = column => `#schema tr[data-column="${column}"]`;
+        const guessed = await page.inputValue(`${row('price')} select.role`);
+        assert.equal(guessed, 'numeric');
+        await page.selectOption(`${row('time_stamp')} select.role`, 'ignore');
+        await page.selectOption(`${row('price')} select.role`, 'categorical');
+        await page.fill(`${row('userid')} input.width`, '8');
+        await page.dispatchEvent(`${row('userid')} input.width`, 'change');
         const link = await page.getAttribute('#share-link', 'href');
         assert.match(link, /seed=7/);
+        // Only what differs from the example as it loads.
+        const edits = [...new URL(link).searchParams].filter(([k]) => /^(role|width)\./.test(k));
+        assert.deepEqual(edits, [['role.time_stamp', 'ignore'], ['role.price', 'categorical'], ['width.userid', '8']]);
         await page.context().close();
-        const again = await newPage(link.slice(link.indexOf('?')));
+        // The link as shared, with two edits the example cannot take.
+        const again = await newPage(`${link.slice(link.indexOf('?'))}&role.nope=ignore&width.clk=4`);
         await again.waitForSelector('#schema tr[data-column]');
         assert.equal(await again.inputValue('#param-seed'), '7');
         assert.equal(await again.inputValue('#min-categr-count'), '3');
         assert.equal(await again.getAttribute('button[data-example="tiny"]', 'class'), 'example selected');
         // tiny has its own valid/test files: the split names them.
         assert.match(await again.textContent('#split-files'), /valid_sample\.csv/);
+        assert.equal(await again.inputValue(`${row('time_stamp')} select.role`), 'ignore');
+        assert.equal(await again.inputValue(`${row('price')} select.role`), 'categorical');
+        assert.equal(await again.inputValue(`${row('userid')} input.width`), '8');
+        assert.equal(await again.inputValue(`${row('adgroup_id')} input.width`), '');
+        const ignored = await again.textContent('#error .error-text');
+        assert.match(ignored, /some settings in the link were ignored/);
+        assert.ok(ignored.includes('role.nope: the example has no column `nope`'), ignored);
+        assert.ok(ignored.includes('width.clk: `clk` is used as label, and only features have a width'), ignored);
+        // The restored page links to itself, less what it ignored.
+        const relinked = new URL(await again.getAttribute('#share-link', 'href'));
+        assert.deepEqual([...relinked.searchParams].filter(([k]) => /^(role|width)\./.test(k)), edits);
         await again.context().close();
     });
 
@@ -732,6 +792,9 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
         assert.match(await errorText(), /empty/);
         await upload('nolabel.csv', 'a,b\nx,1.5\ny,2.5\n');
         assert.match(await errorText(), /no column looks like a 0\/1 click label/);
+        // Saved with semicolons: one column, and the page says why.
+        await upload('semicolons.csv', 'a;b;label\nx;1.5;0\ny;2.5;1\n');
+        assert.match(await errorText(), /semicolons\.csv: one column only; the header looks like 3 columns separated by `;`: QNN Lab reads comma-separated files/);
         // A label of numbers other than 0 and 1 is a regression's, and the page says why.
         await upload('labels.csv', 'a,label\nx,0\ny,2\nz,1\nw,0\n');
         await page.waitForFunction(() => document.querySelector('#task').value === 'regression');
@@ -883,6 +946,23 @@ describe(`browser trainer (${webgpu ? 'with WebGPU (SwiftShader)' : 'without Web
             assert.ok(Math.abs(a - b) < 1e-4, `${name}: page ${a}, qnn evaluate ${b}\n${without}\n${cliWithout}`);
         }
         assert.ok(Math.abs(metric(withGroups, 'AUC') - metric(cliWithout, 'AUC')) < 1e-4, 'the same rows, the same AUC');
+        // Clicks only: no AUC of any kind is defined, logloss is, and the page says why the
+        // others are missing, as `qnn evaluate` warns.
+        const label = lines[0].indexOf('clk');
+        const clicks = lines.filter((cells, i) => i === 0 || cells[label] === '1');
+        assert.ok(clicks.length > 2);
+        const clicksOnly = path.join(dir, 'clicks_only.csv');
+        fs.writeFileSync(clicksOnly, clicks.map(cells => cells.join(',')).join('\n') + '\n');
+        const shown = await page.textContent('#predictions pre');
+        await page.setInputFiles('#predict-input', clicksOnly);
+        await page.waitForFunction(old => document.querySelector('#predictions pre')?.textContent !== old, shown);
+        const oneClass = await page.textContent('#predictions');
+        assert.match(oneClass, new RegExp(`${clicks.length - 1} rows predicted; logloss [0-9.]+; AUC is undefined: only one class is present in the labels; gAUC is undefined: [^;]+; avgAUC is undefined: `));
+        const evaluated = spawnSync(qnnBin, ['evaluate', '--model', modelFile, '--data', clicksOnly], { cwd: dir, encoding: 'utf8' });
+        assert.equal(evaluated.status, 0, evaluated.stderr);
+        assert.ok(Math.abs(metric(oneClass, 'logloss') - metric(evaluated.stdout, 'logloss')) < 1e-4, `${oneClass}\n${evaluated.stdout}`);
+        assert.doesNotMatch(evaluated.stdout, /AUC/);
+        assert.match(evaluated.stderr, /clicks_only\.csv: AUC is undefined: only one class/);
         fs.rmSync(dir, { recursive: true, force: true });
         await page.context().close();
     });

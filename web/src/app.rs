@@ -15,6 +15,7 @@ use web_sys::{HtmlInputElement, MessageEvent, Worker};
 
 use crate::browser::{self, WebGpuInfo};
 use crate::charts::{LineChart, Series};
+use crate::columns::{self, ColumnEdits};
 use crate::configs::{Explained, OpenedConfigs};
 use crate::examples::{EXAMPLES, by_id};
 use crate::frames::MapFrames;
@@ -55,11 +56,13 @@ struct EpochProgress {
     seconds_left: f64,
 }
 
-/// Predictions on an uploaded CSV: rows, metrics when it had labels, the first lines.
+/// Predictions on an uploaded CSV: rows, metrics when it had labels (and why any is missing),
+/// the first lines.
 #[derive(Debug, Clone, PartialEq)]
 struct PredictionView {
     rows: usize,
     metrics: Option<Metrics>,
+    undefined: Vec<String>,
     head: Vec<String>,
 }
 
@@ -76,6 +79,11 @@ struct Ui {
     file_names: RwSignal<Vec<String>>,
     profile: RwSignal<Option<Profile>>,
     roles: RwSignal<Vec<ColumnRole>>,
+    /// The roles the data loaded with (guessed, then the example's own), which a link's
+    /// `role.*` edits are relative to.
+    loaded_roles: RwSignal<Vec<ColumnRole>>,
+    /// The link's schema edits, for its example (applied once, when that example loads).
+    link_columns: RwSignal<Option<(&'static str, ColumnEdits)>>,
     /// Each column's own embedding width, where one is set (`embedding_dim` in its entry).
     widths: RwSignal<Vec<Option<usize>>>,
     min_categr_count: RwSignal<usize>,
@@ -151,6 +159,8 @@ impl Ui {
             file_names: RwSignal::new(Vec::new()),
             profile: RwSignal::new(None),
             roles: RwSignal::new(Vec::new()),
+            loaded_roles: RwSignal::new(Vec::new()),
+            link_columns: RwSignal::new(None),
             widths: RwSignal::new(Vec::new()),
             min_categr_count: RwSignal::new(1),
             valid_fraction: RwSignal::new(0.1),
@@ -289,6 +299,15 @@ impl Ui {
                 for (k, v) in self.planted.get_untracked().to_query() {
                     pairs.push((k.into(), v));
                 }
+            }
+            if let Some(profile) = self.profile.get_untracked() {
+                let edits = ColumnEdits::between(
+                    &profile.columns,
+                    &self.loaded_roles.get_untracked(),
+                    &self.roles.get_untracked(),
+                    &self.widths.get_untracked(),
+                );
+                pairs.extend(edits.to_query());
             }
         }
         for (k, v) in self.settings.get_untracked().to_query() {
@@ -657,13 +676,19 @@ fn on_message(ui: Ui, msg: FromWorker, bytes: Option<Vec<u8>>) {
             ui.maps.set(maps);
             ui.status.set(format!("loaded {name}"));
         }
-        FromWorker::Predictions { rows, csv, metrics } => {
+        FromWorker::Predictions {
+            rows,
+            csv,
+            metrics,
+            undefined,
+        } => {
             ui.running.set(false);
             let head: Vec<String> = csv.lines().take(11).map(str::to_string).collect();
             PREDICTIONS.with(|p| *p.borrow_mut() = Some(csv));
             ui.predictions.set(Some(PredictionView {
                 rows,
                 metrics,
+                undefined,
                 head,
             }));
             ui.status.set(format!("predicted {rows} rows"));
@@ -724,7 +749,25 @@ fn take_files(ui: Ui, files: Vec<(String, Vec<u8>)>, overrides: &[(&str, ColumnR
             roles[i] = role.clone();
         }
     }
-    if !roles.contains(&ColumnRole::Label) {
+    ui.loaded_roles.set(roles.clone());
+    let mut widths = vec![None; roles.len()];
+    if let Some((example, edits)) = ui.link_columns.get_untracked()
+        && ui.example.get_untracked() == Some(example)
+    {
+        ui.link_columns.set(None);
+        let problems = edits.apply(&profile.columns, &mut roles, &mut widths);
+        if !problems.is_empty() {
+            // After what the link's other settings left out, when it left something out.
+            ui.fail(match ui.error.get_untracked() {
+                Some(text) => format!("{text}; {}", problems.join("; ")),
+                None => ignored_in_link(&problems),
+            });
+        }
+    }
+    let names: Vec<&str> = profile.columns.iter().map(|c| c.name.as_str()).collect();
+    if let Some(hint) = qnn_data::csv_table::separator_hint(&names) {
+        ui.fail(format!("{name}: one column only{hint}."));
+    } else if !roles.contains(&ColumnRole::Label) {
         ui.fail(format!(
             "{name}: no column looks like a 0/1 click label. Mark the label column below: 0/1 \
              values for clicks, or any numbers with the task set to regression."
@@ -733,7 +776,7 @@ fn take_files(ui: Ui, files: Vec<(String, Vec<u8>)>, overrides: &[(&str, ColumnR
     ui.file_names
         .set(files.iter().map(|(n, _)| n.clone()).collect());
     FILES.with(|f| *f.borrow_mut() = files);
-    ui.widths.set(vec![None; roles.len()]);
+    ui.widths.set(widths);
     ui.roles.set(roles);
     ui.profile.set(Some(profile));
     ui.maps.set(None);
@@ -1071,6 +1114,14 @@ fn export_configs(ui: Ui) {
     }
 }
 
+/// What the page says of the parts of its link it could not take.
+fn ignored_in_link(problems: &[String]) -> String {
+    format!(
+        "some settings in the link were ignored: {}",
+        problems.join("; ")
+    )
+}
+
 /// Restores settings from the URL's `pairs`; returns the example to load.
 fn restore_from_url(ui: Ui, pairs: &[(String, String)]) -> Option<&'static str> {
     let mut settings = ui.settings.get_untracked();
@@ -1112,11 +1163,18 @@ fn restore_from_url(ui: Ui, pairs: &[(String, String)]) -> Option<&'static str> 
             _ => {}
         }
     }
+    let (edits, unread) = ColumnEdits::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    problems.extend(unread);
+    match example {
+        _ if edits.is_empty() => {}
+        Some(example) => ui.link_columns.set(Some((example, edits))),
+        None => problems.push(format!(
+            "{}: column roles and widths apply to an example, and the link opens none",
+            edits.to_query()[0].0
+        )),
+    }
     if !problems.is_empty() {
-        let text = format!(
-            "some settings in the link were ignored: {}",
-            problems.join("; ")
-        );
+        let text = ignored_in_link(&problems);
         // Loading the link's example clears old errors: this one must outlive it.
         if example.is_some() {
             ui.link_problems.set(Some(text.clone()));
@@ -1251,7 +1309,6 @@ fn DataSection(ui: Ui) -> impl IntoView {
 
 #[component]
 fn SchemaSection(ui: Ui) -> impl IntoView {
-    let role_names = ["label", "categorical", "numeric", "sequence", "ignore"];
     let rows = move || {
         let Some(profile) = ui.profile.get() else {
             return view! { <tr><td colspan="6" class="muted">"no data yet"</td></tr> }.into_any();
@@ -1263,7 +1320,7 @@ fn SchemaSection(ui: Ui) -> impl IntoView {
             .enumerate()
             .map(|(i, c)| {
                 let role = roles.get(i).cloned().unwrap_or(ColumnRole::Ignore);
-                let splitter = c.splitter.clone().unwrap_or_else(|| "|".into());
+                let column = c.clone();
                 let current = role.name();
                 let seq = if let ColumnRole::Sequence { splitter } = &role {
                     format!(" (split on `{splitter}`)")
@@ -1280,9 +1337,7 @@ fn SchemaSection(ui: Ui) -> impl IntoView {
                     let text = event_target_value(&ev);
                     let width = match text.trim() {
                         "" => None,
-                        t => match t.parse::<usize>().map_err(|e| e.to_string()).and_then(|n| {
-                            qnn_keys::EMBEDDING_DIM.check_count(n)
-                        }) {
+                        t => match columns::parse_width(t) {
                             Ok(n) => Some(n),
                             Err(reason) => {
                                 return ui.fail(format!("embedding width of `{}`: {reason}", ui.column_name(i)));
@@ -1290,27 +1345,25 @@ fn SchemaSection(ui: Ui) -> impl IntoView {
                         },
                     };
                     ui.widths.update(|w| w[i] = width);
+                    ui.sync_url();
                 };
                 let on_change = move |ev: web_sys::Event| {
-                    let role = match event_target_value(&ev).as_str() {
-                        "label" => ColumnRole::Label,
-                        "categorical" => ColumnRole::Categorical,
-                        "numeric" => ColumnRole::Numeric,
-                        "sequence" => ColumnRole::Sequence { splitter: splitter.clone() },
-                        _ => ColumnRole::Ignore,
+                    let Some(role) = columns::role_named(&column, &event_target_value(&ev)) else {
+                        return;
                     };
                     let is_label = role == ColumnRole::Label;
                     ui.roles.update(|r| r[i] = role);
                     if is_label {
                         follow_label(ui);
                     }
+                    ui.sync_url();
                 };
                 view! {
                     <tr data-column=c.name.clone()>
                         <td class="name">{c.name.clone()}</td>
                         <td>
                             <select class="role" on:change=on_change prop:value=current>
-                                {role_names.iter().map(|r| view! { <option value=*r selected={*r == current}>{*r}</option> }).collect_view()}
+                                {ColumnRole::NAMES.iter().map(|r| view! { <option value=*r selected={*r == current}>{*r}</option> }).collect_view()}
                             </select>
                             {seq}
                         </td>
@@ -1320,7 +1373,7 @@ fn SchemaSection(ui: Ui) -> impl IntoView {
                         <td>
                             <input type="number" class="width" min="1" placeholder="E"
                                 title="this field's own embedding width (empty: the model's embedding_dim)"
-                                disabled=matches!(role, ColumnRole::Label | ColumnRole::Ignore)
+                                disabled=!role.is_feature()
                                 prop:value=width.map(|w| w.to_string()).unwrap_or_default()
                                 on:change=on_width />
                         </td>
@@ -1457,19 +1510,30 @@ fn ModelSection(ui: Ui) -> impl IntoView {
             <table class="params">
                 {SETTINGS.iter().map(|p| {
                     let key = p.name();
+                    let set = move |text: &str| {
+                        let mut s = ui.settings.get_untracked();
+                        match s.set(key, text) {
+                            Ok(()) => { ui.settings_error.set(s.check().err()); ui.settings.set(s); ui.sync_url(); }
+                            Err(e) => { ui.settings_error.set(Some(e)); ui.settings.notify(); }
+                        }
+                    };
+                    let input = if p.is_flag() {
+                        view! {
+                            <input type="checkbox" id=format!("param-{key}") class="param" data-key=key
+                                prop:checked=move || ui.settings.get().get(key).as_deref() == Some("true")
+                                on:change=move |ev| set(if event_target_checked(&ev) { "true" } else { "false" }) />
+                        }.into_any()
+                    } else {
+                        view! {
+                            <input id=format!("param-{key}") class="param" data-key=key
+                                prop:value=move || ui.settings.get().get(key).unwrap_or_default()
+                                on:change=move |ev| set(&event_target_value(&ev)) />
+                        }.into_any()
+                    };
                     view! {
                         <tr hidden=move || !reads(&ui.settings.get().model, key) || ui.hides(key)>
                             <td><label for=format!("param-{key}")>{key}</label></td>
-                            <td><input id=format!("param-{key}") class="param" data-key=key
-                                prop:value=move || ui.settings.get().get(key).unwrap_or_default()
-                                on:change=move |ev| {
-                                    let text = event_target_value(&ev);
-                                    let mut s = ui.settings.get_untracked();
-                                    match s.set(key, &text) {
-                                        Ok(()) => { ui.settings_error.set(s.check().err()); ui.settings.set(s); ui.sync_url(); }
-                                        Err(e) => { ui.settings_error.set(Some(e)); ui.settings.notify(); }
-                                    }
-                                } /></td>
+                            <td>{input}</td>
                             <td class="help">{p.key.help}</td>
                         </tr>
                     }
@@ -1486,7 +1550,7 @@ fn ModelSection(ui: Ui) -> impl IntoView {
                 </label>
                 <span class="help" id="webgpu-info">{webgpu_line}</span>
             </div>
-            <p class="muted">"Shareable link (settings, example and seed): "
+            <p class="muted">"Shareable link (example, schema edits, settings and seed): "
                 <a id="share-link" href=move || ui.link.get()>{move || ui.link.get()}</a></p>
             <LessonBuilder ui />
         </section>
@@ -1507,7 +1571,14 @@ fn RunsSection(ui: Ui) -> impl IntoView {
                 .zip(COLORS.iter().cycle())
                 .filter_map(|((_, r), color)| {
                     Some(Series {
-                        name: format!("{} ({})", r.title, r.monitor.name()),
+                        // Runs of one experiment share a title: the time they were saved
+                        // (as the table shows it) tells them apart.
+                        name: format!(
+                            "{} {} ({})",
+                            r.title,
+                            r.saved_at.get(11..19).unwrap_or_default(),
+                            r.monitor.name()
+                        ),
                         color,
                         points: r.curve(r.monitor)?.to_vec(),
                     })
@@ -2103,7 +2174,8 @@ fn FilesSection(ui: Ui) -> impl IntoView {
                     })>"Download predictions.csv"</button>
             </div>
             <div id="predictions">{move || ui.predictions.get().map(|p| view! {
-                <p>{format!("{} rows predicted", p.rows)}{p.metrics.map(|m| format!("; {}", fmt_metrics(&m)))}</p>
+                <p>{format!("{} rows predicted", p.rows)}{p.metrics.filter(|m| !m.is_empty()).map(|m| format!("; {}", fmt_metrics(&m)))}
+                    {p.undefined.iter().map(|r| format!("; {r}")).collect::<String>()}</p>
                 <pre class="preview">{p.head.join("\n")}</pre>
             })}</div>
         </section>

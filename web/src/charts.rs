@@ -84,23 +84,6 @@ pub fn LineChart(
                 }
             })
             .collect_view();
-        let legend = series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let y = PAD_T + 12.0 + i as f64 * 14.0;
-                let last = s
-                    .points
-                    .last()
-                    .map(|p| format!(" {:.4}", p.1))
-                    .unwrap_or_default();
-                view! {
-                    <text x={W - PAD_R - 4.0} y=y text-anchor="end" fill=s.color class="legend">
-                        {format!("{}{last}", s.name)}
-                    </text>
-                }
-            })
-            .collect_view();
         view! {
             <line x1=PAD_L y1={H - PAD_B} x2={W - PAD_R} y2={H - PAD_B} class="axis" />
             <line x1=PAD_L y1=PAD_T x2=PAD_L y2={H - PAD_B} class="axis" />
@@ -109,13 +92,28 @@ pub fn LineChart(
             <text x=PAD_L y={H - 6.0} class="tick">{format!("{x0:.0}")}</text>
             <text x={W - PAD_R} y={H - 6.0} text-anchor="end" class="tick">{format!("{x1:.0} {x_label}")}</text>
             {lines}
-            {legend}
         }
         .into_any()
+    };
+    // Above the plot, not in it: no line ever runs under a name.
+    let legend = move || {
+        series
+            .get()
+            .into_iter()
+            .map(|s| {
+                let last = s
+                    .points
+                    .last()
+                    .map(|p| format!(" {:.4}", p.1))
+                    .unwrap_or_default();
+                view! { <li style=format!("color: {}", s.color)>{format!("{}{last}", s.name)}</li> }
+            })
+            .collect_view()
     };
     view! {
         <figure class="chart" id=id>
             <figcaption>{title}</figcaption>
+            <ul class="legend">{legend}</ul>
             <svg viewBox={format!("0 0 {W} {H}")} width=W height=H role="img" aria-label=title>
                 {body}
             </svg>

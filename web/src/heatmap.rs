@@ -24,6 +24,9 @@ pub fn Heatmap(
     let (layer, set_layer) = signal::<Option<usize>>(None);
     let (head, set_head) = signal::<Option<usize>>(None);
     let (normalized, set_normalized) = signal(false);
+    // A field's product with itself (the diagonal) can outweigh every pair by far, which would
+    // leave the pairs white; by default the shades are scaled to the pairs.
+    let (pairs_scale, set_pairs_scale) = signal(true);
     let shape = move || {
         maps.get()
             .map(|m| {
@@ -60,8 +63,12 @@ pub fn Heatmap(
         }
         let n = matrix.size;
         let names = m.field_names.clone();
-        let max = matrix.values.iter().cloned().fold(0.0_f64, f64::max);
         let hottest = matrix.top_off_diagonal();
+        let max = if pairs_scale.get() {
+            matrix.pair_scale()
+        } else {
+            matrix.max()
+        };
         let header = names
             .iter()
             .map(|name| view! { <th class="col-field"><span>{name.clone()}</span></th> })
@@ -73,8 +80,9 @@ pub fn Heatmap(
                         let v = matrix.get(a, b);
                         let hot = hottest.is_some_and(|(ha, hb, _)| ha == a && hb == b);
                         let shade = if max > 0.0 { v / max } else { 0.0 };
+                        let beyond = shade > 1.0;
                         view! {
-                            <td class="cell" class:hottest=hot
+                            <td class="cell" class:hottest=hot class:beyond=beyond
                                 style=format!("background:{}", color(shade))
                                 title=format!("{} × {}: {v:.5}", names[a], names[b])
                                 data-a=names[a].clone() data-b=names[b].clone() data-value=format!("{v:.6}")></td>
@@ -92,12 +100,23 @@ pub fn Heatmap(
                 </p>
             }
         });
+        // What the shades mean: white is zero, the deepest is `max` (the largest pair, or the
+        // largest cell).
+        let scale = format!(
+            "background: linear-gradient(to right, {}, {})",
+            color(0.0),
+            color(1.0)
+        );
         view! {
             {caption}
             <table class="heatmap">
                 <thead><tr><th></th>{header}</tr></thead>
                 <tbody>{rows}</tbody>
             </table>
+            <p class="heatmap-scale" id=format!("{id}-scale")>
+                <span>"0"</span><span class="bar" style=scale></span><span class="max">{format!("{max:.4}")}</span>
+                {move || pairs_scale.get().then_some(" (the largest pair; dashed cells lie beyond it)")}
+            </p>
         }
         .into_any()
     };
@@ -125,6 +144,8 @@ pub fn Heatmap(
                     </select>
                 </label>
                 <label><input type="checkbox" class="map-normalized" on:change=move |ev| set_normalized.set(event_target_checked(&ev)) />" row-normalised"</label>
+                <label title="shades run up to the largest pair of two different fields; a field with itself may lie beyond">
+                    <input type="checkbox" class="map-pairs-scale" prop:checked=pairs_scale on:change=move |ev| set_pairs_scale.set(event_target_checked(&ev)) />" scale to the pairs"</label>
             </div>
             {body}
         </div>

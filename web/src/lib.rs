@@ -2,8 +2,9 @@
 //! training worker (crate `qnn-web-worker`, `web/worker`) runs the shared pipeline and training
 //! loop. They talk through the messages of crate `qnn-protocol` (`web/protocol`). Natively only
 //! the page's state and logic compile (settings, races, map frames, lessons, the planted example's
-//! parameters, opened configs, saved runs, uploads), and are tested.
+//! parameters, schema edits in links, opened configs, saved runs, uploads), and are tested.
 
+pub mod columns;
 pub mod configs;
 pub mod frames;
 pub mod lesson;

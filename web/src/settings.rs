@@ -47,6 +47,11 @@ impl Setting {
         self.key.url.unwrap_or(self.key.name)
     }
 
+    /// Whether the setting is on or off (a checkbox in the page).
+    pub fn is_flag(&self) -> bool {
+        matches!(self.field, Field::Flag(..))
+    }
+
     /// Whether `model` reads this setting, as its own key or as one it is written as.
     pub fn read_by(&self, model: &str) -> bool {
         std::iter::once(self.key)
