@@ -41,6 +41,24 @@ pub fn write_atomic_with(
     result
 }
 
+/// Refuses an output that is one of the command's inputs under another spelling or link: the output
+/// replaces its path when written, so the input would be lost (a parquet input becomes a
+/// one-column CSV, a model file a table). `output` and each input are a flag and its path.
+pub fn refuse_overwriting_inputs(output: (&str, &Path), inputs: &[(&str, &Path)]) -> Result<()> {
+    let (flag, path) = output;
+    // An output that does not exist yet cannot be an input: `is_same_file` errs then.
+    match inputs
+        .iter()
+        .find(|(_, input)| same_file::is_same_file(path, input).unwrap_or(false))
+    {
+        Some((input_flag, _)) => anyhow::bail!(
+            "{flag} {} is the {input_flag} file: writing there would replace it; choose another path",
+            path.display()
+        ),
+        None => Ok(()),
+    }
+}
+
 /// Appends one line to a text file. Safe with other processes appending to the same file (an
 /// exclusive lock around one write at the end), and all or nothing: a failed write is cut back.
 pub fn append_line(path: &Path, line: &str) -> Result<()> {
@@ -185,6 +203,28 @@ mod tests {
         assert!(try_lock(&path).unwrap().is_none());
         drop(held);
         assert!(try_lock(&path).unwrap().is_some());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_output_naming_an_input_is_refused() {
+        let dir = std::env::temp_dir().join(format!("qnn-same-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let data = dir.join("rows.csv");
+        fs::write(&data, "clk\n1\n").unwrap();
+        let other = dir.join("sub/../rows.csv");
+        fs::create_dir_all(dir.join("sub")).unwrap();
+        let err = refuse_overwriting_inputs(("--out", &other), &[("--data", &data)]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("--out {} is the --data file", other.display())),
+            "{err}"
+        );
+        // A new file, or another existing one, is fine.
+        let new = dir.join("p.csv");
+        refuse_overwriting_inputs(("--out", &new), &[("--data", &data)]).unwrap();
+        fs::write(&new, "").unwrap();
+        refuse_overwriting_inputs(("--out", &new), &[("--data", &data)]).unwrap();
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -133,15 +133,13 @@ fn a_run_that_diverges_after_an_evaluation_keeps_the_best_model_so_far() {
     );
     assert!(!out.contains("panicked"), "{out}");
     // The kept model is whole and evaluates to finite metrics.
-    let o = s.qnn(&[
+    let line = s.qnn_ok(&[
         "evaluate",
         "--model",
         "checkpoints/D/E.qnn",
         "--data",
         &tiny("test_sample.csv"),
     ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let line = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(line.starts_with("100 rows: logloss: "), "{line}");
     assert!(!line.contains("NaN") && !line.contains("inf"), "{line}");
 }
@@ -230,7 +228,7 @@ fn train_evaluate_predict_inspect_on_the_bundled_sample() {
     );
 
     // Predict works from the model file alone and keeps every row and column.
-    let o = s.qnn(&[
+    s.qnn_ok(&[
         "predict",
         "--model",
         model,
@@ -239,7 +237,6 @@ fn train_evaluate_predict_inspect_on_the_bundled_sample() {
         "--out",
         "p.csv",
     ]);
-    assert!(o.status.success(), "{}", text(&o));
     let mut reader = csv::Reader::from_path(s.path("p.csv")).unwrap();
     let header = reader.headers().unwrap().clone();
     assert_eq!(header.len(), 20);
@@ -257,7 +254,7 @@ fn train_evaluate_predict_inspect_on_the_bundled_sample() {
         assert!((0.0..=1.0).contains(&p));
     }
 
-    let o = s.qnn(&[
+    let table = s.qnn_ok(&[
         "inspect",
         "--model",
         model,
@@ -266,8 +263,6 @@ fn train_evaluate_predict_inspect_on_the_bundled_sample() {
         "--svg",
         "maps.svg",
     ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let table = String::from_utf8_lossy(&o.stdout);
     assert!(table.contains("layer 1, head 1, weight map"), "{table}");
     assert!(table.contains("layer 1, head 1, activation map"), "{table}");
     assert!(
@@ -310,7 +305,7 @@ fn train_evaluate_predict_inspect_on_the_bundled_sample() {
     let csv_text = String::from_utf8_lossy(&o.stdout);
     // 8 fields → 64 cells of one weight map, plus the header.
     assert_eq!(csv_text.lines().count(), 65, "{csv_text}");
-    let o = s.qnn(&[
+    s.qnn_ok(&[
         "inspect",
         "--model",
         model,
@@ -319,7 +314,6 @@ fn train_evaluate_predict_inspect_on_the_bundled_sample() {
         "--out",
         "maps.json",
     ]);
-    assert!(o.status.success(), "{}", text(&o));
     let json: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(s.path("maps.json")).unwrap()).unwrap();
     assert_eq!(json["field_names"][6], "price");
@@ -333,8 +327,7 @@ fn train_evaluate_predict_inspect_on_the_bundled_sample() {
             "inspect", "--model", model, "--data", data, "--format", "json", "--out", out,
         ];
         args.extend(row.map(|r| ["--row", r]).into_iter().flatten());
-        let o = s.qnn(&args);
-        assert!(o.status.success(), "{}", text(&o));
+        s.qnn_ok(&args);
         fs::read_to_string(s.path(out)).unwrap()
     };
     let explained = maps_json(&tiny("test_sample.csv"), Some("3"), "row.json");
@@ -403,9 +396,7 @@ fn tune_over_seeds_alone_reports_the_spread_of_the_test_metrics() {
         "base_config: ./config/\nbase_expid: E\ndataset_id: D\ntuner_space:\n  seed: [1, 2, 3]\n  \
          num_row: 2\n",
     );
-    let o = s.qnn(&["tune", "--config", "seeds.yaml"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let out = String::from_utf8_lossy(&o.stdout);
+    let out = s.qnn_ok(&["tune", "--config", "seeds.yaml"]);
     assert!(
         out.contains("seed sweep over 3 seeds (test; mean ± sample standard deviation"),
         "{out}"
@@ -422,9 +413,8 @@ fn tune_over_seeds_alone_reports_the_spread_of_the_test_metrics() {
         "base_config: ./config/\nbase_expid: E\ndataset_id: D\ntuner_space:\n  seed: [1, 2]\n  \
          num_row: [1, 2]\n",
     );
-    let o = s.qnn(&["tune", "--config", "grid.yaml", "--tag", "E_001"]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(!String::from_utf8_lossy(&o.stdout).contains("seed sweep"));
+    let stdout = s.qnn_ok(&["tune", "--config", "grid.yaml", "--tag", "E_001"]);
+    assert!(!stdout.contains("seed sweep"));
 }
 
 #[test]
@@ -441,9 +431,7 @@ fn tune_runs_the_grid_and_names_the_best() {
         "base_config: ./config/\nbase_expid: E\ndataset_id: D\ntuner_space:\n  num_row: [1, 2]\n  \
          embedding_dim: 8\n  learning_rate: [1.e-3, 1.e-2]\n",
     );
-    let o = s.qnn(&["tune", "--config", "tuner.yaml", "--tag", "E_00"]);
-    assert!(o.status.success(), "{}", text(&o));
-    let out = String::from_utf8_lossy(&o.stdout);
+    let out = s.qnn_ok(&["tune", "--config", "tuner.yaml", "--tag", "E_00"]);
     assert!(
         out.contains("best experiment (validation monitor): E_00"),
         "{out}"
@@ -753,7 +741,7 @@ fn fuxictr_encoded_files_train_as_their_csv_does() {
     // The model trained on h5 predicts raw rows (its vocabularies came from feature_vocab.json)
     // exactly as the one trained on the CSV.
     let predict = |model: &str, out: &str| {
-        let o = s.qnn(&[
+        s.qnn_ok(&[
             "predict",
             "--model",
             model,
@@ -762,7 +750,6 @@ fn fuxictr_encoded_files_train_as_their_csv_does() {
             "--out",
             out,
         ]);
-        assert!(o.status.success(), "{}", text(&o));
         fs::read_to_string(s.path(out)).unwrap()
     };
     assert_eq!(
@@ -905,6 +892,58 @@ fn damaged_model_files_and_incomplete_predict_input() {
             "choose another name with --column",
         ],
     );
+    // An output that is an input, however spelt, is refused before anything is written: the
+    // input stays as it was.
+    let mine = s.write("mine.csv", &fs::read_to_string(&data).unwrap());
+    let before = (fs::read(&mine).unwrap(), fs::read(&model).unwrap());
+    let model_arg = model.to_str().unwrap();
+    for (args, fragments) in [
+        (
+            vec![
+                "predict",
+                "--model",
+                model_arg,
+                "--data",
+                "mine.csv",
+                "--out",
+                "./mine.csv",
+            ],
+            ["--out ./mine.csv is the --data file", "choose another path"],
+        ),
+        (
+            vec![
+                "predict",
+                "--model",
+                model_arg,
+                "--data",
+                "mine.csv",
+                "--out",
+                "checkpoints/D/../D/E.qnn",
+            ],
+            [
+                "--out checkpoints/D/../D/E.qnn is the --model file",
+                "choose another path",
+            ],
+        ),
+        (
+            vec![
+                "inspect", "--model", model_arg, "--data", "mine.csv", "--svg", "mine.csv",
+            ],
+            ["--svg mine.csv is the --data file", "choose another path"],
+        ),
+        (
+            vec!["inspect", "--model", model_arg, "--out", model_arg],
+            ["is the --model file", "choose another path"],
+        ),
+    ] {
+        assert_fails(&s.qnn(&args), &fragments);
+        assert_eq!(
+            (fs::read(&mine).unwrap(), fs::read(&model).unwrap()),
+            before,
+            "{args:?}"
+        );
+    }
+
     // A model without quadratic layers (num_layers: 0, which FuxiCTR trains too) has no
     // interaction maps: inspect says so instead of panicking.
     let config = fs::read_to_string(s.path("config/model_config.yaml"))
@@ -1123,8 +1162,7 @@ fn a_random_split_is_cached_per_seed() {
         "tuner.yaml",
         "base_config: ./config/\nbase_expid: E\ndataset_id: D\ntuner_space:\n  seed: [3, 4]\n",
     );
-    let o = s.qnn(&["tune", "--config", "tuner.yaml"]);
-    assert!(o.status.success(), "{}", text(&o));
+    s.qnn_ok(&["tune", "--config", "tuner.yaml"]);
     let logs: Vec<String> = fs::read_dir(s.path("checkpoints/D"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -1259,8 +1297,7 @@ fn results_never_go_into_a_data_file_of_the_same_name() {
     let results = fs::read_to_string(s.path("planted.results.csv")).unwrap();
     assert!(results.contains(",[exp_id] E,"), "{results}");
     // A real results file keeps getting the lines.
-    let o = s.qnn(&["train", "--config", "planted", "--expid", "E"]);
-    assert!(o.status.success(), "{}", text(&o));
+    s.qnn_ok(&["train", "--config", "planted", "--expid", "E"]);
     let results = fs::read_to_string(s.path("planted.results.csv")).unwrap();
     assert_eq!(results.lines().count(), 2, "{results}");
 }
@@ -1307,11 +1344,10 @@ fn trains_and_predicts_on_wgpu() {
         &tiny("valid_sample.csv"),
         TINY_COLS,
     );
-    let o = s.qnn(&[
+    s.qnn_ok(&[
         "train", "--config", "config", "--expid", "E", "--device", "wgpu",
     ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let o = s.qnn(&[
+    let stdout = s.qnn_ok(&[
         "evaluate",
         "--model",
         "checkpoints/D/E.qnn",
@@ -1320,6 +1356,5 @@ fn trains_and_predicts_on_wgpu() {
         "--device",
         "wgpu",
     ]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).starts_with("100 rows: logloss: "));
+    assert!(stdout.starts_with("100 rows: logloss: "));
 }

@@ -85,16 +85,13 @@ fn training_and_evaluate_report_the_grouped_aucs_of_the_group_id_column() {
 
     let model = "checkpoints/D/E.qnn";
     let test = tiny("test_sample.csv");
-    let o = s.qnn(&["evaluate", "--model", model, "--data", &test]);
-    assert!(o.status.success(), "{}", text(&o));
-    let line = String::from_utf8_lossy(&o.stdout).to_string();
+    let line = s.qnn_ok(&["evaluate", "--model", model, "--data", &test]);
     assert!(line.starts_with("100 rows: logloss: "), "{line}");
     let (gauc, avgauc) = (metric(&line, "gAUC"), metric(&line, "avgAUC"));
 
-    let o = s.qnn(&[
+    s.qnn_ok(&[
         "predict", "--model", model, "--data", &test, "--out", "p.csv",
     ]);
-    assert!(o.status.success(), "{}", text(&o));
     let mut reader = csv::Reader::from_path(s.path("p.csv")).unwrap();
     let header = reader.headers().unwrap().clone();
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();

@@ -13,7 +13,7 @@ use qnn_model::{FieldMatrix, InteractionMaps, ModelInput, interaction_maps};
 use crate::commands::evaluate::load_model;
 use crate::data;
 use crate::device::DeviceArg;
-use crate::files::write_atomic;
+use crate::files::{refuse_overwriting_inputs, write_atomic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -52,6 +52,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let mut inputs = vec![("--model", args.model.as_path())];
+    inputs.extend(args.data.as_deref().map(|d| ("--data", d)));
+    for output in [("--out", &args.out), ("--svg", &args.svg)] {
+        if let (flag, Some(path)) = output {
+            refuse_overwriting_inputs((flag, path), &inputs)?;
+        }
+    }
     let loaded = load_model(&args.model, args.device)?;
     let mut explained = None;
     let input = match (&args.data, args.row) {

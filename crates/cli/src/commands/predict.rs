@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::commands::evaluate::{Loaded, ModelArgs, load_model, predict_csv};
-use crate::files::write_atomic_with;
+use crate::files::{refuse_overwriting_inputs, write_atomic_with};
 use qnn_data::csv_table::AppendColumn;
 
 #[derive(Debug, clap::Args)]
@@ -31,6 +31,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    refuse_overwriting_inputs(
+        ("--out", &args.out),
+        &[("--data", &args.data), ("--model", &args.model.model)],
+    )?;
     let loaded = load_model(&args.model.model, args.model.device)?;
     let column = args
         .column
