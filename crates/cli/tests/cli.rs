@@ -897,29 +897,18 @@ fn damaged_model_files_and_incomplete_predict_input() {
     let mine = s.write("mine.csv", &fs::read_to_string(&data).unwrap());
     let before = (fs::read(&mine).unwrap(), fs::read(&model).unwrap());
     let model_arg = model.to_str().unwrap();
+    let predict_to = |out| {
+        vec![
+            "predict", "--model", model_arg, "--data", "mine.csv", "--out", out,
+        ]
+    };
     for (args, fragments) in [
         (
-            vec![
-                "predict",
-                "--model",
-                model_arg,
-                "--data",
-                "mine.csv",
-                "--out",
-                "./mine.csv",
-            ],
+            predict_to("./mine.csv"),
             ["--out ./mine.csv is the --data file", "choose another path"],
         ),
         (
-            vec![
-                "predict",
-                "--model",
-                model_arg,
-                "--data",
-                "mine.csv",
-                "--out",
-                "checkpoints/D/../D/E.qnn",
-            ],
+            predict_to("checkpoints/D/../D/E.qnn"),
             [
                 "--out checkpoints/D/../D/E.qnn is the --model file",
                 "choose another path",
