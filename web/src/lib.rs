@@ -1,8 +1,9 @@
 //! QNN Lab's browser trainer. The page ([`app`]) handles data, schema, settings and pictures; the
-//! training worker (crate `qnn-web-worker`, `web/worker`) runs the shared pipeline and training
-//! loop. They talk through the messages of crate `qnn-protocol` (`web/protocol`). Natively only
-//! the page's state and logic compile (settings, races, map frames, lessons, the planted example's
-//! parameters, schema edits in links, opened configs, saved runs, uploads), and are tested.
+//! training worker (this package's `worker` binary, `src/bin/worker`) runs the shared pipeline
+//! and training loop. They talk through the messages of crate `qnn-protocol` (`web/protocol`).
+//! Natively only the page's state and logic compile (settings, races, map frames, lessons, the
+//! planted example's parameters, schema edits in links, opened configs, saved runs, uploads),
+//! and are tested.
 
 pub mod columns;
 pub mod configs;

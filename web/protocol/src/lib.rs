@@ -2,8 +2,8 @@
 //! (serde-wasm-bindgen: objects and arrays the structured clone copies, no JSON text to print
 //! and parse), followed by the raw bytes of the files it names (transferred, not copied).
 //!
-//! A crate of its own, below both the page (`qnn-web`) and the worker (`qnn-web-worker`), so
-//! that neither depends on the other and Burn stays out of the page.
+//! A crate of its own, below both the page and the worker (the two binaries of `qnn-web`), so
+//! that neither uses the other's code and Burn stays out of the page.
 
 use qnn_data::Metric;
 use qnn_maps::InteractionMaps;

@@ -2,8 +2,8 @@
 //! training loop as `qnn train`, and streams progress back. Runs in a dedicated Web Worker so
 //! that neither training nor WebGPU's shader compilation blocks the page.
 //!
-//! Its own crate so that Burn (and the CubeCL compiler's self-registering dialects, which no
-//! link-time pass removes) stay out of the page's wasm.
+//! A binary of its own so that Burn (and the CubeCL compiler's self-registering dialects, which
+//! no link-time pass removes) stay out of the page's wasm; the page's code never names Burn.
 
 #[cfg(target_family = "wasm")]
 mod worker;
