@@ -13,9 +13,11 @@
 //! remainder, so the parts add up to the measured step.
 //!
 //! `cargo bench -p qnn-train --bench frappe_step -- [--config frappe|quick-demo]
-//! [--device cpu|wgpu|cuda] [--layer fused|composed] [--steps N]` (wgpu and cuda need the crate
-//! features of the same name; `--layer composed` runs the layers as Burn operations, the
-//! reference the fused layer is measured against). `crates/train/benches/compare_pytorch.sh` runs it beside the PyTorch baseline.
+//! [--device cpu|wgpu|cuda] [--layer fused|composed] [--steps N] [--warmup N]` (wgpu and cuda
+//! need the crate features of the same name, and `fusion` adds Burn's operation fusion on them;
+//! `--layer composed` runs the layers as Burn operations, the reference the fused layer is
+//! measured against; the untimed warm-up steps default to 1, or 3 with fusion, which compiles
+//! its kernels over the first steps). `crates/train/benches/compare_pytorch.sh` runs it beside the PyTorch baseline.
 
 use std::time::Instant;
 
@@ -73,6 +75,11 @@ fn device(name: &str) -> Device {
         "cuda" => Device::cuda(0),
         other => panic!("--device {other} is not built in (cpu; wgpu, cuda with their features)"),
     }
+}
+
+/// Whether `--device` names a CubeCL device (where the `fusion` feature applies).
+fn device_name_is_gpu() -> bool {
+    arg("--device").is_some_and(|d| d != "cpu")
 }
 
 fn arg(name: &str) -> Option<String> {
@@ -297,6 +304,10 @@ fn update_profile(setup: &Setup, map: &qnn_data::FeatureMap, device: &Device) ->
 
 fn main() {
     let steps: usize = arg("--steps").and_then(|s| s.parse().ok()).unwrap_or(6);
+    let fusion = cfg!(feature = "fusion") && device_name_is_gpu();
+    let warmup: usize = arg("--warmup")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if fusion { 3 } else { 1 });
     let config_name = arg("--config").unwrap_or_else(|| "frappe".into());
     let device_name = arg("--device").unwrap_or_else(|| "cpu".into());
     let layer = match arg("--layer").as_deref() {
@@ -306,11 +317,11 @@ fn main() {
     };
     let setup = setup(&config_name);
     let batch = setup.train.batch_size;
-    let (map, data) = (setup.data)(batch * (steps + 2), 1).generate();
+    let (map, data) = (setup.data)(batch * (steps + warmup + 1), 1).generate();
     let device = device(&device_name).autodiff();
     let train = TrainConfig {
         epochs: 1,
-        loss_read_interval: steps + 2,
+        loss_read_interval: steps + warmup + 1,
         ..setup.train.clone()
     };
     let valid = data.slice(0, batch);
@@ -324,9 +335,12 @@ fn main() {
     )
     .expect("trainer");
     trainer.set_layer_kernel(layer);
-    // Whole training steps through the real loop (the first one is warm-up; the loss is read
-    // back once, after the timed steps, as the CLI does between reads).
-    pollster::block_on(trainer.step()).expect("warm-up step");
+    // Whole training steps through the real loop (the first `warmup` are not timed; the loss is
+    // read back once, after the timed steps, as the CLI does between reads).
+    // Burn's fusion records and compiles its kernels over the first steps, so it gets a few.
+    for _ in 0..warmup {
+        pollster::block_on(trainer.step()).expect("warm-up step");
+    }
     device.sync().expect("device sync");
     let start = Instant::now();
     for _ in 0..steps {
@@ -339,11 +353,13 @@ fn main() {
     drop(trainer);
 
     println!(
-        "## QNN training step, {} ({}), device {device_name}, {layer:?} layers\n",
-        setup.name, config_name
+        "## QNN training step, {} ({}), device {device_name}{}, {layer:?} layers\n",
+        setup.name,
+        config_name,
+        if fusion { " with Burn's fusion" } else { "" }
     );
     println!(
-        "threads: {}; timed steps: {steps} after 1 warm-up; batch {batch}",
+        "threads: {}; timed steps: {steps} after {warmup} warm-up; batch {batch}",
         rayon::current_num_threads()
     );
     if cfg!(target_os = "linux") {
@@ -424,9 +440,11 @@ fn main() {
             println!("| {name} | {ms:.1} | {:.0}% |", 100.0 * ms / step_ms);
         }
     }
-    let implementation = match layer {
-        LayerKernel::Fused => "qnn-lab",
-        LayerKernel::Composed => "qnn-lab (composed layers)",
+    let implementation = match (layer, fusion) {
+        (LayerKernel::Fused, false) => "qnn-lab",
+        (LayerKernel::Fused, true) => "qnn-lab (fusion)",
+        (LayerKernel::Composed, false) => "qnn-lab (composed layers)",
+        (LayerKernel::Composed, true) => "qnn-lab (composed layers, fusion)",
     };
     println!(
         "\nBENCH_JSON {{\"impl\":\"{implementation}\",\"config\":\"{config_name}\",\"device\":\"{device_name}\",\"samples_per_sec\":{samples_per_sec:.1},\"peak_rss_mib\":{:.1}}}",

@@ -11,8 +11,14 @@ use super::MaskSpec;
 
 /// Mask creation as a backend operation: the inverted-dropout mask of `spec`, [rows, cols], on
 /// the device of `like` (which is only read for its device).
-#[backend_extension(Autodiff, Flex, Cube: cfg(feature = "gpu-kernels"))]
+#[backend_extension(
+    Autodiff,
+    Flex,
+    Cube: cfg(feature = "gpu-kernels"),
+    Fusion: cfg(feature = "fusion")
+)]
 pub trait MaskOps: Backend {
+    #[fusion(dtype = like, shape = burn::tensor::Shape::from([*rows, *cols]))]
     fn dropout_mask(
         like: FloatTensor<Self>,
         spec: MaskSpec,
@@ -52,8 +58,8 @@ impl<B: MaskOps, C: burn::backend::autodiff::checkpoint::strategy::CheckpointStr
 
 #[cfg(feature = "gpu-kernels")]
 pub(crate) mod cube {
-    use burn::backend::Cube;
     use burn::tensor::{DType, Shape};
+    use burn_cubecl::CubeBackend;
     use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
     use burn_cubecl::tensor::CubeTensor;
     use cubecl::{calculate_cube_count_elemwise, prelude::*};
@@ -164,7 +170,7 @@ pub(crate) mod cube {
         }
     }
 
-    impl MaskOps for Cube {
+    impl MaskOps for CubeBackend {
         fn dropout_mask(like: CubeTensor, spec: MaskSpec, rows: usize, cols: usize) -> CubeTensor {
             let output = empty_device_contiguous_dtype(
                 like.client.clone(),

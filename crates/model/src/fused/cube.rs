@@ -13,9 +13,11 @@
 //! (with batch norm or its eval-mode affine map), the two products and the gather into ∂x. No
 //! kernel binds more than six buffers (WebGPU's default limit is eight, one kept by wgpu).
 
-use burn::backend::Cube;
 use burn::backend::ops::FloatTensorOps;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, backend_extension};
 use burn::tensor::{DType, Shape, Slice};
+use burn_cubecl::CubeBackend;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
 use burn_cubecl::tensor::CubeTensor;
@@ -24,6 +26,8 @@ use cubecl::{calculate_cube_count_elemwise, prelude::*};
 use super::{Norm, QuadraticGrads, QuadraticKernels, QuadraticOps, QuadraticSpec};
 use crate::dropout::device::cube::{MaskArgs, mask_args, mask_value};
 use crate::quadratic::BATCH_NORM_EPS;
+#[cfg(feature = "fusion")]
+use burn::backend::fusion::custom::TensorSpec;
 
 /// Rows added in f32 before the partial sum joins the column's total: the error of a column sum
 /// over B rows grows with B/64 + 64 instead of B.
@@ -422,12 +426,191 @@ fn input_grad_kernel(
     dx[id as usize] += parts[id as usize] + parts[(elements + source) as usize];
 }
 
-/// What the backward needs: n̂ ([B, D·R]; x·W + b without batch norm) and the per-column
-/// values ([5, D·R]: b, γ, β, batch mean and variance).
+/// The kernels' forward and backward with everything passed between them as tensors, so that
+/// Burn's fusion (the `fusion` feature, where `burn::backend::Cube` is `Fusion<CubeBackend>`)
+/// can record them as operations of its stream like any other.
+#[backend_extension(Cube, Fusion: cfg(feature = "fusion"))]
+pub trait CubeQuadraticOps: Backend {
+    /// The layer's outputs (y, stats) and what the backward needs: n̂ ([B, D·R]; x·W + b
+    /// without batch norm) and the per-column values ([5, D·R]: b, γ, β, batch mean and
+    /// variance).
+    #[fusion(meta = forward_outputs)]
+    fn quadratic_kernels_forward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        spec: QuadraticSpec,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    );
+
+    /// The gradients with respect to x, W, b, γ and β.
+    #[fusion(meta = backward_outputs)]
+    fn quadratic_kernels_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        normed: FloatTensor<Self>,
+        columns: FloatTensor<Self>,
+        grad_out: FloatTensor<Self>,
+        spec: QuadraticSpec,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    );
+}
+
+#[cfg(feature = "fusion")]
+fn forward_outputs(
+    x: &TensorSpec,
+    _weight: &TensorSpec,
+    _bias: &TensorSpec,
+    _gamma: &TensorSpec,
+    _beta: &TensorSpec,
+    spec: &QuadraticSpec,
+) -> (TensorSpec, TensorSpec, TensorSpec, TensorSpec) {
+    let batch = x.shape[0];
+    let width = spec.num_fields * spec.embedding_dim;
+    let gates = width * spec.num_row;
+    let f32 = |shape: Shape| TensorSpec::new(shape, DType::F32);
+    (
+        f32(Shape::from([spec.passes.len() * batch, width])),
+        f32(Shape::from([2, gates])),
+        f32(Shape::from([batch, gates])),
+        f32(Shape::from([COLUMNS, gates])),
+    )
+}
+
+#[cfg(feature = "fusion")]
+fn backward_outputs(
+    x: &TensorSpec,
+    weight: &TensorSpec,
+    _normed: &TensorSpec,
+    _columns: &TensorSpec,
+    _grad_out: &TensorSpec,
+    spec: &QuadraticSpec,
+) -> (TensorSpec, TensorSpec, TensorSpec, TensorSpec, TensorSpec) {
+    let gates = spec.num_fields * spec.embedding_dim * spec.num_row;
+    let f32 = |shape: &Shape| TensorSpec::new(shape.clone(), DType::F32);
+    let column = f32(&Shape::from([gates]));
+    (
+        f32(&x.shape),
+        f32(&weight.shape),
+        column.clone(),
+        column.clone(),
+        column,
+    )
+}
+
+/// What the backward needs (see [`CubeQuadraticOps::quadratic_kernels_forward`]).
 #[derive(Debug, Clone)]
-pub struct Saved {
-    normed: CubeTensor,
-    columns: CubeTensor,
+pub struct Saved<B: Backend> {
+    normed: FloatTensor<B>,
+    columns: FloatTensor<B>,
+}
+
+/// [`QuadraticKernels`] on any backend with the CubeCL kernels: the unfused backend and Burn's
+/// fusion over it.
+fn kernels_forward<B: CubeQuadraticOps>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    beta: FloatTensor<B>,
+    spec: &QuadraticSpec,
+) -> (FloatTensor<B>, FloatTensor<B>, Option<Saved<B>>) {
+    let (y, stats, normed, columns) =
+        B::quadratic_kernels_forward(x, weight, bias, gamma, beta, spec.clone());
+    (y, stats, Some(Saved { normed, columns }))
+}
+
+fn kernels_backward<B: CubeQuadraticOps>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    saved: &Saved<B>,
+    spec: &QuadraticSpec,
+    grad_out: FloatTensor<B>,
+) -> QuadraticGrads<B> {
+    let (x, weight, bias, gamma, beta) = B::quadratic_kernels_backward(
+        x,
+        weight,
+        saved.normed.clone(),
+        saved.columns.clone(),
+        grad_out,
+        spec.clone(),
+    );
+    QuadraticGrads {
+        x,
+        weight,
+        bias,
+        gamma,
+        beta,
+    }
+}
+
+impl QuadraticKernels for CubeBackend {
+    type Saved = Saved<Self>;
+
+    fn quadratic_forward(
+        x: CubeTensor,
+        weight: CubeTensor,
+        bias: CubeTensor,
+        gamma: CubeTensor,
+        beta: CubeTensor,
+        spec: &QuadraticSpec,
+        _save: bool,
+    ) -> (CubeTensor, CubeTensor, Option<Self::Saved>) {
+        kernels_forward::<Self>(x, weight, bias, gamma, beta, spec)
+    }
+
+    fn quadratic_backward(
+        x: CubeTensor,
+        weight: CubeTensor,
+        _gamma: CubeTensor,
+        saved: &Self::Saved,
+        spec: &QuadraticSpec,
+        grad_out: CubeTensor,
+    ) -> QuadraticGrads<Self> {
+        kernels_backward::<Self>(x, weight, saved, spec, grad_out)
+    }
+}
+
+#[cfg(feature = "fusion")]
+impl<B> QuadraticKernels for burn::backend::fusion::Fusion<B>
+where
+    B: burn::backend::fusion::FusionBackend + CubeQuadraticOps,
+{
+    type Saved = Saved<Self>;
+
+    fn quadratic_forward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        spec: &QuadraticSpec,
+        _save: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, Option<Self::Saved>) {
+        kernels_forward::<Self>(x, weight, bias, gamma, beta, spec)
+    }
+
+    fn quadratic_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        _gamma: FloatTensor<Self>,
+        saved: &Self::Saved,
+        spec: &QuadraticSpec,
+        grad_out: FloatTensor<Self>,
+    ) -> QuadraticGrads<Self> {
+        kernels_backward::<Self>(x, weight, saved, spec, grad_out)
+    }
 }
 
 fn empty(like: &CubeTensor, shape: impl Into<Shape>) -> CubeTensor {
@@ -443,13 +626,13 @@ fn empty(like: &CubeTensor, shape: impl Into<Shape>) -> CubeTensor {
 fn rows_of(matrix: &CubeTensor, rows: std::ops::Range<usize>, flat: bool) -> CubeTensor {
     let n = matrix.meta.shape()[1];
     let count = rows.len();
-    let slice = Cube::float_slice(matrix.clone(), &[Slice::from(rows), Slice::from(0..n)]);
+    let slice = CubeBackend::float_slice(matrix.clone(), &[Slice::from(rows), Slice::from(0..n)]);
     let shape = if flat {
         Shape::from([count * n])
     } else {
         Shape::from([count, n])
     };
-    Cube::float_reshape(into_contiguous(slice), shape)
+    CubeBackend::float_reshape(into_contiguous(slice), shape)
 }
 
 fn shapes(spec: &QuadraticSpec, batch: usize) -> ShapesLaunch {
@@ -481,18 +664,16 @@ fn check_size(what: &str, elements: usize) {
     );
 }
 
-impl QuadraticKernels for Cube {
-    type Saved = Saved;
-
-    fn quadratic_forward(
+impl CubeQuadraticOps for CubeBackend {
+    fn quadratic_kernels_forward(
         x: CubeTensor,
         weight: CubeTensor,
         bias: CubeTensor,
         gamma: CubeTensor,
         beta: CubeTensor,
-        spec: &QuadraticSpec,
-        _save: bool,
-    ) -> (CubeTensor, CubeTensor, Option<Saved>) {
+        spec: QuadraticSpec,
+    ) -> (CubeTensor, CubeTensor, CubeTensor, CubeTensor) {
+        let spec = &spec;
         let batch = x.meta.shape()[0];
         let width = spec.num_fields * spec.embedding_dim;
         let gates = width * spec.num_row;
@@ -500,7 +681,7 @@ impl QuadraticKernels for Cube {
         check_size("pre-activation", batch * gates);
         check_size("output", passes * batch * width);
         let x = into_contiguous(x);
-        let pre = into_contiguous(Cube::float_matmul(x.clone(), weight));
+        let pre = into_contiguous(CubeBackend::float_matmul(x.clone(), weight));
         let norm = norm_code(spec.norm);
 
         let columns = empty(&pre, [COLUMNS, gates]);
@@ -547,21 +728,18 @@ impl QuadraticKernels for Cube {
             false,
         );
         // `pre` now holds n̂.
-        let saved = Saved {
-            normed: pre,
-            columns,
-        };
-        (y, stats, Some(saved))
+        (y, stats, pre, columns)
     }
 
-    fn quadratic_backward(
+    fn quadratic_kernels_backward(
         x: CubeTensor,
         weight: CubeTensor,
-        _gamma: CubeTensor,
-        saved: &Saved,
-        spec: &QuadraticSpec,
+        normed: CubeTensor,
+        columns: CubeTensor,
         grad_out: CubeTensor,
-    ) -> QuadraticGrads<Self> {
+        spec: QuadraticSpec,
+    ) -> (CubeTensor, CubeTensor, CubeTensor, CubeTensor, CubeTensor) {
+        let spec = &spec;
         let batch = x.meta.shape()[0];
         let width = spec.num_fields * spec.embedding_dim;
         let gates = width * spec.num_row;
@@ -579,8 +757,8 @@ impl QuadraticKernels for Cube {
                 count.clone(),
                 dim,
                 x.clone().into_tensor_arg(),
-                saved.normed.clone().into_tensor_arg(),
-                saved.columns.clone().into_tensor_arg(),
+                normed.clone().into_tensor_arg(),
+                columns.clone().into_tensor_arg(),
                 grad_out.clone().into_tensor_arg(),
                 dz.clone().into_tensor_arg(),
                 parts.clone().into_tensor_arg(),
@@ -603,8 +781,8 @@ impl QuadraticKernels for Cube {
             count,
             dim,
             dz.clone().into_tensor_arg(),
-            saved.normed.clone().into_tensor_arg(),
-            saved.columns.clone().into_tensor_arg(),
+            normed.clone().into_tensor_arg(),
+            columns.clone().into_tensor_arg(),
             grads.clone().into_tensor_arg(),
             batch as u32,
             gates as u32,
@@ -617,8 +795,8 @@ impl QuadraticKernels for Cube {
                 count,
                 dim,
                 dz.clone().into_tensor_arg(),
-                saved.normed.clone().into_tensor_arg(),
-                saved.columns.clone().into_tensor_arg(),
+                normed.clone().into_tensor_arg(),
+                columns.clone().into_tensor_arg(),
                 grads.clone().into_tensor_arg(),
                 batch as u32,
                 gates as u32,
@@ -626,8 +804,12 @@ impl QuadraticKernels for Cube {
             );
         }
 
-        let grad_weight = Cube::float_matmul(Cube::float_transpose(x.clone()), dz.clone());
-        let dx = into_contiguous(Cube::float_matmul(dz, Cube::float_transpose(weight)));
+        let grad_weight =
+            CubeBackend::float_matmul(CubeBackend::float_transpose(x.clone()), dz.clone());
+        let dx = into_contiguous(CubeBackend::float_matmul(
+            dz,
+            CubeBackend::float_transpose(weight),
+        ));
         let (count, dim) = grid(&x, batch * width);
         input_grad_kernel::launch(
             &x.client,
@@ -639,17 +821,17 @@ impl QuadraticKernels for Cube {
             heads,
         );
         let row = |r: u32| rows_of(&grads, r as usize..r as usize + 1, true);
-        QuadraticGrads {
-            x: dx,
-            weight: grad_weight,
-            bias: row(GRAD_BIAS),
-            gamma: row(GRAD_GAMMA),
-            beta: row(GRAD_BETA),
-        }
+        (
+            dx,
+            grad_weight,
+            row(GRAD_BIAS),
+            row(GRAD_GAMMA),
+            row(GRAD_BETA),
+        )
     }
 }
 
-impl QuadraticOps for Cube {
+impl QuadraticOps for CubeBackend {
     fn quadratic_layer(
         x: CubeTensor,
         weight: CubeTensor,
@@ -658,9 +840,7 @@ impl QuadraticOps for Cube {
         beta: CubeTensor,
         spec: QuadraticSpec,
     ) -> (CubeTensor, CubeTensor) {
-        let (y, stats, _) = <Cube as QuadraticKernels>::quadratic_forward(
-            x, weight, bias, gamma, beta, &spec, false,
-        );
+        let (y, stats, _, _) = Self::quadratic_kernels_forward(x, weight, bias, gamma, beta, spec);
         (y, stats)
     }
 }

@@ -64,8 +64,14 @@ pub struct QuadraticSpec {
 /// The layer as a backend operation: returns the passes' outputs stacked, [P·B, D], and the
 /// batch statistics [2, D·R] (mean and biased variance under [`Norm::Batch`], else zeros), which
 /// carry no gradient.
-#[backend_extension(Autodiff, Flex, Cube: cfg(feature = "gpu-kernels"))]
+#[backend_extension(
+    Autodiff,
+    Flex,
+    Cube: cfg(feature = "gpu-kernels"),
+    Fusion: cfg(feature = "fusion")
+)]
 pub trait QuadraticOps: Backend {
+    #[fusion(meta = layer_outputs)]
     fn quadratic_layer(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
@@ -74,6 +80,33 @@ pub trait QuadraticOps: Backend {
         beta: FloatTensor<Self>,
         spec: QuadraticSpec,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// The shapes of [`QuadraticOps::quadratic_layer`]'s outputs, for Burn's fusion.
+#[cfg(feature = "fusion")]
+fn layer_outputs(
+    x: &burn::backend::fusion::custom::TensorSpec,
+    _weight: &burn::backend::fusion::custom::TensorSpec,
+    _bias: &burn::backend::fusion::custom::TensorSpec,
+    _gamma: &burn::backend::fusion::custom::TensorSpec,
+    _beta: &burn::backend::fusion::custom::TensorSpec,
+    spec: &QuadraticSpec,
+) -> (
+    burn::backend::fusion::custom::TensorSpec,
+    burn::backend::fusion::custom::TensorSpec,
+) {
+    use burn::backend::fusion::custom::TensorSpec;
+    let width = spec.num_fields * spec.embedding_dim;
+    (
+        TensorSpec::new(
+            Shape::from([spec.passes.len() * x.shape[0], width]),
+            burn::tensor::DType::F32,
+        ),
+        TensorSpec::new(
+            Shape::from([2, width * spec.num_row]),
+            burn::tensor::DType::F32,
+        ),
+    )
 }
 
 /// The gradients of one call with respect to its five inputs.
