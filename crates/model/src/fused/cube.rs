@@ -429,6 +429,9 @@ fn input_grad_kernel(
 /// The kernels' forward and backward with everything passed between them as tensors, so that
 /// Burn's fusion (the `fusion` feature, where `burn::backend::Cube` is `Fusion<CubeBackend>`)
 /// can record them as operations of its stream like any other.
+// The outputs are plain tuples of tensors: Burn's extension macro maps each element through
+// fusion, which an alias would hide from it.
+#[allow(clippy::type_complexity)]
 #[backend_extension(Cube, Fusion: cfg(feature = "fusion"))]
 pub trait CubeQuadraticOps: Backend {
     /// The layer's outputs (y, stats) and what the backward needs: n̂ ([B, D·R]; x·W + b
