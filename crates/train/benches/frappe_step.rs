@@ -77,11 +77,6 @@ fn device(name: &str) -> Device {
     }
 }
 
-/// Whether `--device` names a CubeCL device (where the `fusion` feature applies).
-fn device_name_is_gpu() -> bool {
-    arg("--device").is_some_and(|d| d != "cpu")
-}
-
 fn arg(name: &str) -> Option<String> {
     std::env::args().skip_while(|a| a != name).nth(1)
 }
@@ -304,12 +299,13 @@ fn update_profile(setup: &Setup, map: &qnn_data::FeatureMap, device: &Device) ->
 
 fn main() {
     let steps: usize = arg("--steps").and_then(|s| s.parse().ok()).unwrap_or(6);
-    let fusion = cfg!(feature = "fusion") && device_name_is_gpu();
+    let config_name = arg("--config").unwrap_or_else(|| "frappe".into());
+    let device_name = arg("--device").unwrap_or_else(|| "cpu".into());
+    // The `fusion` feature applies to the CubeCL devices only.
+    let fusion = cfg!(feature = "fusion") && device_name != "cpu";
     let warmup: usize = arg("--warmup")
         .and_then(|s| s.parse().ok())
         .unwrap_or(if fusion { 3 } else { 1 });
-    let config_name = arg("--config").unwrap_or_else(|| "frappe".into());
-    let device_name = arg("--device").unwrap_or_else(|| "cpu".into());
     let layer = match arg("--layer").as_deref() {
         None | Some("fused") => LayerKernel::Fused,
         Some("composed") => LayerKernel::Composed,

@@ -28,7 +28,7 @@ impl Geometry {
     pub fn new(spec: &QuadraticSpec, batch: usize) -> Self {
         Self {
             batch,
-            width: spec.num_fields * spec.embedding_dim,
+            width: spec.width(),
             num_row: spec.num_row,
             num_heads: spec.num_heads,
             perm: (spec.num_heads > 1).then(|| {

@@ -470,27 +470,27 @@ pub trait CubeQuadraticOps: Backend {
     );
 }
 
+/// The shapes of the forward's outputs: the layer's (y, stats), then n̂ and the columns.
 #[cfg(feature = "fusion")]
 fn forward_outputs(
     x: &TensorSpec,
-    _weight: &TensorSpec,
-    _bias: &TensorSpec,
-    _gamma: &TensorSpec,
-    _beta: &TensorSpec,
+    weight: &TensorSpec,
+    bias: &TensorSpec,
+    gamma: &TensorSpec,
+    beta: &TensorSpec,
     spec: &QuadraticSpec,
 ) -> (TensorSpec, TensorSpec, TensorSpec, TensorSpec) {
-    let batch = x.shape[0];
-    let width = spec.num_fields * spec.embedding_dim;
-    let gates = width * spec.num_row;
+    let (y, stats) = super::layer_outputs(x, weight, bias, gamma, beta, spec);
     let f32 = |shape: Shape| TensorSpec::new(shape, DType::F32);
     (
-        f32(Shape::from([spec.passes.len() * batch, width])),
-        f32(Shape::from([2, gates])),
-        f32(Shape::from([batch, gates])),
-        f32(Shape::from([COLUMNS, gates])),
+        y,
+        stats,
+        f32(Shape::from([x.shape[0], spec.gates()])),
+        f32(Shape::from([COLUMNS, spec.gates()])),
     )
 }
 
+/// The shapes of the five gradients: x's, W's and three per-gate vectors.
 #[cfg(feature = "fusion")]
 fn backward_outputs(
     x: &TensorSpec,
@@ -500,9 +500,8 @@ fn backward_outputs(
     _grad_out: &TensorSpec,
     spec: &QuadraticSpec,
 ) -> (TensorSpec, TensorSpec, TensorSpec, TensorSpec, TensorSpec) {
-    let gates = spec.num_fields * spec.embedding_dim * spec.num_row;
     let f32 = |shape: &Shape| TensorSpec::new(shape.clone(), DType::F32);
-    let column = f32(&Shape::from([gates]));
+    let column = f32(&Shape::from([spec.gates()]));
     (
         f32(&x.shape),
         f32(&weight.shape),
@@ -639,7 +638,7 @@ fn rows_of(matrix: &CubeTensor, rows: std::ops::Range<usize>, flat: bool) -> Cub
 }
 
 fn shapes(spec: &QuadraticSpec, batch: usize) -> ShapesLaunch {
-    let width = spec.num_fields * spec.embedding_dim;
+    let width = spec.width();
     ShapesLaunch::new(
         batch as u32,
         width as u32,
@@ -678,8 +677,7 @@ impl CubeQuadraticOps for CubeBackend {
     ) -> (CubeTensor, CubeTensor, CubeTensor, CubeTensor) {
         let spec = &spec;
         let batch = x.meta.shape()[0];
-        let width = spec.num_fields * spec.embedding_dim;
-        let gates = width * spec.num_row;
+        let (width, gates) = (spec.width(), spec.gates());
         let passes = spec.passes.len();
         check_size("pre-activation", batch * gates);
         check_size("output", passes * batch * width);
@@ -744,8 +742,7 @@ impl CubeQuadraticOps for CubeBackend {
     ) -> (CubeTensor, CubeTensor, CubeTensor, CubeTensor, CubeTensor) {
         let spec = &spec;
         let batch = x.meta.shape()[0];
-        let width = spec.num_fields * spec.embedding_dim;
-        let gates = width * spec.num_row;
+        let (width, gates) = (spec.width(), spec.gates());
         let x = into_contiguous(x);
         let grad_out = into_contiguous(grad_out);
         let norm = norm_code(spec.norm);

@@ -61,6 +61,18 @@ pub struct QuadraticSpec {
     pub passes: Vec<PassMasks>,
 }
 
+impl QuadraticSpec {
+    /// D = F·E, the layer's width.
+    pub fn width(&self) -> usize {
+        self.num_fields * self.embedding_dim
+    }
+
+    /// D·R, the number of gates.
+    pub fn gates(&self) -> usize {
+        self.width() * self.num_row
+    }
+}
+
 /// The layer as a backend operation: returns the passes' outputs stacked, [P·B, D], and the
 /// batch statistics [2, D·R] (mean and biased variance under [`Norm::Batch`], else zeros), which
 /// carry no gradient.
@@ -82,9 +94,9 @@ pub trait QuadraticOps: Backend {
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
 }
 
-/// The shapes of [`QuadraticOps::quadratic_layer`]'s outputs, for Burn's fusion.
+/// The shapes of [`QuadraticOps::quadratic_layer`]'s outputs (y, stats), for Burn's fusion.
 #[cfg(feature = "fusion")]
-fn layer_outputs(
+pub(crate) fn layer_outputs(
     x: &burn::backend::fusion::custom::TensorSpec,
     _weight: &burn::backend::fusion::custom::TensorSpec,
     _bias: &burn::backend::fusion::custom::TensorSpec,
@@ -96,16 +108,10 @@ fn layer_outputs(
     burn::backend::fusion::custom::TensorSpec,
 ) {
     use burn::backend::fusion::custom::TensorSpec;
-    let width = spec.num_fields * spec.embedding_dim;
+    let f32 = |shape: Shape| TensorSpec::new(shape, burn::tensor::DType::F32);
     (
-        TensorSpec::new(
-            Shape::from([spec.passes.len() * x.shape[0], width]),
-            burn::tensor::DType::F32,
-        ),
-        TensorSpec::new(
-            Shape::from([2, width * spec.num_row]),
-            burn::tensor::DType::F32,
-        ),
+        f32(Shape::from([spec.passes.len() * x.shape[0], spec.width()])),
+        f32(Shape::from([2, spec.gates()])),
     )
 }
 
