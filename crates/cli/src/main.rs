@@ -12,7 +12,7 @@ use std::process::ExitCode;
 // jemalloc, tuned for training's large tensors (see the crate).
 use qnn_alloc as _;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// QNN Lab: quadratic neural networks for CTR prediction, with FuxiCTR's configs.
 #[derive(Debug, Parser)]
@@ -41,6 +41,37 @@ enum Command {
     Keys(commands::keys::Args),
 }
 
+/// `qnn --version`: what this binary was built with, so that runs of differently built binaries
+/// can be told apart (the backends are Cargo features, and so are Burn's GPU options).
+fn build_info() -> String {
+    let on = |items: &[(&'static str, bool)]| {
+        items
+            .iter()
+            .filter(|(_, built)| *built)
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+    };
+    let backends = on(&[
+        ("cpu", true),
+        ("wgpu", cfg!(feature = "wgpu")),
+        ("cuda", cfg!(feature = "cuda")),
+    ]);
+    let options = on(&[
+        ("fusion", cfg!(feature = "fusion")),
+        ("autotune", cfg!(feature = "autotune")),
+    ]);
+    format!(
+        "{}\nbackends: {}\nBurn on the GPU backends: {}",
+        env!("CARGO_PKG_VERSION"),
+        backends.join(", "),
+        if options.is_empty() {
+            "no fusion, no autotune".to_string()
+        } else {
+            options.join(", ")
+        }
+    )
+}
+
 fn main() -> ExitCode {
     // A panic inside the parquet reader on a damaged file comes back as an error naming the
     // file; its panic message would only be noise above that error line.
@@ -50,7 +81,10 @@ fn main() -> ExitCode {
             report(info)
         }
     }));
-    let cli = Cli::parse();
+    // clap keeps a borrowed version text; this one lives as long as the process anyway.
+    let version: &'static str = build_info().leak();
+    let cli = Cli::command().long_version(version).get_matches();
+    let cli = Cli::from_arg_matches(&cli).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Train(args) => commands::train::run(args),
         Command::Evaluate(args) => commands::evaluate::run(args),

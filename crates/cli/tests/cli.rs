@@ -947,6 +947,31 @@ fn damaged_model_files_and_incomplete_predict_input() {
 }
 
 #[test]
+fn version_says_what_the_binary_was_built_with() {
+    let s = Scratch::new("version");
+    let long = s.qnn_ok(&["--version"]);
+    assert!(
+        long.starts_with(&format!("qnn {}\n", env!("CARGO_PKG_VERSION"))),
+        "{long}"
+    );
+    let backends = if cfg!(feature = "cuda") && cfg!(feature = "wgpu") {
+        "backends: cpu, wgpu, cuda"
+    } else if cfg!(feature = "cuda") {
+        "backends: cpu, cuda"
+    } else if cfg!(feature = "wgpu") {
+        "backends: cpu, wgpu"
+    } else {
+        "backends: cpu\n"
+    };
+    assert!(long.contains(backends), "{long}");
+    let fusion = long.contains("fusion") && !long.contains("no fusion");
+    assert_eq!(fusion, cfg!(feature = "fusion"), "{long}");
+    // -V stays the one-line version scripts parse.
+    let short = s.qnn_ok(&["-V"]);
+    assert_eq!(short.trim(), format!("qnn {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
 fn every_subcommand_has_help() {
     let s = Scratch::new("help");
     for sub in ["train", "evaluate", "predict", "inspect", "tune"] {

@@ -14,10 +14,12 @@
 //!
 //! `cargo bench -p qnn-train --bench frappe_step -- [--config frappe|quick-demo]
 //! [--device cpu|wgpu|cuda] [--layer fused|composed] [--steps N] [--warmup N]` (wgpu and cuda
-//! need the crate features of the same name, and `fusion` adds Burn's operation fusion on them;
-//! `--layer composed` runs the layers as Burn operations, the reference the fused layer is
-//! measured against; the untimed warm-up steps default to 1, or 3 with fusion, which compiles
-//! its kernels over the first steps). `crates/train/benches/compare_pytorch.sh` runs it beside the PyTorch baseline.
+//! need the crate features of the same name; `fusion` adds Burn's operation fusion on them and
+//! `autotune` Burn's kernel autotuning; `--layer composed` runs the layers as Burn operations, the
+//! reference the fused layer is measured against; the untimed warm-up steps default to 1, or 3
+//! with fusion or autotune, which compile or time their kernels over the first steps).
+//! `crates/train/benches/compare_pytorch.sh` runs it beside the PyTorch baseline, and
+//! `gpu_compare.sh` beside PyTorch's CUDA step.
 
 use std::time::Instant;
 
@@ -301,11 +303,18 @@ fn main() {
     let steps: usize = arg("--steps").and_then(|s| s.parse().ok()).unwrap_or(6);
     let config_name = arg("--config").unwrap_or_else(|| "frappe".into());
     let device_name = arg("--device").unwrap_or_else(|| "cpu".into());
-    // The `fusion` feature applies to the CubeCL devices only.
-    let fusion = cfg!(feature = "fusion") && device_name != "cpu";
+    // The `fusion` and `autotune` features apply to the CubeCL devices only.
+    let burn_options: Vec<&str> = [
+        ("fusion", cfg!(feature = "fusion")),
+        ("autotune", cfg!(feature = "autotune")),
+    ]
+    .into_iter()
+    .filter(|&(_, on)| on && device_name != "cpu")
+    .map(|(name, _)| name)
+    .collect();
     let warmup: usize = arg("--warmup")
         .and_then(|s| s.parse().ok())
-        .unwrap_or(if fusion { 3 } else { 1 });
+        .unwrap_or(if burn_options.is_empty() { 1 } else { 3 });
     let layer = match arg("--layer").as_deref() {
         None | Some("fused") => LayerKernel::Fused,
         Some("composed") => LayerKernel::Composed,
@@ -333,7 +342,8 @@ fn main() {
     trainer.set_layer_kernel(layer);
     // Whole training steps through the real loop (the first `warmup` are not timed; the loss is
     // read back once, after the timed steps, as the CLI does between reads).
-    // Burn's fusion records and compiles its kernels over the first steps, so it gets a few.
+    // Burn's fusion records and compiles its kernels over the first steps, and autotune times
+    // the candidates on each shape's first call, so they get a few.
     for _ in 0..warmup {
         pollster::block_on(trainer.step()).expect("warm-up step");
     }
@@ -352,7 +362,11 @@ fn main() {
         "## QNN training step, {} ({}), device {device_name}{}, {layer:?} layers\n",
         setup.name,
         config_name,
-        if fusion { " with Burn's fusion" } else { "" }
+        if burn_options.is_empty() {
+            String::new()
+        } else {
+            format!(" with Burn's {}", burn_options.join(" and "))
+        }
     );
     println!(
         "threads: {}; timed steps: {steps} after {warmup} warm-up; batch {batch}",
@@ -436,11 +450,17 @@ fn main() {
             println!("| {name} | {ms:.1} | {:.0}% |", 100.0 * ms / step_ms);
         }
     }
-    let implementation = match (layer, fusion) {
-        (LayerKernel::Fused, false) => "qnn-lab",
-        (LayerKernel::Fused, true) => "qnn-lab (fusion)",
-        (LayerKernel::Composed, false) => "qnn-lab (composed layers)",
-        (LayerKernel::Composed, true) => "qnn-lab (composed layers, fusion)",
+    let labels: Vec<&str> = match layer {
+        LayerKernel::Fused => vec![],
+        LayerKernel::Composed => vec!["composed layers"],
+    }
+    .into_iter()
+    .chain(burn_options.iter().copied())
+    .collect();
+    let implementation = if labels.is_empty() {
+        "qnn-lab".to_string()
+    } else {
+        format!("qnn-lab ({})", labels.join(", "))
     };
     println!(
         "\nBENCH_JSON {{\"impl\":\"{implementation}\",\"config\":\"{config_name}\",\"device\":\"{device_name}\",\"samples_per_sec\":{samples_per_sec:.1},\"peak_rss_mib\":{:.1}}}",
