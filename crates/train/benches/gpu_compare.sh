@@ -5,8 +5,8 @@
 #   cargo bench -p qnn-train --features cuda --bench frappe_step --no-run
 # and, to decide Burn's fusion and autotune for the GPU builds, the same with
 #   --features cuda,fusion   --features cuda,autotune   --features cuda,fusion,autotune
-# (each build overwrites the last one's binary: copy it away between builds). Copy the binaries
-# and this folder over, then run
+# (each names its binary target/release/deps/frappe_step-HASH, the `Executable` line cargo prints:
+# copy them out under telling names). Copy the binaries and this folder over, then run
 #   crates/train/benches/gpu_compare.sh path/to/frappe_step [STEPS] [path/to/other_build ...]
 # Needs python3 with torch (CUDA) there. Prints the runs and the ratio table: QNN Lab (fused
 # layers), PyTorch eager, QNN Lab with the layers as composed Burn operations (what the fused
