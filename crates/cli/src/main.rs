@@ -56,18 +56,14 @@ fn build_info() -> String {
         ("wgpu", cfg!(feature = "wgpu")),
         ("cuda", cfg!(feature = "cuda")),
     ]);
-    let options = on(&[
-        ("fusion", cfg!(feature = "fusion")),
-        ("autotune", cfg!(feature = "autotune")),
-    ]);
     format!(
         "{}\nbackends: {}\nBurn on the GPU backends: {}",
         env!("CARGO_PKG_VERSION"),
         backends.join(", "),
-        if options.is_empty() {
+        if qnn_model::GPU_OPTIONS.is_empty() {
             "no fusion, no autotune".to_string()
         } else {
-            options.join(", ")
+            qnn_model::GPU_OPTIONS.join(", ")
         }
     )
 }

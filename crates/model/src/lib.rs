@@ -32,6 +32,15 @@ pub use qnn::{ParamRef, Qnn, SelfEnsembleOutput};
 pub use quadratic::LayerKernel;
 pub use regularizer::Regularizer;
 
+/// Burn's options for the CubeCL backends (wgpu, WebGPU, CUDA) built into this crate: its
+/// `fusion` and `autotune` features, in that order.
+pub const GPU_OPTIONS: &[&str] = &[
+    #[cfg(feature = "fusion")]
+    "fusion",
+    #[cfg(feature = "autotune")]
+    "autotune",
+];
+
 /// Training or evaluation behaviour of dropout and batch norm (PyTorch's `train()`/`eval()`).
 /// Training takes its dropout masks from the step's key (see [`dropout`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -303,15 +303,12 @@ fn main() {
     let steps: usize = arg("--steps").and_then(|s| s.parse().ok()).unwrap_or(6);
     let config_name = arg("--config").unwrap_or_else(|| "frappe".into());
     let device_name = arg("--device").unwrap_or_else(|| "cpu".into());
-    // The `fusion` and `autotune` features apply to the CubeCL devices only.
-    let burn_options: Vec<&str> = [
-        ("fusion", cfg!(feature = "fusion")),
-        ("autotune", cfg!(feature = "autotune")),
-    ]
-    .into_iter()
-    .filter(|&(_, on)| on && device_name != "cpu")
-    .map(|(name, _)| name)
-    .collect();
+    // Burn's fusion and autotune apply to the CubeCL devices only.
+    let burn_options: &[&str] = if device_name == "cpu" {
+        &[]
+    } else {
+        qnn_model::GPU_OPTIONS
+    };
     let warmup: usize = arg("--warmup")
         .and_then(|s| s.parse().ok())
         .unwrap_or(if burn_options.is_empty() { 1 } else { 3 });
@@ -450,13 +447,11 @@ fn main() {
             println!("| {name} | {ms:.1} | {:.0}% |", 100.0 * ms / step_ms);
         }
     }
-    let labels: Vec<&str> = match layer {
-        LayerKernel::Fused => vec![],
-        LayerKernel::Composed => vec!["composed layers"],
-    }
-    .into_iter()
-    .chain(burn_options.iter().copied())
-    .collect();
+    let labels: Vec<&str> = matches!(layer, LayerKernel::Composed)
+        .then_some("composed layers")
+        .into_iter()
+        .chain(burn_options.iter().copied())
+        .collect();
     let implementation = if labels.is_empty() {
         "qnn-lab".to_string()
     } else {

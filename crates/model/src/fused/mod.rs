@@ -25,6 +25,8 @@ mod pool;
 use std::sync::Arc;
 
 use burn::backend::flex::{Flex, FlexTensor};
+#[cfg(feature = "fusion")]
+use burn::backend::fusion::custom::TensorSpec;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
 use burn::tensor::{Device, Shape, Tensor, TensorData};
@@ -97,17 +99,13 @@ pub trait QuadraticOps: Backend {
 /// The shapes of [`QuadraticOps::quadratic_layer`]'s outputs (y, stats), for Burn's fusion.
 #[cfg(feature = "fusion")]
 pub(crate) fn layer_outputs(
-    x: &burn::backend::fusion::custom::TensorSpec,
-    _weight: &burn::backend::fusion::custom::TensorSpec,
-    _bias: &burn::backend::fusion::custom::TensorSpec,
-    _gamma: &burn::backend::fusion::custom::TensorSpec,
-    _beta: &burn::backend::fusion::custom::TensorSpec,
+    x: &TensorSpec,
+    _weight: &TensorSpec,
+    _bias: &TensorSpec,
+    _gamma: &TensorSpec,
+    _beta: &TensorSpec,
     spec: &QuadraticSpec,
-) -> (
-    burn::backend::fusion::custom::TensorSpec,
-    burn::backend::fusion::custom::TensorSpec,
-) {
-    use burn::backend::fusion::custom::TensorSpec;
+) -> (TensorSpec, TensorSpec) {
     let f32 = |shape: Shape| TensorSpec::new(shape, burn::tensor::DType::F32);
     (
         f32(Shape::from([spec.passes.len() * x.shape[0], spec.width()])),
