@@ -60,8 +60,13 @@ features=(--features qnn-cli/wgpu)
 lint=(env RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
     CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
 
+# QNN_CARGO_TIMINGS=1: cargo's HTML report of where the native build's time went
+# ($CARGO_TARGET_DIR/cargo-timings/), for finding what makes a cold run long.
+timings=()
+[ -n "${QNN_CARGO_TIMINGS:-}" ] && timings=(--timings)
+
 step "lint and build (native, all targets, with wgpu)"
-"${lint[@]}" cargo test --workspace --all-targets --locked --no-run "${features[@]}"
+"${lint[@]}" cargo test --workspace --all-targets --locked --no-run "${features[@]}" "${timings[@]}"
 
 step "tests (CPU backend, and wgpu on Mesa's software Vulkan when there is no GPU)"
 "${lint[@]}" cargo test --workspace --locked "${features[@]}"
