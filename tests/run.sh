@@ -46,8 +46,9 @@ fi
 # Mesa's window-system probe wants a runtime dir; nothing is drawn.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 
-step "format"
+step "format, and Cargo.toml's opt-level-0 list against what the native binaries link"
 cargo fmt --all -- --check
+bash tests/opt_level_zero.sh
 
 # The wgpu feature in the native build, so that Burn is compiled once natively and the wgpu code
 # is linted and tested too.
